@@ -1,0 +1,1 @@
+"""Pages and assets served by the server itself: nothing comes from a CDN."""

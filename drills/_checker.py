@@ -1,0 +1,104 @@
+"""Field readers that record a problem and carry on, so a file's errors are all reported."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import TypeVar
+
+from drills._toml_lines import FieldPath, LineLocator, format_path
+from drills.errors import DrillError
+
+E = TypeVar("E", bound=StrEnum)
+MISSING = object()
+
+
+def toml_type(value: object) -> str:
+    """Name a value's type in TOML words, since the coach wrote TOML, not Python."""
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", dict: "table"}
+    return "array" if isinstance(value, list) else names.get(type(value), "date/time")
+
+
+class Checker:
+    """Collects problems for one file so validation can carry on past the first one."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.locator = LineLocator(text)
+        self.errors: list[DrillError] = []
+
+    def error(self, path: FieldPath, message: str) -> None:
+        line = self.locator.line_of(path)
+        self.errors.append(DrillError(self.file, format_path(path), message, line))
+
+    def known_keys(
+        self, table: Mapping[str, object], allowed: tuple[str, ...], at: FieldPath
+    ) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                known = ", ".join(allowed)
+                extra = f"; did you mean '{hint[0]}'?" if hint else f" (known: {known})"
+                self.error((*at, key), f"unknown key '{key}'{extra}")
+
+    def get(self, table: Mapping[str, object], key: str, at: FieldPath, required: bool) -> object:
+        if key in table:
+            return table[key]
+        if required:
+            self.error((*at, key), "missing required field")
+        return MISSING
+
+    def string(
+        self, table: Mapping[str, object], key: str, at: FieldPath, required: bool = True
+    ) -> str | None:
+        value = self.get(table, key, at, required)
+        if value is MISSING:
+            return None
+        if not isinstance(value, str):
+            self.error((*at, key), f"must be a string, not {toml_type(value)}")
+            return None
+        if required and not value.strip():
+            self.error((*at, key), "must not be empty")
+            return None
+        return value
+
+    def number(
+        self, table: Mapping[str, object], key: str, at: FieldPath, default: float | None = None
+    ) -> float | None:
+        value = self.get(table, key, at, required=default is None)
+        if value is MISSING:
+            return default
+        # bool is an int subclass in Python; `true` is never a sensible distance or time.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.error((*at, key), f"must be a number, not {toml_type(value)}")
+            return None
+        if not math.isfinite(value):
+            self.error((*at, key), "must be a finite number")
+            return None
+        return float(value)
+
+    def choice(
+        self, table: Mapping[str, object], key: str, at: FieldPath, enum: type[E]
+    ) -> E | None:
+        value = self.string(table, key, at)
+        if value is None:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum)
+            self.error((*at, key), f"unknown value '{value}' (one of: {allowed})")
+            return None
+
+    def table(
+        self, parent: Mapping[str, object], key: str, at: FieldPath
+    ) -> dict[str, object] | None:
+        value = self.get(parent, key, at, required=True)
+        if value is MISSING:
+            return None
+        if not isinstance(value, dict):
+            self.error((*at, key), f"must be a table, not {toml_type(value)}")
+            return None
+        return value

@@ -1,0 +1,13 @@
+"""Errors of the hardware layer; the server maps them to messages and status codes in one place."""
+
+
+class HardwareError(Exception):
+    """Base of every error the hardware layer raises."""
+
+
+class LinkError(HardwareError):
+    """A port could not be opened, written or read (unplugged, busy, no such device)."""
+
+
+class DeviceNotReady(HardwareError):
+    """A device is known but its clock is not synchronised well enough to time a run."""

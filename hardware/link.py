@@ -1,0 +1,133 @@
+"""Transport: one serial port, one reader thread, frames handed to the asyncio loop.
+
+The reader thread only reads: it stamps the host receive time, decodes frames and passes
+them to the loop with call_soon_threadsafe. Nothing that knows about devices or drills runs
+on it, so a slow callback can never make the thread miss bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+from hardware.errors import LinkError
+from hardware.wire import DecoderStats, FrameDecoder, Frame
+
+log = logging.getLogger(__name__)
+
+BAUDRATE = 115200
+# How long a blocking read waits before re-checking whether the link is closing.
+READ_TIMEOUT_S = 0.05
+
+FrameHandler = Callable[[Frame, int], None]
+ClosedHandler = Callable[[BaseException | None], None]
+
+
+def mono_us() -> int:
+    """Host monotonic time in microseconds: the one host clock the hardware layer uses."""
+    return time.monotonic_ns() // 1000
+
+
+class SerialLink:
+    """Owns one port. `url` is anything pyserial's serial_for_url takes (a device path too)."""
+
+    def __init__(
+        self,
+        url: str,
+        loop: asyncio.AbstractEventLoop,
+        on_frame: FrameHandler,
+        on_closed: ClosedHandler,
+        baudrate: int = BAUDRATE,
+    ) -> None:
+        self.url = url
+        self._loop = loop
+        self._on_frame = on_frame
+        self._on_closed = on_closed
+        self._baudrate = baudrate
+        self._serial: serial.Serial | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._write_lock = threading.Lock()
+        self._decoder = FrameDecoder()
+
+    @property
+    def stats(self) -> DecoderStats:
+        return self._decoder.stats
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None and self._thread is not None and self._thread.is_alive()
+
+    def open(self) -> None:
+        try:
+            self._serial = serial.serial_for_url(
+                self.url, baudrate=self._baudrate, timeout=READ_TIMEOUT_S
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise LinkError(f"cannot open {self.url}: {exc}") from exc
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._read_loop, name=f"serial-reader:{self.url}", daemon=True
+        )
+        self._thread.start()
+
+    def write(self, data: bytes) -> int:
+        """Write a frame; returns the host time just before the bytes went to the driver."""
+        port = self._serial
+        if port is None:
+            raise LinkError(f"{self.url} is not open")
+        with self._write_lock:
+            sent_us = mono_us()
+            try:
+                port.write(data)
+            except (serial.SerialException, OSError) as exc:
+                raise LinkError(f"write to {self.url} failed: {exc}") from exc
+        return sent_us
+
+    def close(self) -> None:
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+        port = self._serial
+        self._serial = None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                log.debug("closing %s raised", self.url, exc_info=True)
+
+    def _read_loop(self) -> None:
+        port = self._serial
+        assert port is not None
+        error: BaseException | None = None
+        while not self._stopping.is_set():
+            try:
+                data = port.read(port.in_waiting or 1)
+            except (serial.SerialException, OSError, TypeError) as exc:
+                # TypeError: pyserial's posix read after a concurrent close() sees fd None.
+                if not self._stopping.is_set():
+                    error = exc
+                break
+            if not data:
+                continue
+            received_us = mono_us()
+            for frame in self._decoder.feed(data):
+                self._loop.call_soon_threadsafe(self._deliver, frame, received_us)
+        if not self._stopping.is_set() or error is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._on_closed, error)
+            except RuntimeError:
+                pass  # the loop is already closed: nobody is left to tell
+
+    def _deliver(self, frame: Frame, received_us: int) -> None:
+        # Runs on the loop. A failing handler must not kill the link: log and go on.
+        try:
+            self._on_frame(frame, received_us)
+        except Exception:
+            log.exception("frame handler failed for %s", self.url)

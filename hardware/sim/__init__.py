@@ -1,0 +1,1 @@
+"""Simulated devices and athletes that speak the real protocol on pseudo-terminals."""

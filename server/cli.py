@@ -1,0 +1,241 @@
+"""The `agility` command: serve, demo, headless runs, migrations and drill checks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from drills import DrillFileError, check_paths
+from hardware.errors import HardwareError
+from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
+from server.db.session import migrate
+from server.errors import AppError
+
+log = logging.getLogger("agility")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except (DrillFileError, AppError, HardwareError) as exc:
+        print(f"agility: error: {exc}", file=sys.stderr)
+        if isinstance(exc, DrillFileError):
+            for err in exc.errors:
+                print(f"  {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="agility", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def db_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", default=DEFAULT_DB,
+                        help=f"SQLite file or database URL (default {DEFAULT_DB})")  # fmt: skip
+
+    serve = sub.add_parser("serve", help="run the server with real devices")
+    db_option(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--lan", action="store_true",
+                       help="listen on every interface so phones on the same network can connect")  # fmt: skip
+    serve.add_argument("--device", action="append", default=[], metavar="PORT",
+                       help="serial port or pyserial URL to open (repeatable)")  # fmt: skip
+    serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
+
+    demo = sub.add_parser("demo", help="the whole product on simulated gates and athletes")
+    db_option(demo)
+    demo.add_argument("--host", default=DEFAULT_HOST)
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT)
+    demo.add_argument("--lan", action="store_true", help="open to the local network")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the virtual squad")
+    demo.set_defaults(func=_cmd_serve, demo=True, device=[])
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema")
+    db_option(mig)
+    mig.set_defaults(func=_cmd_migrate)
+
+    run = sub.add_parser("run", help="run a drill from the terminal, one JSON line per rep")
+    db_option(run)
+    run.add_argument("drill", help="drill slug, e.g. backward-sprint-10m")
+    run.add_argument("--device", required=True,
+                     help="'sim' for a simulated hub and virtual athlete, or a serial port")  # fmt: skip
+    run.add_argument("--athlete", required=True, help="athlete name (created if new)")
+    run.add_argument("--team", default="Default", help="team of a new athlete")
+    run.add_argument("--reps", type=int, default=1)
+    run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--start-within", type=float, default=120.0, metavar="S",
+                     help="void a rep whose start gate is not crossed within S seconds")  # fmt: skip
+    run.set_defaults(func=_cmd_run)
+
+    drills = sub.add_parser("drills", help="list or check drill files")
+    dsub = drills.add_subparsers(dest="drills_command", required=True)
+    dlist = dsub.add_parser("list", help="the drill library")
+    dlist.add_argument("--json", action="store_true")
+    dlist.set_defaults(func=_cmd_drills_list)
+    dcheck = dsub.add_parser("check", help="report every problem in drill files")
+    dcheck.add_argument("paths", nargs="*", type=Path, help="files or folders (default: library)")
+    dcheck.set_defaults(func=_cmd_drills_check)
+    return p
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _lan_address() -> str:
+    """The address phones on the same network would use (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    host = "0.0.0.0" if args.lan else args.host
+    if not _port_free(host, args.port):
+        print(f"agility: error: port {args.port} on {host} is in use; pick another with --port",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    migrate(args.db)
+    settings = Settings(db=args.db, host=host, port=args.port, devices=tuple(args.device),
+                        demo=args.demo, seed=args.seed)  # fmt: skip
+    app = create_app(settings)
+    shown = _lan_address() if args.lan else args.host
+    what = "Demo" if args.demo else "Server"
+    print(f"{what} starting: open http://{shown}:{args.port}/ (database {args.db}; Ctrl+C stops)",
+          flush=True)  # fmt: skip
+    uvicorn.run(app, host=host, port=args.port, log_level="info", ws="websockets-sansio")
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    migrate(args.db)
+    print(f"database {args.db} is at the latest schema")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.reps < 1:
+        print("agility: error: --reps must be at least 1", file=sys.stderr)
+        return 2
+    migrate(args.db)
+    return asyncio.run(_run_reps(args))
+
+
+async def _run_reps(args: argparse.Namespace) -> int:
+    from hardware.sim.athlete import make_team
+    from server.app import build_services
+    from server.simulation import SimRig, schedule_rep
+
+    services = build_services(Settings(db=args.db))
+    drill = services.catalog.get(args.drill)
+    rig: SimRig | None = None
+    try:
+        if args.device == "sim":
+            rig = await SimRig.start(services.devices, drill, args.seed)
+            services.coordinator.layout.update(rig.layout)
+        else:
+            session = await services.devices.open(args.device)
+            ready = await session.wait_ready(timeout_s=10.0)
+            from server.simulation import layout_for_hub
+
+            services.coordinator.layout.update(layout_for_hub(drill, ready[0].info.key))
+        recorder = services.recorder
+        athlete_id = recorder.ensure_athlete(recorder.ensure_team(args.team), args.athlete)
+        rng = random.Random(args.seed)
+        virtual = make_team(1, rng)[0]
+        first_rep = recorder.count_runs(drill.slug, athlete_id) + 1
+        for i in range(args.reps):
+            rep = first_rep + i
+            done = services.coordinator.begin(
+                drill, athlete_id, args.athlete, rep, start_within_s=args.start_within
+            )
+            if rig is not None:
+                schedule_rep(rig.hub, drill, rig.layout, virtual, rng, lead_s=0.2)
+            elif not args.json:
+                print(f"rep {rep}: ready, {args.athlete} may go", flush=True)
+            outcome = await done
+            splits = {s.name: s.elapsed_us / 1e6 for s in outcome.splits}
+            if args.json:
+                line = {
+                    "drill": drill.slug, "athlete": args.athlete, "rep": rep,
+                    "state": outcome.state.value, "splits": splits,
+                    "total_s": None if outcome.total_us is None else outcome.total_us / 1e6,
+                }  # fmt: skip
+                print(json.dumps(line), flush=True)
+            else:
+                shown = "  ".join(f"{k} {v:.3f} s" for k, v in splits.items())
+                print(f"rep {rep}: {outcome.state.value}  {shown}", flush=True)
+            if rig is not None:
+                await asyncio.sleep(0.3)  # let the body clear the last beam before the next rep
+    finally:
+        await services.devices.close_all()
+        if rig is not None:
+            rig.stop()
+        services.engine.dispose()
+    return 0
+
+
+def _cmd_drills_list(args: argparse.Namespace) -> int:
+    from server.catalog.service import Catalog
+
+    catalog = Catalog.load()
+    rows = [
+        {"slug": d.slug, "name": d.name, "direction": d.direction.value,
+         "category": d.category.value, "twin": d.twin}
+        for d in sorted(catalog.drills.values(), key=lambda d: d.slug)
+    ]  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['slug']:<28} {row['direction']:<9} {row['name']}")
+    return 0
+
+
+def _cmd_drills_check(args: argparse.Namespace) -> int:
+    from drills.loader import LIBRARY_DIR
+
+    paths = args.paths or [LIBRARY_DIR]
+    errors = check_paths(paths)
+    for err in errors:
+        print(err)
+    if errors:
+        print(f"{len(errors)} problem(s) found", file=sys.stderr)
+        return 1
+    print("all drill files are valid")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

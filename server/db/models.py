@@ -1,0 +1,89 @@
+"""Tables. Times are integer microseconds (`_us`); wall-clock UTC (`_wall`) only for display."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=120)
+    created_wall: datetime = Field(default_factory=utc_now)
+
+
+class Athlete(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_athlete_team_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", index=True)
+    name: str = Field(max_length=120)
+    display_name: str | None = Field(default=None, max_length=60)
+    created_wall: datetime = Field(default_factory=utc_now)
+
+
+class Drill(SQLModel, table=True):
+    """A copy of a drill file's identity, so runs keep pointing at it if the file changes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=80)
+    name: str = Field(max_length=160)
+    direction: str = Field(max_length=16)
+    twin_slug: str | None = Field(default=None, max_length=80)
+    definition_toml: str = ""
+    updated_wall: datetime = Field(default_factory=utc_now)
+
+
+class Run(SQLModel, table=True):
+    """One rep by one athlete. Created when the athlete starts, finished or not."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    drill_id: int = Field(foreign_key="drill.id", index=True)
+    athlete_id: int = Field(foreign_key="athlete.id", index=True)
+    rep: int = 1
+    state: str = Field(default="running", max_length=16, index=True)
+    reason: str | None = Field(default=None, max_length=200)
+    total_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    started_wall: datetime = Field(default_factory=utc_now, index=True)
+    finished_wall: datetime | None = None
+
+
+class Split(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("run_id", "position", name="uq_split_run_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    position: int
+    name: str = Field(max_length=60)
+    from_role: str = Field(max_length=40)
+    to_role: str = Field(max_length=40)
+    distance_m: float
+    elapsed_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_wall: datetime = Field(default_factory=utc_now)
+
+
+class DeviceEvent(SQLModel, table=True):
+    """Every edge a device reported, append-only, so a run can be recomputed later."""
+
+    __table_args__ = (
+        UniqueConstraint("device", "boot_id", "seq", name="uq_device_event_boot_seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    device: str = Field(max_length=40, index=True)
+    boot_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int
+    channel: int
+    kind: str = Field(max_length=20)
+    ticks: int = Field(sa_column=Column(BigInteger, nullable=False))
+    tick_hz_est: float
+    mapped_mono_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    received_mono_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    received_wall: datetime = Field(default_factory=utc_now)
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)

@@ -1,0 +1,83 @@
+"""Demo mode: a squad of virtual athletes runs backward sprints through simulated gates.
+
+The gates are a simulated hub on a pseudo-terminal, driven by the real driver, so the demo
+exercises the same path as a coach's USB gates: pty, protocol, clock sync, engine, storage,
+live feed. APScheduler decides when the next rep starts; the device clock times it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from hardware.sim.athlete import VirtualAthlete, make_team
+from server.catalog.service import Catalog
+from server.devices.service import DeviceManager
+from server.runs.coordinator import RunCoordinator
+from server.simulation import SimRig, schedule_rep
+
+log = logging.getLogger(__name__)
+
+DEMO_TEAM = "Demo Squad"
+DEMO_DRILL = "backward-sprint-10m"
+SQUAD_SIZE = 12
+REP_EVERY_S = 4.0
+BOUNCE_PROB = 0.15
+JOB_ID = "demo:next-rep"
+
+
+class Demo:
+    def __init__(
+        self,
+        catalog: Catalog,
+        coordinator: RunCoordinator,
+        devices: DeviceManager,
+        scheduler: AsyncIOScheduler,
+        seed: int,
+    ) -> None:
+        self.catalog = catalog
+        self.coordinator = coordinator
+        self.devices = devices
+        self.scheduler = scheduler
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.rig: SimRig | None = None
+        self.squad: list[tuple[VirtualAthlete, int]] = []
+        self.reps_started = 0
+
+    async def start(self) -> None:
+        drill = self.catalog.get(DEMO_DRILL)
+        self.rig = await SimRig.start(self.devices, drill, self.seed)
+        self.coordinator.layout.update(self.rig.layout)
+        recorder = self.coordinator.recorder
+        team_id = recorder.ensure_team(DEMO_TEAM)
+        self.squad = [
+            (athlete, recorder.ensure_athlete(team_id, athlete.name))
+            for athlete in make_team(SQUAD_SIZE, self.rng)
+        ]
+        self.scheduler.add_job(
+            self._next_rep, "interval", seconds=REP_EVERY_S, id=JOB_ID, replace_existing=True,
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+        )  # fmt: skip
+        log.info("demo: %d athletes on %s via %s", len(self.squad), DEMO_DRILL, self.rig.hub.port)
+
+    async def _next_rep(self) -> None:
+        rig = self.rig
+        if rig is None or self.coordinator.active is not None:
+            return
+        athlete, athlete_id = self.squad[self.reps_started % len(self.squad)]
+        rep = self.coordinator.recorder.count_runs(rig.drill.slug, athlete_id) + 1
+        self.reps_started += 1
+        self.coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0)
+        schedule_rep(rig.hub, rig.drill, rig.layout, athlete, self.rng, lead_s=0.3,
+                     bounce_prob=BOUNCE_PROB)  # fmt: skip
+
+    async def stop(self) -> None:
+        if self.scheduler.get_job(JOB_ID) is not None:
+            self.scheduler.remove_job(JOB_ID)
+        if self.rig is not None:
+            self.rig.stop()
+            self.rig = None

@@ -1,0 +1,50 @@
+"""Read side of runs: recent reps with their splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.db.models import Athlete, Drill, Run, Split
+
+
+@dataclass(frozen=True)
+class RecentRun:
+    run_id: int
+    drill: str
+    athlete: str
+    rep: int
+    state: str
+    total_s: float | None
+    splits: dict[str, float]
+    started_wall: str
+
+
+def recent_runs(engine: Engine, drill_slug: str | None, limit: int) -> list[RecentRun]:
+    with Session(engine) as session:
+        query = (
+            select(Run, Drill.slug, Athlete.name)
+            .join(Drill, col(Drill.id) == col(Run.drill_id))
+            .join(Athlete, col(Athlete.id) == col(Run.athlete_id))
+            .order_by(col(Run.id).desc())
+            .limit(limit)
+        )
+        if drill_slug:
+            query = query.where(Drill.slug == drill_slug)
+        rows = session.exec(query).all()
+        run_ids = [run.id for run, _, _ in rows]
+        splits: dict[int, dict[str, float]] = {}
+        for split in session.exec(
+            select(Split).where(col(Split.run_id).in_(run_ids)).order_by(col(Split.position))
+        ).all():
+            splits.setdefault(split.run_id, {})[split.name] = split.elapsed_us / 1e6
+    return [
+        RecentRun(
+            run_id=run.id or 0, drill=slug, athlete=name, rep=run.rep, state=run.state,
+            total_s=None if run.total_us is None else run.total_us / 1e6,
+            splits=splits.get(run.id or 0, {}), started_wall=run.started_wall.isoformat(),
+        )
+        for run, slug, name in rows
+    ]  # fmt: skip

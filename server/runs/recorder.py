@@ -1,0 +1,129 @@
+"""Writes runs, splits and raw device events, and announces them once they are committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from drills import RunOutcome, SplitResult
+from hardware.device import DeviceEvent
+from server.db.models import Athlete, Team, utc_now
+from server.db.models import DeviceEvent as DeviceEventRow
+from server.db.models import Drill as DrillRow
+from server.db.models import Run as RunRow
+from server.db.models import Split as SplitRow
+from server.errors import NotFoundError
+from server.live.hub import LiveHub
+
+
+def seconds(us: int | None) -> float | None:
+    return None if us is None else us / 1_000_000
+
+
+class RunRecorder:
+    """Every write commits before anything is published: a phone never shows a lost split."""
+
+    def __init__(self, engine: Engine, live: LiveHub) -> None:
+        self.engine = engine
+        self.live = live
+
+    def ensure_team(self, name: str) -> int:
+        with Session(self.engine) as session:
+            team = session.exec(select(Team).where(Team.name == name)).first()
+            if team is None:
+                team = Team(name=name)
+                session.add(team)
+                session.commit()
+                session.refresh(team)
+            assert team.id is not None
+            return team.id
+
+    def ensure_athlete(self, team_id: int, name: str) -> int:
+        with Session(self.engine) as session:
+            athlete = session.exec(
+                select(Athlete).where(Athlete.team_id == team_id, Athlete.name == name)
+            ).first()
+            if athlete is None:
+                athlete = Athlete(team_id=team_id, name=name)
+                session.add(athlete)
+                session.commit()
+                session.refresh(athlete)
+            assert athlete.id is not None
+            return athlete.id
+
+    def drill_id(self, slug: str) -> int:
+        with Session(self.engine) as session:
+            row = session.exec(select(DrillRow).where(DrillRow.slug == slug)).first()
+            if row is None or row.id is None:
+                raise NotFoundError(f"drill {slug!r} is not in the database; sync the catalog")
+            return row.id
+
+    def count_runs(self, slug: str, athlete_id: int) -> int:
+        with Session(self.engine) as session:
+            drill_id = self.drill_id(slug)
+            query = (
+                select(func.count())
+                .select_from(RunRow)
+                .where(RunRow.drill_id == drill_id, RunRow.athlete_id == athlete_id)
+            )
+            return int(session.exec(query).one())
+
+    def open_run(self, drill_id: int, athlete_id: int, rep: int) -> int:
+        with Session(self.engine) as session:
+            run = RunRow(drill_id=drill_id, athlete_id=athlete_id, rep=rep, state="running")
+            session.add(run)
+            session.commit()
+            session.refresh(run)
+            assert run.id is not None
+            return run.id
+
+    def add_split(
+        self, run_id: int, position: int, split: SplitResult, context: dict[str, Any], final: bool
+    ) -> None:
+        with Session(self.engine) as session:
+            session.add(
+                SplitRow(
+                    run_id=run_id, position=position, name=split.name, from_role=split.from_role,
+                    to_role=split.to_role, distance_m=split.distance_m,
+                    elapsed_us=split.elapsed_us,
+                )
+            )  # fmt: skip
+            session.commit()
+        self.live.publish(
+            {
+                "type": "split", **context, "run_id": run_id, "position": position,
+                "split": split.name, "elapsed_s": seconds(split.elapsed_us),
+                "distance_m": split.distance_m, "final": final,
+            }
+        )  # fmt: skip
+
+    def close_run(self, run_id: int, outcome: RunOutcome, context: dict[str, Any]) -> None:
+        with Session(self.engine) as session:
+            run = session.get(RunRow, run_id)
+            assert run is not None
+            run.state = outcome.state.value
+            run.reason = outcome.reason
+            run.total_us = outcome.total_us
+            run.finished_wall = utc_now()
+            session.add(run)
+            session.commit()
+        self.live.publish(
+            {
+                "type": "run", **context, "run_id": run_id, "state": outcome.state.value,
+                "total_s": seconds(outcome.total_us), "reason": outcome.reason,
+            }
+        )  # fmt: skip
+
+    def store_device_event(self, event: DeviceEvent, run_id: int | None) -> None:
+        with Session(self.engine) as session:
+            session.add(
+                DeviceEventRow(
+                    device=event.device, boot_id=event.boot_id, seq=event.seq,
+                    channel=event.channel, kind=event.kind.name.lower(), ticks=event.ticks,
+                    tick_hz_est=event.tick_hz_est, mapped_mono_us=event.mono_us,
+                    received_mono_us=event.received_mono_us, run_id=run_id,
+                )
+            )  # fmt: skip
+            session.commit()
