@@ -1,28 +1,49 @@
 """The one place that converts device ticks to host monotonic time.
 
 Names say which clock a number belongs to: `_ticks` (device counter), `_mono_us` (host
-monotonic microseconds). Each device gets a ClockModel fed with PING/PONG exchanges; the
-model fits ticks against host time, trusting the exchanges with the shortest round trip,
-because a short round trip bounds how far the device's reading can be from the midpoint.
+monotonic microseconds). Each device gets a ClockModel fed with PING/PONG exchanges.
+
+What an exchange proves: the device read its counter at some host time between sending the
+PING and receiving the PONG. USB delay is lopsided (a USB-serial bridge may hold the answer up
+to 16 ms, the question hardly waits), so the midpoint of a round trip is not the moment of the
+reading, and a regression through midpoints inherits a varying bias. The model therefore:
+
+1. takes the rate from the exchanges with the shortest round trips (late answers carry no
+   information), fitting a line through whichever edge of their windows (sent, midpoint or
+   received) scatters least: on USB that is the send time, on a symmetric link the midpoint;
+2. with that rate, intersects every exchange's window: the offsets left agree with all of
+   them. The middle of that band is the estimate and half its width an honest error bound,
+   never smaller than the real error while the rate holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hardware.counters import Unwrapper
 
-# Below this span of samples a fitted rate is noisier than the crystal's tolerance, so the
-# nominal rate is used; above it the fit wins (a cheap crystal is off by up to ~100 ppm).
-MIN_FIT_SPAN_US = 8_000_000
-# Round trips kept for fitting, and the share of them (shortest first) that is trusted.
-WINDOW = 96
-TRUSTED_SHARE = 0.4
+# Exchanges kept (about two minutes at one ping a second): long enough to catch a few fast
+# round trips, short enough that a crystal warming up does not bend the line.
+WINDOW = 128
 MIN_SAMPLES_READY = 4
-# A fitted rate further than this from nominal is a bad fit, not a real crystal.
+# No crystal is this far off: rates are searched within it.
 MAX_RATE_ERROR_PPM = 1000.0
+# What a device's crystal may be off by before its rate is fitted (cheap crystals: +-100 ppm,
+# with temperature up to about twice that).
+CRYSTAL_TOLERANCE_PPM = 200.0
+# A device is ready to time runs once its offset is known to within this.
+READY_ERROR_US = 3000.0
+# Golden-section steps: the search interval shrinks to 0.618^60 of 2000 ppm, far below 1 ppb.
+SEARCH_STEPS = 60
+INV_PHI = 0.6180339887498949
+# The fitted rate is never trusted to better than this.
+MIN_RATE_ERROR_PPM = 1.0
+# Nor used before the exchanges span this long: a few points over a fraction of a second give
+# a standard error that looks small and a slope that is not (one slow thread wake-up is enough).
+MIN_FIT_SPAN_US = 5_000_000
 
 
 class TickExtender(Unwrapper):
@@ -55,6 +76,9 @@ class ClockFit:
     anchor_ticks: float
     ticks_per_us: float
     error_bound_us: float
+    """Bound on the mapping error at the anchor (the newest exchange)."""
+    rate_error_ppm: float = 0.0
+    """Bound on the rate's error: away from the anchor the mapping error grows by this."""
 
     @property
     def rate_hz(self) -> float:
@@ -63,17 +87,24 @@ class ClockFit:
     def ticks_to_mono_us(self, ticks: int) -> int:
         return round(self.anchor_mono_us + (ticks - self.anchor_ticks) / self.ticks_per_us)
 
+    def error_bound_at_us(self, ticks: int) -> float:
+        """Error bound of ticks_to_mono_us(ticks): the anchor's, plus the rate's over the gap."""
+        gap_us = abs(ticks - self.anchor_ticks) / self.ticks_per_us
+        return self.error_bound_us + gap_us * self.rate_error_ppm * 1e-6
+
     def mono_us_to_ticks(self, mono_us: int) -> int:
         return round(self.anchor_ticks + (mono_us - self.anchor_mono_us) * self.ticks_per_us)
 
 
 class ClockModel:
-    """Per-device fit of device ticks against host monotonic time."""
+    """Per-device fit of host time against device ticks (see the module docstring)."""
 
     def __init__(self, nominal_hz: int) -> None:
         self.nominal_hz = nominal_hz
         self._samples: deque[ClockSample] = deque(maxlen=WINDOW)
         self._fit: ClockFit | None = None
+        self.min_rtt_us: int | None = None
+        self.resets = 0
 
     @property
     def sample_count(self) -> int:
@@ -81,7 +112,11 @@ class ClockModel:
 
     @property
     def ready(self) -> bool:
-        return self._fit is not None and len(self._samples) >= MIN_SAMPLES_READY
+        return (
+            self._fit is not None
+            and len(self._samples) >= MIN_SAMPLES_READY
+            and self._fit.error_bound_us <= READY_ERROR_US
+        )
 
     @property
     def fit(self) -> ClockFit | None:
@@ -91,27 +126,103 @@ class ClockModel:
         if sample.rtt_us < 0:
             return
         self._samples.append(sample)
-        self._fit = self._refit()
+        if self.min_rtt_us is None or sample.rtt_us < self.min_rtt_us:
+            self.min_rtt_us = sample.rtt_us
+        fit = _fit(list(self._samples), self.nominal_hz)
+        while fit is None:
+            # No line agrees with every exchange: the clock jumped or its rate changed.
+            # Forget the older half of the window and fit what is left.
+            self.resets += 1
+            kept = list(self._samples)[len(self._samples) // 2 :]
+            self._samples = deque(kept, maxlen=WINDOW)
+            fit = _fit(kept, self.nominal_hz)
+        self._fit = fit
 
-    def _refit(self) -> ClockFit:
-        ordered = sorted(self._samples, key=lambda s: s.rtt_us)
-        keep = max(min(len(ordered), MIN_SAMPLES_READY), math.ceil(len(ordered) * TRUSTED_SHARE))
-        trusted = ordered[:keep]
-        xs = [s.mid_mono_us for s in trusted]
-        ys = [float(s.ticks) for s in trusted]
-        x_mean = sum(xs) / len(xs)
+
+def _fit(samples: list[ClockSample], nominal_hz: int) -> ClockFit | None:
+    """Rate from the tightest exchanges, offset from all of them; None if no line fits all."""
+    ref = samples[-1]
+    # Numbers relative to the newest exchange keep floating point exact well below 1 us.
+    xs = [float(s.ticks - ref.ticks) for s in samples]
+    los = [float(s.sent_mono_us - ref.sent_mono_us) for s in samples]
+    his = [float(s.recv_mono_us - ref.sent_mono_us) for s in samples]
+
+    def band(c: float) -> tuple[float, float]:
+        lower = max(lo - c * x for lo, x in zip(los, xs, strict=True))
+        upper = min(hi - c * x for hi, x in zip(his, xs, strict=True))
+        return lower, upper
+
+    c_nominal = 1e6 / nominal_hz
+    c, rate_error_ppm = c_nominal, CRYSTAL_TOLERANCE_PPM
+    fitted = _rate(samples, xs, los, his)
+    # The fit replaces the nominal rate once it is known better than the crystal's tolerance.
+    if fitted is not None and fitted[1] < CRYSTAL_TOLERANCE_PPM:
+        c, rate_error_ppm = fitted
+    lower, upper = band(c)
+    if upper < lower:
+        # No line at this rate agrees with every exchange: take the rate where the band of
+        # agreeing offsets is widest (its width is concave in the rate).
+        c_min = c_nominal * (1 - MAX_RATE_ERROR_PPM * 1e-6)
+        c_max = c_nominal * (1 + MAX_RATE_ERROR_PPM * 1e-6)
+        c, _ = _golden_max(lambda r: band(r)[1] - band(r)[0], c_min, c_max)
+        lower, upper = band(c)
+        if upper < lower:
+            return None
+    # A rate off by e moves each exchange's constraint by e times its distance from the anchor.
+    reach_us = max(abs(x) for x in xs) * c
+    return ClockFit(
+        anchor_mono_us=ref.sent_mono_us + (lower + upper) / 2,
+        anchor_ticks=float(ref.ticks),
+        ticks_per_us=1.0 / c,
+        error_bound_us=max((upper - lower) / 2, 0.5) + reach_us * rate_error_ppm * 1e-6,
+        rate_error_ppm=rate_error_ppm,
+    )
+
+
+def _rate(
+    samples: list[ClockSample], xs: list[float], los: list[float], his: list[float]
+) -> tuple[float, float] | None:
+    """Host microseconds per tick from the shorter half of the round trips, with a bound on
+    its error in ppm (three standard errors of the slope); None with too few exchanges."""
+    order = sorted(range(len(samples)), key=lambda i: samples[i].rtt_us)
+    keep = order[: max(MIN_SAMPLES_READY, len(order) // 2)]
+    if len(keep) < MIN_SAMPLES_READY:
+        return None
+    if max(los[i] for i in keep) - min(los[i] for i in keep) < MIN_FIT_SPAN_US:
+        return None
+    kx = [xs[i] for i in keep]
+    x_mean = sum(kx) / len(kx)
+    sxx = sum((x - x_mean) ** 2 for x in kx)
+    if sxx == 0:
+        return None
+    best: tuple[float, float] | None = None
+    for w in (1.0, 0.5, 0.0):  # the send edge, the midpoint, the receive edge
+        ys = [w * los[i] + (1 - w) * his[i] for i in keep]
         y_mean = sum(ys) / len(ys)
-        nominal = self.nominal_hz / 1e6
-        slope = nominal
-        if max(xs) - min(xs) >= MIN_FIT_SPAN_US:
-            sxx = sum((x - x_mean) ** 2 for x in xs)
-            sxy = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True))
-            fitted = sxy / sxx
-            if abs(fitted / nominal - 1) * 1e6 <= MAX_RATE_ERROR_PPM:
-                slope = fitted
-        residuals = [(y - y_mean) / slope - (x - x_mean) for x, y in zip(xs, ys, strict=True)]
-        spread = math.sqrt(sum(r * r for r in residuals) / len(residuals))
-        # The device read its clock somewhere inside [sent, received]: half the shortest
-        # round trip bounds that, and the residual spread covers the rest of the fit's error.
-        bound = trusted[0].rtt_us / 2 + spread
-        return ClockFit(x_mean, y_mean, slope, bound)
+        c = sum((x - x_mean) * (y - y_mean) for x, y in zip(kx, ys, strict=True)) / sxx
+        scatter = sum((y - y_mean - c * (x - x_mean)) ** 2 for x, y in zip(kx, ys, strict=True))
+        if best is None or scatter < best[0]:
+            best = (scatter, c)
+    assert best is not None
+    scatter, c = best
+    # A floor for rounding and for the scatter a short window underestimates.
+    std_error = math.sqrt(scatter / (len(keep) - 2) / sxx) if len(keep) > 2 else math.inf
+    return c, max(3 * std_error / c * 1e6, MIN_RATE_ERROR_PPM)
+
+
+def _golden_max(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float]:
+    """Where a unimodal function peaks on [lo, hi], and its value there (golden section)."""
+    a, b = lo, hi
+    c1 = b - INV_PHI * (b - a)
+    c2 = a + INV_PHI * (b - a)
+    f1, f2 = f(c1), f(c2)
+    for _ in range(SEARCH_STEPS):
+        if f1 < f2:
+            a, c1, f1 = c1, c2, f2
+            c2 = a + INV_PHI * (b - a)
+            f2 = f(c2)
+        else:
+            b, c2, f2 = c2, c1, f1
+            c1 = b - INV_PHI * (b - a)
+            f1 = f(c1)
+    return (c1, f1) if f1 >= f2 else (c2, f2)

@@ -127,7 +127,7 @@ class PortSession:
         self._seq = itertools.count()
         self._nonces = itertools.count(1)
         self._pings: dict[int, tuple[int, int]] = {}  # nonce -> (addr, sent_mono_us)
-        self._pending: dict[int, list[Frame]] = {}
+        self._pending: dict[int, list[tuple[Frame, int]]] = {}
         self._ping_task: asyncio.Task[None] | None = None
         self.devices: dict[int, DeviceState] = {}
         self.unknown_types = 0
@@ -176,6 +176,7 @@ class PortSession:
         return {
             "frames": stats.frames if stats else 0,
             "bad_crc": stats.bad_crc if stats else 0,
+            "bad_length": stats.bad_length if stats else 0,
             "skipped_bytes": stats.skipped_bytes if stats else 0,
             "unknown_types": self.unknown_types,
             "bad_payloads": self.bad_payloads,
@@ -217,12 +218,16 @@ class PortSession:
     def _handle_frame(self, frame: Frame, received_us: int) -> None:
         try:
             msg = decode_message(frame)
-        except UnknownType:
-            self.unknown_types += 1
-            return
-        except PayloadError as exc:
-            self.bad_payloads += 1
-            log.debug("%s: %s", self.url, exc)
+        except (UnknownType, PayloadError) as exc:
+            # Counted and skipped, never fatal; its SEQ still arrived, so it is no gap.
+            if isinstance(exc, UnknownType):
+                self.unknown_types += 1
+            else:
+                self.bad_payloads += 1
+                log.debug("%s: %s", self.url, exc)
+            known = self.devices.get(frame.addr)
+            if known is not None:
+                self._track_seq(known, frame.seq)
             return
         if isinstance(msg, Hello):
             self._handle_hello(frame.addr, frame.seq, msg)
@@ -231,7 +236,7 @@ class PortSession:
         if state is None:
             pending = self._pending.setdefault(frame.addr, [])
             if len(pending) < PENDING_LIMIT:
-                pending.append(frame)
+                pending.append((frame, received_us))
             if len(pending) == 1:
                 self._send(frame.addr, MsgType.IDENTIFY, b"")
             return
@@ -261,8 +266,8 @@ class PortSession:
             self._on_device(info)
         for nonce in [n for n, (a, _) in self._pings.items() if a == addr]:
             del self._pings[nonce]
-        for frame in self._pending.pop(addr, []):
-            self._handle_frame(frame, mono_us())
+        for frame, received_us in self._pending.pop(addr, []):
+            self._handle_frame(frame, received_us)
 
     def _handle_pong(self, state: DeviceState, pong: Pong, received_us: int) -> None:
         entry = self._pings.pop(pong.nonce, None)

@@ -8,6 +8,7 @@ on it, so a slow callback can never make the thread miss bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from collections.abc import Callable
 import serial
 
 from hardware.errors import LinkError
-from hardware.wire import DecoderStats, FrameDecoder, Frame
+from hardware.wire import DecoderStats, Frame, FrameDecoder
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,9 @@ class SerialLink:
             for frame in self._decoder.feed(data):
                 self._loop.call_soon_threadsafe(self._deliver, frame, received_us)
         if not self._stopping.is_set() or error is not None:
-            try:
+            # RuntimeError: the loop is already closed, and nobody is left to tell.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._on_closed, error)
-            except RuntimeError:
-                pass  # the loop is already closed: nobody is left to tell
 
     def _deliver(self, frame: Frame, received_us: int) -> None:
         # Runs on the loop. A failing handler must not kill the link: log and go on.

@@ -46,17 +46,26 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def db_option(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", default=DEFAULT_DB,
-                        help=f"SQLite file or database URL (default {DEFAULT_DB})")  # fmt: skip
+        sp.add_argument(
+            "--db", default=DEFAULT_DB, help=f"SQLite file or database URL (default {DEFAULT_DB})"
+        )
 
     serve = sub.add_parser("serve", help="run the server with real devices")
     db_option(serve)
     serve.add_argument("--host", default=DEFAULT_HOST)
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--lan", action="store_true",
-                       help="listen on every interface so phones on the same network can connect")  # fmt: skip
-    serve.add_argument("--device", action="append", default=[], metavar="PORT",
-                       help="serial port or pyserial URL to open (repeatable)")  # fmt: skip
+    serve.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on every interface so phones on the same network can connect",
+    )
+    serve.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="serial port or pyserial URL to open (repeatable)",
+    )
     serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
 
     demo = sub.add_parser("demo", help="the whole product on simulated gates and athletes")
@@ -74,15 +83,23 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a drill from the terminal, one JSON line per rep")
     db_option(run)
     run.add_argument("drill", help="drill slug, e.g. backward-sprint-10m")
-    run.add_argument("--device", required=True,
-                     help="'sim' for a simulated hub and virtual athlete, or a serial port")  # fmt: skip
+    run.add_argument(
+        "--device",
+        required=True,
+        help="'sim' for a simulated hub and virtual athlete, or a serial port",
+    )
     run.add_argument("--athlete", required=True, help="athlete name (created if new)")
     run.add_argument("--team", default="Default", help="team of a new athlete")
     run.add_argument("--reps", type=int, default=1)
     run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     run.add_argument("--seed", type=int, default=1)
-    run.add_argument("--start-within", type=float, default=120.0, metavar="S",
-                     help="void a rep whose start gate is not crossed within S seconds")  # fmt: skip
+    run.add_argument(
+        "--start-within",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="void a rep whose start gate is not crossed within S seconds",
+    )
     run.set_defaults(func=_cmd_run)
 
     drills = sub.add_parser("drills", help="list or check drill files")
@@ -123,17 +140,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     host = "0.0.0.0" if args.lan else args.host
     if not _port_free(host, args.port):
-        print(f"agility: error: port {args.port} on {host} is in use; pick another with --port",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"agility: error: port {args.port} on {host} is in use; pick another with --port",
+            file=sys.stderr,
+        )
         return 2
     migrate(args.db)
-    settings = Settings(db=args.db, host=host, port=args.port, devices=tuple(args.device),
-                        demo=args.demo, seed=args.seed)  # fmt: skip
+    settings = Settings(
+        db=args.db,
+        host=host,
+        port=args.port,
+        devices=tuple(args.device),
+        demo=args.demo,
+        seed=args.seed,
+    )
     app = create_app(settings)
     shown = _lan_address() if args.lan else args.host
     what = "Demo" if args.demo else "Server"
-    print(f"{what} starting: open http://{shown}:{args.port}/ (database {args.db}; Ctrl+C stops)",
-          flush=True)  # fmt: skip
+    print(
+        f"{what} starting: open http://{shown}:{args.port}/ (database {args.db}; Ctrl+C stops)",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=args.port, log_level="info", ws="websockets-sansio")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
@@ -26,25 +28,31 @@ class ConflictError(AppError):
     """The request clashes with the current state (a rep is already running)."""
 
 
-def _error(status: int, message: str, details: list[str] | None = None) -> Response[dict[str, object]]:
+def _error(
+    status: int, message: str, details: list[str] | None = None
+) -> Response[dict[str, object]]:
     body: dict[str, object] = {"status_code": status, "detail": message}
     if details:
         body["errors"] = details
     return Response(body, status_code=status)
 
 
-def handle_drills_error(_: Request[object, object, object], exc: DrillsError) -> Response[dict[str, object]]:
+def handle_drills_error(_: Request[Any, Any, Any], exc: DrillsError) -> Response[dict[str, object]]:
     if isinstance(exc, DrillFileError):
-        return _error(HTTP_422_UNPROCESSABLE_ENTITY, "invalid drill file", [str(e) for e in exc.errors])
+        return _error(
+            HTTP_422_UNPROCESSABLE_ENTITY, "invalid drill file", [str(e) for e in exc.errors]
+        )
     return _error(HTTP_409_CONFLICT, str(exc))
 
 
-def handle_hardware_error(_: Request[object, object, object], exc: HardwareError) -> Response[dict[str, object]]:
+def handle_hardware_error(
+    _: Request[Any, Any, Any], exc: HardwareError
+) -> Response[dict[str, object]]:
     status = HTTP_409_CONFLICT if isinstance(exc, DeviceNotReady) else HTTP_503_SERVICE_UNAVAILABLE
     return _error(status, str(exc))
 
 
-def handle_app_error(_: Request[object, object, object], exc: AppError) -> Response[dict[str, object]]:
+def handle_app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, object]]:
     status = HTTP_404_NOT_FOUND if isinstance(exc, NotFoundError) else HTTP_409_CONFLICT
     return _error(status, str(exc))
 

@@ -8,6 +8,7 @@ truth of every beam edge, so tests and benchmarks can measure the host's error.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -93,7 +94,8 @@ class VirtualHub:
     ) -> None:
         self.rng = random.Random(seed)
         self.device_id = device_id
-        self.boot_id = self.rng.getrandbits(32) if boot_id is None else boot_id
+        # A real device draws a new boot id at every power-up, whatever the seed of the run.
+        self.boot_id = random.SystemRandom().getrandbits(32) if boot_id is None else boot_id
         self.channels = channels
         self.clock = clock or SimClock(
             origin_ns=time.monotonic_ns(), offset_ticks=self.rng.getrandbits(32)
@@ -129,16 +131,16 @@ class VirtualHub:
 
     def stop(self) -> None:
         """Power off: closing the master makes the host's reads fail, as an unplug does."""
+        if self._stopping.is_set():
+            return  # already off: the pipe is closed, so a second stop must touch nothing
         self._stopping.set()
         os.write(self._wake_w, b"x")
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         for fd in (self._master_fd, self._slave_fd, self._wake_r, self._wake_w):
             if fd is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self._master_fd = self._slave_fd = None
 
     def schedule_edge(self, channel: int, kind: EventKind, at_mono_ns: int) -> None:
@@ -229,7 +231,6 @@ class VirtualHub:
         master = self._master_fd
         if master is None:
             return
-        try:
+        # OSError: the host is not reading (buffer full) or gone: lost, as bytes on USB are.
+        with contextlib.suppress(OSError):
             os.write(master, data)
-        except OSError:
-            pass  # the host is not reading (buffer full) or gone: lost, as bytes on USB are

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from drills import Drill, load_library
 from drills.loader import LIBRARY_DIR
 from server.db.models import Drill as DrillRow
-from server.errors import NotFoundError
 from server.db.models import utc_now
+from server.errors import NotFoundError
 
 
 @dataclass

@@ -62,4 +62,3 @@ class DeviceManager:
                     }
                 )  # fmt: skip
         return out
-

@@ -11,7 +11,7 @@ from server.leaderboard.service import Board, leaderboard
 
 class LeaderboardController(Controller):
     path = "/api"
-    tags = ["leaderboards"]
+    tags = ("leaderboards",)
 
     @get("/leaderboards/{drill_slug:str}", sync_to_thread=True)
     def get_leaderboard(self, drill_slug: str, db_engine: Engine) -> Board:

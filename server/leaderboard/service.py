@@ -33,7 +33,11 @@ def leaderboard(engine: Engine, slug: str) -> Board:
         drill = session.exec(select(Drill).where(Drill.slug == slug)).first()
         if drill is None:
             raise NotFoundError(f"no drill {slug!r}")
-        finished = (Run.drill_id == drill.id, Run.state == "finished", col(Run.total_us).is_not(None))
+        finished = (
+            Run.drill_id == drill.id,
+            Run.state == "finished",
+            col(Run.total_us).is_not(None),
+        )
         rows = session.exec(
             select(
                 Run.athlete_id,
@@ -63,5 +67,6 @@ def leaderboard(engine: Engine, slug: str) -> Board:
             runs=count,
         )
         for i, (athlete_id, best_us, count, last_id) in enumerate(ordered)
+        if best_us is not None
     ]
     return Board(drill=slug, name=drill.name, direction=drill.direction, entries=entries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -12,7 +13,7 @@ from server.live.hub import LiveHub
 
 
 @websocket("/ws/live")
-async def live_feed(socket: WebSocket, live_hub: LiveHub) -> None:
+async def live_feed(socket: WebSocket[Any, Any, Any], live_hub: LiveHub) -> None:
     """Pushes JSON messages: `split` as each split is committed, `run` when a rep ends."""
     await socket.accept()
     queue = live_hub.subscribe()
@@ -41,7 +42,7 @@ async def live_feed(socket: WebSocket, live_hub: LiveHub) -> None:
             await socket.close()
 
 
-async def _drain(socket: WebSocket) -> None:
+async def _drain(socket: WebSocket[Any, Any, Any]) -> None:
     with contextlib.suppress(WebSocketDisconnect):
         while True:
             await socket.receive_data(mode="text")

@@ -10,9 +10,11 @@ from server.runs.queries import RecentRun, recent_runs
 
 class RunsController(Controller):
     path = "/api/runs"
-    tags = ["runs"]
+    tags = ("runs",)
 
     @get("/recent", sync_to_thread=True)
-    def get_recent(self, db_engine: Engine, drill: str | None = None, limit: int = 20) -> list[RecentRun]:
+    def get_recent(
+        self, db_engine: Engine, drill: str | None = None, limit: int = 20
+    ) -> list[RecentRun]:
         """The latest reps, newest first, with their splits in seconds."""
         return recent_runs(db_engine, drill, max(1, min(limit, 200)))

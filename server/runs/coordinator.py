@@ -11,6 +11,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from drills import Crossing, Drill, RunEngine, RunOutcome, RunState, Stamp
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
@@ -58,6 +60,7 @@ class RunCoordinator:
         self.recorder = recorder
         self.layout = dict(layout)
         self.active: ActiveRun | None = None
+        self.last_run_id: int | None = None
 
     def _role_for(self, device: str, channel: int) -> str | None:
         for role, binding in self.layout.items():
@@ -70,7 +73,9 @@ class RunCoordinator:
     ) -> asyncio.Future[RunOutcome]:
         """Arm a rep. The future resolves when it finishes, times out or is voided."""
         if self.active is not None:
-            raise CoordinatorBusy(f"{self.active.athlete} is still running {self.active.drill.slug}")
+            raise CoordinatorBusy(
+                f"{self.active.athlete} is still running {self.active.drill.slug}"
+            )
         missing = [r for r in drill.roles_in_order if r not in self.layout]
         if missing:
             raise ConflictError(f"{drill.slug}: no device bound to role(s) {', '.join(missing)}")
@@ -93,7 +98,16 @@ class RunCoordinator:
 
     def on_device_event(self, event: DeviceEvent) -> None:
         active = self.active
-        self.recorder.store_device_event(event, active.run_id if active else None)
+        try:
+            fresh = self.recorder.store_device_event(event, active.run_id if active else None)
+        except SQLAlchemyError:
+            # Keep timing even if the disk is failing: the split itself is written separately.
+            log.exception("could not store raw event %s", event)
+            fresh = True
+        if not fresh:
+            log.info("ignored a replayed event: %s boot %d seq %d",
+                     event.device, event.boot_id, event.seq)  # fmt: skip
+            return
         if active is None or event.kind != EventKind.BEAM_BROKEN:
             return
         role = self._role_for(event.device, event.channel)
@@ -108,6 +122,7 @@ class RunCoordinator:
         splits = engine.crossing(Crossing(role, stamp))
         if was is RunState.ARMED and engine.state is RunState.RUNNING:
             active.run_id = self.recorder.open_run(active.drill_id, active.athlete_id, active.rep)
+            self.recorder.attach_event(event, active.run_id)
             limit_s = active.drill.time_limit_us / 1e6 + TIMEOUT_GRACE_S
             loop = asyncio.get_running_loop()
             active.timers.append(loop.call_later(limit_s, self._check_timeout, active))
@@ -141,6 +156,7 @@ class RunCoordinator:
         for timer in active.timers:
             timer.cancel()
         self.active = None
+        self.last_run_id = active.run_id
         outcome = active.engine.outcome()
         if active.run_id is not None:
             self.recorder.close_run(active.run_id, outcome, active.context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from drills import RunOutcome, SplitResult
@@ -116,7 +117,23 @@ class RunRecorder:
             }
         )  # fmt: skip
 
-    def store_device_event(self, event: DeviceEvent, run_id: int | None) -> None:
+    def attach_event(self, event: DeviceEvent, run_id: int) -> None:
+        """Link an already stored raw event to the run it started."""
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(DeviceEventRow).where(
+                    DeviceEventRow.device == event.device,
+                    DeviceEventRow.boot_id == event.boot_id,
+                    DeviceEventRow.seq == event.seq,
+                )
+            ).first()
+            if row is not None:
+                row.run_id = run_id
+                session.add(row)
+                session.commit()
+
+    def store_device_event(self, event: DeviceEvent, run_id: int | None) -> bool:
+        """Append a raw event; False if (device, boot, seq) is already stored (a replay)."""
         with Session(self.engine) as session:
             session.add(
                 DeviceEventRow(
@@ -126,4 +143,9 @@ class RunRecorder:
                     received_mono_us=event.received_mono_us, run_id=run_id,
                 )
             )  # fmt: skip
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+        return True

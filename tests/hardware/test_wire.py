@@ -10,7 +10,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import hardware
 from hardware.wire import (
     MAX_PAYLOAD,
     SYNC,
@@ -44,6 +43,7 @@ chunk_sizes = st.lists(st.integers(1, 64), min_size=1, max_size=20)
 # Garbage that can never look like a frame start, so what the decoder must do is exact.
 clean_garbage = st.binary(max_size=40).map(lambda b: b.replace(bytes([SYNC]), b"\x00"))
 u32 = st.integers(0, 0xFFFFFFFF)
+PROTOCOL_MD = Path(__file__).resolve().parents[2] / "hardware" / "PROTOCOL.md"
 
 
 def feed_in_chunks(decoder: FrameDecoder, data: bytes, sizes: Sequence[int]) -> list[Frame]:
@@ -94,7 +94,9 @@ PONG_EXAMPLE = h("7E 08 00 0006 21  0000002A 0016E360  8AA8")
     ],
     ids=["hello", "event", "ping", "pong"],
 )
-def test_worked_examples(addr: int, seq: int, msg: Hello | Event | Ping | Pong, expected: bytes) -> None:
+def test_worked_examples(
+    addr: int, seq: int, msg: Hello | Event | Ping | Pong, expected: bytes
+) -> None:
     assert encode_message(addr, seq, msg) == expected
     # The CRC printed in the spec is the CRC of LEN..PAYLOAD, checked independently.
     assert int.from_bytes(expected[-2:], "big") == binascii.crc_hqx(expected[1:-2], 0xFFFF)
@@ -103,7 +105,7 @@ def test_worked_examples(addr: int, seq: int, msg: Hello | Event | Ping | Pong, 
 
 
 def test_worked_examples_are_printed_in_protocol_md() -> None:
-    spec = (Path(hardware.__file__).parent / "PROTOCOL.md").read_text()
+    spec = PROTOCOL_MD.read_text()
     section = spec.split("## 6. Worked examples", 1)[1]
     # Each example is one line of a code block: compare its hex digits, spacing aside.
     printed = {line.replace(" ", "").upper() for line in section.splitlines()}
@@ -188,10 +190,14 @@ def test_corrupted_byte_loses_only_that_frame(sent: list[Frame], data: st.DataOb
 
 
 def test_truncated_frame_then_good_frame_resyncs() -> None:
-    good = encode_frame(Frame(addr=0, seq=9, type=MsgType.EVENT, payload=Event(0, 1, 5).pack()))
+    good = encode_frame(
+        Frame(addr=0, seq=9, type=MsgType.EVENT, payload=Event(0, EventKind.BEAM_BROKEN, 5).pack())
+    )
     cut = encode_frame(Frame(addr=0, seq=8, type=MsgType.EVENT, payload=b"\x00" * 6))[:7]
     decoder = FrameDecoder()
-    assert decoder.feed(cut + good) == [Frame(0, 9, MsgType.EVENT, Event(0, 1, 5).pack())]
+    assert decoder.feed(cut + good) == [
+        Frame(0, 9, MsgType.EVENT, Event(0, EventKind.BEAM_BROKEN, 5).pack())
+    ]
     assert decoder.stats.bad_crc == 1
 
 
@@ -213,7 +219,7 @@ def test_partial_frame_waits_for_rest() -> None:
     assert len(decoder.feed(data[-1:])) == 1
 
 
-# --- messages --------------------------------------------------------------------------------------
+# --- messages ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,94 @@
+"""The coordinator with synthetic device events: binding, replays, no-start and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+
+from drills import RunState
+from hardware.device import DeviceEvent
+from hardware.link import mono_us
+from hardware.wire import EventKind
+from server.app import build_services
+from server.catalog.service import Catalog
+from server.config import Settings
+from server.db.session import migrate
+from server.runs.coordinator import Binding, RunCoordinator
+
+HUB = "hub-00000001"
+
+
+def _event(
+    seq: int, channel: int, ticks: int, kind: EventKind = EventKind.BEAM_BROKEN
+) -> DeviceEvent:
+    return DeviceEvent(
+        device=HUB, boot_id=7, seq=seq, channel=channel, kind=kind, ticks=ticks,
+        tick_hz_est=1_000_000.0, mono_us=mono_us(), received_mono_us=mono_us(),
+    )  # fmt: skip
+
+
+def _setup(db: str) -> tuple[RunCoordinator, int]:
+    migrate(db)
+    services = build_services(Settings(db=db))
+    layout = {"start": Binding(HUB, 0), "finish": Binding(HUB, 1)}
+    coordinator = RunCoordinator(services.recorder, layout)
+    rec = services.recorder
+    return coordinator, rec.ensure_athlete(rec.ensure_team("T"), "Ana")
+
+
+def test_run_from_events_with_replay_and_unbound_channel(sqlite_db: str) -> None:
+    coordinator, athlete_id = _setup(sqlite_db)
+
+    async def body() -> None:
+        drill = Catalog.load().get("backward-sprint-10m")
+        done = coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=5)
+        start = _event(1, 0, 5_000_000)
+        coordinator.on_device_event(start)
+        coordinator.on_device_event(start)  # replayed after a reconnect: must not count twice
+        coordinator.on_device_event(_event(2, 5, 5_100_000))  # a channel bound to nothing
+        coordinator.on_device_event(_event(3, 1, 5_200_000, EventKind.BEAM_RESTORED))
+        coordinator.on_device_event(_event(4, 1, 7_345_678))
+        outcome = await asyncio.wait_for(done, 1)
+        assert outcome.state is RunState.FINISHED
+        assert outcome.total_us == 2_345_678
+
+    asyncio.run(body())
+    with sqlite3.connect(sqlite_db) as conn:
+        events = conn.execute("SELECT seq, run_id FROM deviceevent ORDER BY seq").fetchall()
+        splits = conn.execute("SELECT elapsed_us FROM split").fetchall()
+    assert [seq for seq, _ in events] == [1, 2, 3, 4], "every raw event stored once"
+    run_ids = {run_id for _, run_id in events}
+    assert len(run_ids) == 1 and None not in run_ids, "raw events are linked to their run"
+    assert splits == [(2_345_678,)]
+
+
+def test_no_start_voids_the_rep_and_frees_the_lane(sqlite_db: str) -> None:
+    coordinator, athlete_id = _setup(sqlite_db)
+
+    async def body() -> None:
+        drill = Catalog.load().get("backward-sprint-10m")
+        done = coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=0.05)
+        outcome = await asyncio.wait_for(done, 2)
+        assert outcome.state is RunState.VOID
+        assert coordinator.active is None
+        # The next rep can be armed at once.
+        coordinator.begin(drill, athlete_id, "Ana", 2, start_within_s=5)
+        assert coordinator.active is not None
+
+    asyncio.run(body())
+
+
+def test_timeout_is_recorded(sqlite_db: str) -> None:
+    coordinator, athlete_id = _setup(sqlite_db)
+
+    async def body() -> None:
+        drill = replace(Catalog.load().get("backward-sprint-10m"), time_limit_us=100_000)
+        done = coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=5)
+        coordinator.on_device_event(_event(1, 0, 1_000_000))
+        outcome = await asyncio.wait_for(done, 3)
+        assert outcome.state is RunState.TIMEOUT
+
+    asyncio.run(body())
+    with sqlite3.connect(sqlite_db) as conn:
+        assert conn.execute("SELECT state FROM run").fetchall() == [("timeout",)]
