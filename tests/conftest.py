@@ -54,7 +54,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     """`agility demo` as a newcomer runs it: a real process, uvicorn on a loopback port."""
     tmp = tmp_path_factory.mktemp("demo")
     port = free_port()
-    db = str(tmp / "demo.db")
+    db = str(tmp / "var" / "demo.db")  # a folder that does not exist yet, as on a fresh clone
     log = tmp / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -26,10 +26,16 @@ def normalise_url(db: str) -> str:
     return db
 
 
-def make_engine(db: str) -> Engine:
-    url = normalise_url(db)
+def _ensure_sqlite_folder(url: str) -> None:
+    """A fresh clone has no var/ yet: SQLite can create the file but not its folder."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(db: str) -> Engine:
+    url = normalise_url(db)
+    _ensure_sqlite_folder(url)
+    if url.startswith("sqlite:///"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -56,4 +62,5 @@ def alembic_config(db: str) -> Config:
 
 def migrate(db: str, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run at every start."""
+    _ensure_sqlite_folder(normalise_url(db))
     command.upgrade(alembic_config(db), revision)
