@@ -28,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    # One line per scheduled job run drowns the demo's terminal; warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except (DrillFileError, AppError, HardwareError) as exc:
