@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from drills import RunState
 from hardware.device import DeviceEvent
+from hardware.messages import EventKind
 from hardware.sim.athlete import make_team
-from hardware.wire import EventKind
 from server.app import build_services
 from server.config import Settings
 from server.db.session import migrate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cmp_to_key
 
 from drills.errors import EngineError
 from drills.model import Drill
@@ -32,6 +33,9 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
 }
 
 _OVER = frozenset({RunState.FINISHED, RunState.TIMEOUT, RunState.VOID})
+
+_EARLIER_REBREAK = "earlier re-break arrived late"
+_BEFORE_PREVIOUS = "stamped before the previous accepted crossing"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ class RunOutcome:
     reason: str | None
 
 
+def _by_stamp(a: Crossing, b: Crossing) -> int:
+    """cmp for `cmp_to_key`: stamps compared exactly as splits are computed (ticks or mono)."""
+    diff = elapsed_us(a.at, b.at)  # > 0 when b is later than a
+    return (diff < 0) - (diff > 0)
+
+
 class RunEngine:
     """Times one athlete's rep of one drill.
 
@@ -70,10 +80,16 @@ class RunEngine:
     same code runs live, in the simulator and when recomputing a rep from stored raw events.
     Odd input from the gates (bounces, wrong gate, late events) is ignored and recorded in
     `ignored`, never raised, because a flaky beam must not crash a session.
+
+    Crossings may arrive out of stamp order (devices re-send events the host missed). A
+    crossing of a role later in the chain than the expected one is held in `pending`; every
+    time a crossing is accepted, the held ones are retried in stamp order, so a run completes
+    the same whichever order its crossings arrived in.
     """
 
     def __init__(self, drill: Drill) -> None:
         self._drill = drill
+        self._chain = drill.roles_in_order
         self._state = RunState.ARMED
         self._started_at: Stamp | None = None
         self._last_at: Stamp | None = None  # last accepted crossing of any role
@@ -82,6 +98,7 @@ class RunEngine:
         self._total_us: int | None = None
         self._reason: str | None = None
         self._ignored: list[tuple[Crossing, str]] = []
+        self._pending: list[Crossing] = []  # held crossings, kept in stamp order
 
     @property
     def drill(self) -> Drill:
@@ -102,38 +119,124 @@ class RunEngine:
         return list(self._ignored)
 
     @property
+    def pending(self) -> tuple[Crossing, ...]:
+        """Crossings held because they arrived before a crossing earlier in the chain.
+
+        In stamp order. Empty once the rep is over: leftovers then move to `ignored`.
+        """
+        return tuple(self._pending)
+
+    @property
     def expected_role(self) -> str | None:
         """The role whose next crossing counts, or None once the rep is over."""
+        position = self._position()
+        return None if position is None else self._chain[position]
+
+    def _position(self) -> int | None:
+        """Index in `roles_in_order` of the crossing expected next, None once over."""
         if self._state is RunState.ARMED:
-            return self._drill.start_role
+            return 0
         if self._state is RunState.RUNNING:
-            return self._drill.segments[len(self._splits)].to_role
+            return len(self._splits) + 1
         return None
+
+    def _later_in_chain(self, role: str) -> bool:
+        position = self._position()
+        return position is not None and role in self._chain[position + 1 :]
 
     def _go(self, new: RunState) -> None:
         if new not in ALLOWED_TRANSITIONS[self._state]:
             raise EngineError(f"cannot go from {self._state.value} to {new.value}")
         self._state = new
+        if new in _OVER:
+            # Nothing held can count any more; keep it in the audit trail, with the most
+            # specific reason (a held bounce of the finish is a bounce, not a late event).
+            for held in self._pending:
+                reason = self._bounce(held)
+                if reason is None and self._before_previous(held):
+                    reason = _BEFORE_PREVIOUS
+                self._ignored.append((held, reason or f"run over ({new.value})"))
+            self._pending.clear()
 
     def _ignore(self, c: Crossing, reason: str) -> list[SplitResult]:
         self._ignored.append((c, reason))
         return []
 
+    def _bounce(self, c: Crossing) -> str | None:
+        """Why `c` is a second break of its role's accepted crossing, or None if it is not."""
+        last = self._last_by_role.get(c.role)
+        if last is None:
+            return None
+        # Arm then leg: one pass through a beam often breaks it twice in a few hundred ms.
+        since = elapsed_us(last, c.at)
+        if 0 <= since <= self._drill.rearm_us:
+            return f"debounce: '{c.role}' re-broken within the re-arm time"
+        if -self._drill.rearm_us <= since < 0:
+            # The true first break of a pass whose bounce already counted: first accepted
+            # wins, nothing is corrected (a split may already have been handed out).
+            return _EARLIER_REBREAK
+        return None
+
+    def _before_previous(self, c: Crossing) -> bool:
+        return self._last_at is not None and elapsed_us(self._last_at, c.at) < 0
+
     def crossing(self, c: Crossing) -> list[SplitResult]:
-        """Feed one crossing; returns the splits it completed (empty if it did not count)."""
+        """Feed one crossing; returns every split it completed, in chain order.
+
+        Usually zero or one split; several when this crossing let held ones complete.
+        """
         if self._state in _OVER:
-            return self._ignore(c, f"run over ({self._state.value})")
+            # The arm's break of the finish arriving after the leg's already finished the rep
+            # is the case coaches will ask about, so it keeps its own reason.
+            late = self._bounce(c) if c.role in self._drill.roles else None
+            if late != _EARLIER_REBREAK:
+                late = f"run over ({self._state.value})"
+            return self._ignore(c, late)
         if c.role not in self._drill.roles:
             return self._ignore(c, f"unknown role '{c.role}'")
-        last = self._last_by_role.get(c.role)
-        # Arm then leg: one pass through a beam often breaks it twice in a few hundred ms.
-        if last is not None and elapsed_us(last, c.at) <= self._drill.rearm_us:
-            return self._ignore(c, f"debounce: '{c.role}' re-broken within the re-arm time")
+        bounce = self._bounce(c)
+        if bounce is not None:
+            return self._ignore(c, bounce)
         expected = self.expected_role
-        if c.role != expected:
+        if c.role != expected and not self._later_in_chain(c.role):
             return self._ignore(c, f"not expected: waiting for '{expected}'")
-        if self._last_at is not None and elapsed_us(self._last_at, c.at) < 0:
-            return self._ignore(c, "stamped before the previous accepted crossing")
+        if self._before_previous(c):
+            return self._ignore(c, _BEFORE_PREVIOUS)
+        if c.role != expected:
+            # A later gate heard before an earlier one: wait for the earlier one.
+            self._pending.append(c)
+            self._pending.sort(key=cmp_to_key(_by_stamp))
+            return []
+        splits = self._take(c)
+        splits.extend(self._retry_pending())
+        return splits
+
+    def _retry_pending(self) -> list[SplitResult]:
+        """After an acceptance, settle held crossings in stamp order until none can move."""
+        splits: list[SplitResult] = []
+        progress = True
+        while progress and self._pending and self._state not in _OVER:
+            progress = False
+            expected = self.expected_role
+            for index, held in enumerate(self._pending):
+                reason = self._bounce(held)
+                if reason is None and self._before_previous(held):
+                    reason = _BEFORE_PREVIOUS
+                if reason is None and held.role != expected and not self._later_in_chain(held.role):
+                    reason = f"not expected: waiting for '{expected}'"
+                if reason is not None or held.role == expected:
+                    # Settle one crossing, then rescan: what counts depends on what moved.
+                    del self._pending[index]
+                    if reason is not None:
+                        self._ignore(held, reason)
+                    else:
+                        splits.extend(self._take(held))
+                    progress = True
+                    break
+        return splits
+
+    def _take(self, c: Crossing) -> list[SplitResult]:
+        """Accept `c`, a crossing of the expected role already checked for order and bounces."""
         if self._state is RunState.ARMED:
             self._go(RunState.RUNNING)
             self._started_at = c.at
@@ -144,8 +247,9 @@ class RunEngine:
             raise EngineError("running without a start crossing")  # unreachable by design
         if elapsed_us(started, c.at) > self._drill.time_limit_us:
             # The event arrived before poll() noticed, but the athlete was already over time.
+            self._ignore(c, "after the time limit")
             self._time_out()
-            return self._ignore(c, "after the time limit")
+            return []
         segment = self._drill.segments[len(self._splits)]
         split = SplitResult(
             name=segment.name,
@@ -157,8 +261,8 @@ class RunEngine:
         self._splits.append(split)
         self._accept(c)
         if len(self._splits) == len(self._drill.segments):
-            self._go(RunState.FINISHED)
             self._total_us = elapsed_us(started, c.at)
+            self._go(RunState.FINISHED)
         return [split]
 
     def _accept(self, c: Crossing) -> None:
@@ -174,7 +278,8 @@ class RunEngine:
 
         `now_mono_us` is host monotonic time. Events reach the host some milliseconds after
         they happen, so a caller polling right at the limit should allow for that latency
-        before calling, or a finish stamped just inside the limit could be lost.
+        before calling, or a finish stamped just inside the limit could be lost. Held
+        crossings do not need a poll to complete: they are settled inside `crossing()`.
         """
         started = self._started_at
         if (

@@ -1,8 +1,9 @@
-"""Devices on one port: identification, clock sync and timestamped events.
+"""Devices on one port (protocol v1): identify, negotiate, sync clocks, deliver events in order.
 
-A PortSession owns one SerialLink and every device behind it (one, or up to 31 behind a hub).
-It turns frames into DeviceEvents whose ticks are extended to 64 bits and mapped to host time
-by each device's ClockModel. Everyone else listens through the `on_event` callback.
+A PortSession owns one SerialLink and serves every device behind it (one, or up to 31 more
+behind a hub). What it learns about a device lives in a DeviceRegistry shared with the other
+ports, so a device that comes back on any port resumes where it was. Events leave as
+DeviceEvents, in evseq order, exactly once; everyone else listens through `on_event`.
 """
 
 from __future__ import annotations
@@ -11,106 +12,71 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from hardware.clock import ClockModel, ClockSample, TickExtender
-from hardware.counters import Unwrapper
+from hardware.clock import ClockSample
+from hardware.cues import Cues
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import SerialLink, mono_us
-from hardware.wire import (
-    DeviceKind,
+from hardware.messages import (
+    SUPPORTED_VERSIONS,
+    CommandAck,
     Event,
+    EventAck,
     EventKind,
-    Frame,
+    EventNak,
     Hello,
-    MsgType,
+    Identify,
+    Message,
     PayloadError,
     Ping,
     Pong,
+    Status,
     UnknownType,
     decode_message,
-    encode_frame,
+    encode_message,
 )
+from hardware.registry import (
+    START_GAP_NAKS,
+    Arrived,
+    DeviceEvent,
+    DeviceInfo,
+    DeviceRegistry,
+    DeviceState,
+)
+from hardware.wire import Frame
+
+__all__ = ["DeviceEvent", "DeviceInfo", "DeviceState", "PortSession"]
 
 log = logging.getLogger(__name__)
 
 # Klipper's trick: an odd period so clock queries do not beat against other periodic work.
-PING_INTERVAL_S = 0.9839
+PING_INTERVAL_US = 983_900
 STARTUP_PINGS = 8
-STARTUP_PING_GAP_S = 0.05
+STARTUP_PING_GAP_US = 50_000
+# Housekeeping cadence (pings due, NAKs due): finer than the smallest RTO of 25 ms.
+TICK_S = 0.01
 # Frames from an address that has not said HELLO yet wait here until it does.
 PENDING_LIMIT = 256
-RECENT_SEQS = 512
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    port: str
-    addr: int
-    kind: DeviceKind
-    device_id: int
-    boot_id: int
-    firmware: tuple[int, int, int]
-    tick_hz: int
-    channels: int
-    proto: int
-
-    @property
-    def key(self) -> str:
-        """Stable name of the device, independent of port and plug order."""
-        return f"{self.kind.name.lower()}-{self.device_id:08X}"
-
-
-@dataclass(frozen=True)
-class DeviceEvent:
-    """An edge seen by a device, with its own timestamp and what the host made of it."""
-
-    device: str
-    boot_id: int
-    seq: int  # extended past the 16-bit wrap, so (device, boot_id, seq) is unique
-    channel: int
-    kind: EventKind
-    ticks: int
-    tick_hz_est: float
-    mono_us: int | None
-    received_mono_us: int
-
-    @property
-    def clock_id(self) -> str:
-        return f"{self.device}:{self.boot_id}"
-
-
-@dataclass
-class DeviceState:
-    info: DeviceInfo
-    clock: ClockModel
-    extender: TickExtender = field(default_factory=TickExtender)
-    seqs: Unwrapper = field(default_factory=lambda: Unwrapper(16))
-    last_seq: int | None = None
-    lost_frames: int = 0
-    duplicates: int = 0
-    events: int = 0
-    recent: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_SEQS))
-
-    @property
-    def ready(self) -> bool:
-        return self.clock.ready
-
-    @property
-    def sync_error_us(self) -> float | None:
-        fit = self.clock.fit
-        return None if fit is None else fit.error_bound_us
-
+IDENTIFY_RETRY_US = 500_000
+# A PING unanswered this long is forgotten, so the table cannot grow without bound.
+PING_FORGET_US = 5_000_000
+ONSET_KINDS = (EventKind.LIGHT_ON, EventKind.BEEP)
 
 EventHandler = Callable[[DeviceEvent], None]
 DeviceHandler = Callable[[DeviceInfo], None]
 LostHandler = Callable[[str, BaseException | None], None]
 
 
-class PortSession:
-    """One port and the devices on it; runs on the asyncio loop."""
+@dataclass
+class _PingPlan:
+    due_us: int
+    quick_left: int = STARTUP_PINGS
+
+
+class PortSession(Cues):
+    """One port and the devices on it; runs on the asyncio loop. Cue methods come from Cues."""
 
     def __init__(
         self,
@@ -118,7 +84,9 @@ class PortSession:
         on_event: EventHandler,
         on_device: DeviceHandler | None = None,
         on_lost: LostHandler | None = None,
+        registry: DeviceRegistry | None = None,
     ) -> None:
+        super().__init__(registry if registry is not None else DeviceRegistry())
         self.url = url
         self._on_event = on_event
         self._on_device = on_device
@@ -127,30 +95,35 @@ class PortSession:
         self._seq = itertools.count()
         self._nonces = itertools.count(1)
         self._pings: dict[int, tuple[int, int]] = {}  # nonce -> (addr, sent_mono_us)
+        self._ping_plan: dict[int, _PingPlan] = {}
         self._pending: dict[int, list[tuple[Frame, int]]] = {}
-        self._ping_task: asyncio.Task[None] | None = None
+        self._identified_at: dict[int, int] = {}  # addr -> when we last sent it IDENTIFY
+        self._task: asyncio.Task[None] | None = None
         self.devices: dict[int, DeviceState] = {}
         self.unknown_types = 0
         self.bad_payloads = 0
         self.lost = False
+
+    # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._link = SerialLink(self.url, loop, self._handle_frame, self._handle_closed)
         self._link.open()
         self.lost = False
-        self._send(0, MsgType.IDENTIFY, b"")
-        self._ping_task = loop.create_task(self._ping_loop(), name=f"ping:{self.url}")
+        self._identify(0)
+        self._task = loop.create_task(self._housekeeping(), name=f"housekeeping:{self.url}")
 
     async def stop(self) -> None:
-        if self._ping_task is not None:
-            self._ping_task.cancel()
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._ping_task
-            self._ping_task = None
+                await self._task
+            self._task = None
         if self._link is not None:
             self._link.close()
             self._link = None
+        self._drop_devices()
 
     async def wait_ready(self, timeout_s: float = 10.0, count: int = 1) -> list[DeviceState]:
         """Wait until `count` devices are identified with a usable clock model."""
@@ -161,14 +134,14 @@ class PortSession:
                 return ready
             if asyncio.get_running_loop().time() > deadline:
                 seen = ", ".join(
-                    f"{d.info.key} ({d.clock.sample_count} clock samples)"
+                    f"{d.info.key} ({d.state}, {d.clock.sample_count} clock samples)"
                     for d in self.devices.values()
                 )
                 raise DeviceNotReady(
                     f"{self.url}: {len(ready)} of {count} device(s) ready after {timeout_s:.0f} s"
                     f" (seen: {seen or 'none'})"
                 )
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
 
     @property
     def link_stats(self) -> dict[str, int]:
@@ -182,127 +155,212 @@ class PortSession:
             "bad_payloads": self.bad_payloads,
         }
 
-    def _send(self, addr: int, mtype: int, payload: bytes) -> int:
-        if self._link is None:
+    # --- Owner (hardware.registry) -------------------------------------------------------------
+
+    def send_message(self, addr: int, msg: Message) -> int:
+        """Send one message; returns the host time just before its bytes left."""
+        if self._link is None or self.lost:
             raise LinkError(f"{self.url} is closed")
-        frame = Frame(addr=addr, seq=next(self._seq) & 0xFFFF, type=mtype, payload=payload)
-        return self._link.write(encode_frame(frame))
+        return self._link.write(encode_message(addr, next(self._seq) & 0xFFFF, msg))
 
-    async def _ping_loop(self) -> None:
-        try:
-            for _ in range(STARTUP_PINGS):
-                self._ping_all()
-                await asyncio.sleep(STARTUP_PING_GAP_S)
-            while True:
-                self._ping_all()
-                await asyncio.sleep(PING_INTERVAL_S)
-        except LinkError as exc:
-            log.warning("%s: pings stopped: %s", self.url, exc)
+    def release(self, state: DeviceState) -> None:
+        for addr in [a for a, s in self.devices.items() if s is state]:
+            del self.devices[addr]
+            self._ping_plan.pop(addr, None)
 
-    def _ping_all(self) -> None:
-        # Forget pings whose answer never came, so the table cannot grow without bound.
-        horizon = mono_us() - 5_000_000
-        for nonce in [n for n, (_, sent) in self._pings.items() if sent < horizon]:
+    # --- housekeeping: pings, NAK repeats ------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                self._tick(mono_us())
+            except LinkError as exc:
+                if not self.lost:
+                    log.warning("%s: cannot write: %s", self.url, exc)
+            except Exception:
+                log.exception("%s: housekeeping failed", self.url)
+            await asyncio.sleep(TICK_S)
+
+    def _tick(self, now_us: int) -> None:
+        if self.lost:
+            return
+        for nonce in [n for n, (_, t) in self._pings.items() if now_us - t > PING_FORGET_US]:
             del self._pings[nonce]
-        for addr in list(self.devices):
-            nonce = next(self._nonces) & 0xFFFFFFFF
-            sent = self._send(addr, MsgType.PING, Ping(nonce).pack())
-            self._pings[nonce] = (addr, sent)
+        for addr, state in list(self.devices.items()):
+            if state.unsupported is not None or state.owner is not self:
+                continue
+            plan = self._ping_plan.get(addr)
+            if plan is not None and now_us >= plan.due_us:
+                self._ping(addr)
+                if plan.quick_left > 0:
+                    plan.quick_left -= 1
+                    plan.due_us = now_us + STARTUP_PING_GAP_US
+                else:
+                    plan.due_us = now_us + PING_INTERVAL_US
+            nak_due = state.last_nak_us is not None and now_us - state.last_nak_us >= state.rto.us
+            if state.held and nak_due:
+                if not state.delivered_any and state.gap_naks >= START_GAP_NAKS:
+                    self._deliver(state, state.skip_to_held())
+                    self._ack(addr, state)
+                else:
+                    self._nak(addr, state, now_us)
+
+    def _ping(self, addr: int) -> None:
+        nonce = next(self._nonces) & 0xFFFFFFFF
+        sent_us = self.send_message(addr, Ping(nonce))
+        self._pings[nonce] = (addr, sent_us)
+
+    def _identify(self, addr: int) -> None:
+        lo, hi = SUPPORTED_VERSIONS.start, SUPPORTED_VERSIONS.stop - 1
+        self.send_message(addr, Identify(lo, hi))
+        self._identified_at[addr] = mono_us()
+
+    def _nak(self, addr: int, state: DeviceState, now_us: int) -> None:
+        self.send_message(addr, EventNak(state.expected & 0xFFFF))
+        state.naks_sent += 1
+        state.gap_naks += 1
+        state.last_nak_us = now_us
+
+    def _ack(self, addr: int, state: DeviceState) -> None:
+        if state.delivered_any:
+            self.send_message(addr, EventAck((state.expected - 1) & 0xFFFF))
+
+    # --- from the link -------------------------------------------------------------------------
 
     def _handle_closed(self, error: BaseException | None) -> None:
         self.lost = True
         log.warning("%s: link lost: %s", self.url, error)
+        self._drop_devices()
         if self._on_lost is not None:
             self._on_lost(self.url, error)
 
+    def _drop_devices(self) -> None:
+        for state in self.devices.values():
+            if state.owner is self:
+                state.mark_lost()
+
     def _handle_frame(self, frame: Frame, received_us: int) -> None:
+        state = self.devices.get(frame.addr)
         try:
             msg = decode_message(frame)
         except (UnknownType, PayloadError) as exc:
             # Counted and skipped, never fatal; its SEQ still arrived, so it is no gap.
-            if isinstance(exc, UnknownType):
-                self.unknown_types += 1
-            else:
-                self.bad_payloads += 1
-                log.debug("%s: %s", self.url, exc)
-            known = self.devices.get(frame.addr)
-            if known is not None:
-                self._track_seq(known, frame.seq)
+            unknown = isinstance(exc, UnknownType)
+            self.unknown_types += unknown
+            self.bad_payloads += not unknown
+            log.debug("%s: address %d: %s", self.url, frame.addr, exc)
+            if state is not None and state.unsupported is None:
+                state.unknown_types += unknown
+                state.bad_payloads += not unknown
+                state.track_seq(frame.seq)
             return
         if isinstance(msg, Hello):
             self._handle_hello(frame.addr, frame.seq, msg)
             return
-        state = self.devices.get(frame.addr)
         if state is None:
-            pending = self._pending.setdefault(frame.addr, [])
-            if len(pending) < PENDING_LIMIT:
-                pending.append((frame, received_us))
-            if len(pending) == 1:
-                self._send(frame.addr, MsgType.IDENTIFY, b"")
+            self._hold_unidentified(frame, received_us)
             return
-        seq = self._track_seq(state, frame.seq)
-        if seq is None:
+        if state.unsupported is not None or not state.track_seq(frame.seq):
             return
-        if isinstance(msg, Pong):
-            self._handle_pong(state, msg, received_us)
-        elif isinstance(msg, Event):
-            self._handle_event(state, seq, msg, received_us)
+        if isinstance(msg, Event):
+            self._handle_event(frame.addr, state, msg, received_us)
+        elif isinstance(msg, Pong):
+            self._handle_pong(frame.addr, state, msg, received_us)
+        elif isinstance(msg, CommandAck):
+            fut = state.pending_cmds.get(msg.cmd_id)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+        elif isinstance(msg, Status):
+            state.status = msg
+
+    def _hold_unidentified(self, frame: Frame, received_us: int) -> None:
+        pending = self._pending.setdefault(frame.addr, [])
+        if len(pending) < PENDING_LIMIT:
+            pending.append((frame, received_us))
+        asked = self._identified_at.get(frame.addr)
+        if asked is None or mono_us() - asked > IDENTIFY_RETRY_US:
+            self._identify(frame.addr)
 
     def _handle_hello(self, addr: int, seq: int, hello: Hello) -> None:
         info = DeviceInfo(
             port=self.url, addr=addr, kind=hello.kind, device_id=hello.device_id,
             boot_id=hello.boot_id, firmware=hello.firmware, tick_hz=hello.tick_hz,
-            channels=hello.channels, proto=hello.proto,
+            channels=hello.channels, proto=hello.proto, caps=hello.caps,
         )  # fmt: skip
-        old = self.devices.get(addr)
-        if old is not None and old.info == info:
-            self._track_seq(old, seq)
+        state, known = self.registry.resume_or_create(info)
+        if self.devices.get(addr) is state and state.owner is self and state.connected:
+            state.track_seq(seq)  # a HELLO answering our IDENTIFY: nothing new
             return
-        state = DeviceState(info=info, clock=ClockModel(hello.tick_hz))
-        self._track_seq(state, seq)
+        previous = self.devices.get(addr)
+        if previous is not None and previous is not state:
+            previous.mark_lost()  # rebooted behind the same address
+        if state.owner is not None and state.owner is not self:
+            state.owner.release(state)
+        state.attach(self, info)
+        state.track_seq(seq)
         self.devices[addr] = state
-        log.info("%s: %s at address %d, %d Hz", self.url, info.key, addr, info.tick_hz)
+        if hello.proto not in SUPPORTED_VERSIONS:
+            self._unsupported(addr, state, hello.proto)
+        else:
+            state.unsupported = None
+            self._ping_plan[addr] = _PingPlan(due_us=mono_us())
+            log.info(
+                "%s: %s %s at address %d (boot %d, protocol %d, %d Hz)",
+                self.url, "resumed" if known else "found", info.key, addr, info.boot_id,
+                info.proto, info.tick_hz,
+            )  # fmt: skip
         if self._on_device is not None:
             self._on_device(info)
-        for nonce in [n for n, (a, _) in self._pings.items() if a == addr]:
-            del self._pings[nonce]
         for frame, received_us in self._pending.pop(addr, []):
             self._handle_frame(frame, received_us)
 
-    def _handle_pong(self, state: DeviceState, pong: Pong, received_us: int) -> None:
+    def _unsupported(self, addr: int, state: DeviceState, proto: int) -> None:
+        lo, hi = SUPPORTED_VERSIONS.start, SUPPORTED_VERSIONS.stop - 1
+        message = (
+            f"{state.key} on {self.url} address {addr} speaks protocol version {proto}; "
+            f"this host speaks versions {lo} to {hi}: its frames are ignored"
+        )
+        if state.unsupported != message:
+            log.warning("%s", message)
+        state.unsupported = message
+        self._ping_plan.pop(addr, None)
+
+    def _handle_pong(self, addr: int, state: DeviceState, pong: Pong, received_us: int) -> None:
         entry = self._pings.pop(pong.nonce, None)
-        if entry is None:
+        if entry is None or entry[0] != addr:
             return
-        _, sent_us = entry
+        sent_us = entry[1]
         ticks = state.extender.extend(pong.tick32)
         state.clock.add_sample(ClockSample(sent_us, received_us, ticks))
+        state.rto.sample(received_us - sent_us)
 
-    @staticmethod
-    def _track_seq(state: DeviceState, seq16: int) -> int | None:
-        """Extend SEQ past its wrap and count gaps as lost frames; None for a repeat."""
-        seq = state.seqs.extend(seq16)
-        if seq in state.recent:
-            state.duplicates += 1
-            return None
-        if state.last_seq is not None and seq > state.last_seq + 1:
-            state.lost_frames += seq - state.last_seq - 1
-        state.last_seq = seq if state.last_seq is None else max(state.last_seq, seq)
-        state.recent.append(seq)
-        return seq
+    def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:
+        out = state.accept(ev.evseq, ev.channel, ev.kind, ev.tick32, ev.ref, received_us)
+        self._deliver(state, out.delivered)
+        self._ack(addr, state)
+        if out.gap:
+            now_us = mono_us()
+            if state.last_nak_us is None or now_us - state.last_nak_us >= state.rto.us:
+                self._nak(addr, state, now_us)
 
-    def _handle_event(self, state: DeviceState, seq: int, ev: Event, received_us: int) -> None:
-        state.events += 1
-        ticks = state.extender.extend(ev.tick32)
+    def _deliver(self, state: DeviceState, arrived: list[Arrived]) -> None:
         fit = state.clock.fit
-        event = DeviceEvent(
-            device=state.info.key,
-            boot_id=state.info.boot_id,
-            seq=seq,
-            channel=ev.channel,
-            kind=ev.kind,
-            ticks=ticks,
-            tick_hz_est=fit.rate_hz if fit else float(state.info.tick_hz),
-            mono_us=fit.ticks_to_mono_us(ticks) if fit else None,
-            received_mono_us=received_us,
-        )
-        self._on_event(event)
+        for a in arrived:
+            state.last_event_mono_us = a.received_mono_us
+            event = DeviceEvent(
+                device=state.key, boot_id=state.info.boot_id, seq=a.evseq, channel=a.channel,
+                kind=a.kind, ticks=a.ticks,
+                tick_hz_est=fit.rate_hz if fit else float(state.info.tick_hz),
+                mono_us=fit.ticks_to_mono_us(a.ticks) if fit else None,
+                received_mono_us=a.received_mono_us, ref=a.ref,
+                sync_error_us=fit.error_bound_at_us(a.ticks) if fit else None,
+            )  # fmt: skip
+            if a.ref and a.kind in ONSET_KINDS:
+                onset = state.onsets.pop(a.ref, None)
+                if onset is not None and not onset.done():
+                    onset.set_result(event)
+            try:
+                self._on_event(event)
+            except Exception:
+                # One failing listener must not cost the events after it, or their ACK.
+                log.exception("%s: event listener failed on %s", self.url, event)

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from drills import Drill, Movement
 from hardware.device import PortSession
+from hardware.messages import EventKind
 from hardware.sim.athlete import VirtualAthlete
 from hardware.sim.hub import SimClock, VirtualHub
-from hardware.wire import EventKind
 from server.devices.service import DeviceManager
 from server.runs.coordinator import Binding
 

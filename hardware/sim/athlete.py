@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Where the torso starts, behind the first beam: a standing start just behind the line.
@@ -96,3 +96,20 @@ def make_team(count: int, rng: random.Random) -> list[VirtualAthlete]:
             )
         )
     return team
+
+
+# Rep-to-rep spread of a reaction time (coefficient of variation), and the range a human
+# answer to a light falls in: faster is anticipation, slower is inattention.
+REACTION_CV = 0.12
+REACTION_RANGE_S = (0.12, 0.45)
+
+
+def reaction_time_s(athlete: VirtualAthlete, rng: random.Random) -> float:
+    """One rep's reaction to a light: the athlete's typical time with rep-to-rep variation."""
+    lo, hi = REACTION_RANGE_S
+    return min(hi, max(lo, athlete.reaction_s * (1.0 + rng.gauss(0.0, REACTION_CV))))
+
+
+def touch_policy(athlete: VirtualAthlete, rng: random.Random) -> Callable[[object], float]:
+    """A pod's `touch_after`: the athlete touches each lit pod after a drawn reaction time."""
+    return lambda _onset: reaction_time_s(athlete, rng)

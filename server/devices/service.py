@@ -1,64 +1,46 @@
-"""The per-port owners: open ports, keep their sessions, report what is connected."""
+"""The server's device owner: ports opened by URL or found by USB identity, one event listener."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from hardware.cues import reaction_time_us
 from hardware.device import DeviceEvent, PortSession
+from hardware.discovery import DeviceHub, PortLister, PortMatcher, PortWatcher, system_ports
+from hardware.registry import DeviceState
 
-log = logging.getLogger(__name__)
+__all__ = ["DeviceManager", "reaction_time_us"]
 
 
-class DeviceManager:
-    """One PortSession per port; events from all of them go to one listener."""
+class DeviceManager(DeviceHub):
+    """DeviceHub under the name the server has always used.
+
+    Inherited: open(url), close(url), close_all(), sessions, snapshot(), watch(matcher),
+    send_command(...), schedule_light(...), schedule_beep(...), registry.
+    """
 
     def __init__(self, listener: Callable[[DeviceEvent], None]) -> None:
-        self._listener = listener
-        self.sessions: dict[str, PortSession] = {}
+        super().__init__(listener)
 
-    async def open(self, url: str) -> PortSession:
-        if url in self.sessions:
-            return self.sessions[url]
-        session = PortSession(url, self._on_event, on_lost=self._on_lost)
-        await session.start()
-        self.sessions[url] = session
-        return session
+    def watch_usb(
+        self,
+        usb_ids: Iterable[tuple[int, int]],
+        serial_numbers: Iterable[str] | None = None,
+        lister: PortLister = system_ports,
+    ) -> PortWatcher:
+        """Follow hot-plug of ports whose VID:PID (and serial, if given) is allowed."""
+        return self.watch(PortMatcher(usb_ids, serial_numbers), lister)
 
-    async def close_all(self) -> None:
-        for session in list(self.sessions.values()):
-            await session.stop()
-        self.sessions.clear()
+    def device(self, key: str) -> DeviceState | None:
+        return self.registry.by_key(key)
 
-    def _on_event(self, event: DeviceEvent) -> None:
-        # Events arrive on the loop; a failing listener must not stop the port's traffic.
-        try:
-            self._listener(event)
-        except Exception:
-            log.exception("device event listener failed on %s", event)
+    def session_of(self, key: str) -> PortSession | None:
+        """The session carrying device `key` now, if it is connected."""
+        state = self.registry.by_key(key)
+        if state is None or not state.connected:
+            return None
+        return self.sessions.get(state.info.port)
 
-    def _on_lost(self, url: str, error: BaseException | None) -> None:
-        log.warning("port %s lost: %s", url, error)
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for url, session in self.sessions.items():
-            for state in session.devices.values():
-                info = state.info
-                fit = state.clock.fit
-                out.append(
-                    {
-                        "device": info.key, "kind": info.kind.name.lower(), "port": url,
-                        "address": info.addr, "firmware": ".".join(map(str, info.firmware)),
-                        "protocol": info.proto, "channels": info.channels,
-                        "tick_hz": info.tick_hz, "ready": state.ready and not session.lost,
-                        "connected": not session.lost,
-                        "sync_error_us": None if fit is None else round(fit.error_bound_us, 1),
-                        "rate_ppm": None if fit is None
-                        else round((fit.rate_hz / info.tick_hz - 1) * 1e6, 1),
-                        "events": state.events, "lost_frames": state.lost_frames,
-                        "duplicates": state.duplicates, "link": session.link_stats,
-                    }
-                )  # fmt: skip
-        return out
+    def describe(self) -> list[dict[str, Any]]:
+        return self.snapshot()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from drills import Crossing, Drill, RunEngine, RunOutcome, RunState, Stamp
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
-from hardware.wire import EventKind
+from hardware.messages import EventKind
 from server.errors import ConflictError
 from server.runs.recorder import RunRecorder
 
@@ -56,9 +57,16 @@ class CoordinatorBusy(ConflictError):
 
 
 class RunCoordinator:
-    def __init__(self, recorder: RunRecorder, layout: dict[str, Binding]) -> None:
+    def __init__(
+        self,
+        recorder: RunRecorder,
+        layout: dict[str, Binding],
+        readiness: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.recorder = recorder
         self.layout = dict(layout)
+        # Says why a device may not time a run yet (None when it may): no clock sync, lost.
+        self.readiness = readiness
         self.active: ActiveRun | None = None
         self.last_run_id: int | None = None
 
@@ -79,6 +87,11 @@ class RunCoordinator:
         missing = [r for r in drill.roles_in_order if r not in self.layout]
         if missing:
             raise ConflictError(f"{drill.slug}: no device bound to role(s) {', '.join(missing)}")
+        if self.readiness is not None:
+            devices = sorted({self.layout[r].device for r in drill.roles_in_order})
+            problems = [f"{d}: {why}" for d in devices if (why := self.readiness(d)) is not None]
+            if problems:
+                raise ConflictError("not ready to time a run: " + "; ".join(problems))
         loop = asyncio.get_running_loop()
         active = ActiveRun(
             drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,

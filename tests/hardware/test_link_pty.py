@@ -1,121 +1,43 @@
-"""SerialLink and PortSession over real pseudo-terminals: a simulated hub, and raw bytes by hand.
+"""SerialLink and PortSession over real pseudo-terminals: noise, unknown types, unplug, replays.
 
 Every scenario runs inside asyncio.run with an overall timeout, and every wait inside it is
-bounded, so a broken driver fails a test instead of hanging the suite.
+bounded, so a broken driver fails a test instead of hanging the suite. The device end is the
+scripted fake of tests/hardware/host_fake.py, or the simulated hub of hardware/sim.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import os
 import random
 import time
-import tty
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from hardware.device import DeviceEvent, PortSession
 from hardware.errors import LinkError
+from hardware.messages import DeviceKind, Event, EventKind, Identify, encode_message
 from hardware.sim.hub import SimClock, VirtualHub
-from hardware.wire import (
-    SYNC,
-    DeviceKind,
-    Event,
-    EventKind,
-    Frame,
-    FrameDecoder,
-    Hello,
-    MsgType,
-    encode_frame,
-    encode_message,
-)
+from hardware.wire import SYNC, Frame, encode_frame
+from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
 
-T = TypeVar("T")
-SCENARIO_TIMEOUT_S = 12.0
-DEVICE_ID = 0x0042BEEF
+Body = Callable[[FakeDevice, PortSession, list[DeviceEvent]], Awaitable[None]]
 
 
-def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(scenario(), SCENARIO_TIMEOUT_S)
-
-    return asyncio.run(bounded())
-
-
-async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-class RawDevice:
-    """The device end of a raw pty pair, driven byte by byte by the test."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.master)
-        tty.setraw(self.slave)
-        os.set_blocking(self.master, False)
-        self.port = os.ttyname(self.slave)
-        self._decoder = FrameDecoder()
-        self.from_host: list[Frame] = []
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def send(self, addr: int, seq: int, msg: Hello | Event) -> bytes:
-        data = encode_message(addr, seq, msg)
-        self.write(data)
-        return data
-
-    def poll(self) -> list[Frame]:
-        while True:
-            try:
-                data = os.read(self.master, 4096)
-            except BlockingIOError:
-                break
-            if not data:
-                break
-            self.from_host += self._decoder.feed(data)
-        return self.from_host
-
-    async def expect(self, mtype: int, addr: int, timeout_s: float = 2.0) -> Frame:
-        def seen() -> bool:
-            return any(f.type == mtype and f.addr == addr for f in self.poll())
-
-        await until(seen, timeout_s, f"host frame type 0x{mtype:02X} to address {addr}")
-        return next(f for f in self.from_host if f.type == mtype and f.addr == addr)
-
-    def close(self) -> None:
-        for fd in (self.master, self.slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def hello(boot_id: int = 1, kind: DeviceKind = DeviceKind.GATE) -> Hello:
-    return Hello(0, kind, DEVICE_ID, boot_id, (1, 0, 0), 1_000_000, 2)
-
-
-async def with_raw_device(
-    body: Callable[[RawDevice, PortSession, list[DeviceEvent]], Awaitable[None]],
-) -> None:
-    device = RawDevice()
+async def with_raw_device(body: Body) -> None:
+    device = FakeDevice(answer_pings=False)
     events: list[DeviceEvent] = []
     session = PortSession(device.port, on_event=events.append)
     try:
         await session.start()
+        device.start_reading()
         # The port is open (pyserial flushed its input) once the start-up IDENTIFY arrives.
-        await device.expect(MsgType.IDENTIFY, 0)
+        await device.expect(Identify)
         await body(device, session, events)
     finally:
         await session.stop()
-        device.close()
+        device.unplug()
 
 
 # --- (a) a simulated hub: device ticks are the truth, splits within 1 ms --------------------------
@@ -131,8 +53,8 @@ async def hub_events(hub: VirtualHub, plan: Callable[[VirtualHub], int]) -> list
         await session.wait_ready(timeout_s=3.0)
         count = plan(hub)
         await until(lambda: len(events) >= count, 5.0, f"{count} events")
-        await asyncio.sleep(0.05)  # anything extra (a duplicate) would arrive now
-        assert session.devices[0].duplicates == 0
+        await asyncio.sleep(0.05)  # anything extra (a repeat) would arrive now
+        assert len(events) == count
         return events
     finally:
         await session.stop()
@@ -196,10 +118,10 @@ def clean_garbage(rng: random.Random, size: int) -> bytes:
 
 def test_garbage_between_frames_is_counted_and_skipped() -> None:
     rng = random.Random(21)
-    sent = [Event(i % 2, EventKind.BEAM_BROKEN, 1_000_000 + 37_000 * i) for i in range(12)]
+    sent = [Event(i, i % 2, EventKind.BEAM_BROKEN, 1_000_000 + 37_000 * i) for i in range(12)]
 
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(0, 0, hello())
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello()  # SEQ 0
         stream = b""
         junk = 0
         for i, ev in enumerate(sent, start=1):
@@ -207,8 +129,8 @@ def test_garbage_between_frames_is_counted_and_skipped() -> None:
             junk += len(garbage)
             stream += garbage + encode_message(0, i, ev)
         # Noise that ate the tail of a frame: a SYNC, a LEN and part of a header.
-        cut = encode_frame(Frame(0, 99, MsgType.EVENT, bytes(6)))[:7]
-        tail = encode_message(0, len(sent) + 1, Event(1, EventKind.BEAM_RESTORED, 5))
+        cut = encode_frame(Frame(0, 99, 0x10, bytes(10)))[:7]
+        tail = encode_message(0, len(sent) + 1, Event(len(sent), 1, EventKind.BEAM_RESTORED, 5))
         stream += cut + tail + bytes([SYNC, 0xFF])  # and a SYNC with LEN > 200
         junk += len(cut) + 2
         pos = 0
@@ -219,8 +141,8 @@ def test_garbage_between_frames_is_counted_and_skipped() -> None:
             await asyncio.sleep(0.001)
         await until(lambda: len(events) >= len(sent) + 1, 3.0, "every EVENT")
         await until(lambda: session.link_stats["skipped_bytes"] >= junk, 1.0, "the last junk")
-        assert [(e.channel, e.kind, e.ticks) for e in events[:-1]] == [
-            (ev.channel, ev.kind, ev.tick32) for ev in sent
+        assert [(e.seq, e.channel, e.kind, e.ticks) for e in events[:-1]] == [
+            (ev.evseq, ev.channel, ev.kind, ev.tick32) for ev in sent
         ]
         assert events[-1].ticks == 5
         stats = session.link_stats
@@ -233,28 +155,19 @@ def test_garbage_between_frames_is_counted_and_skipped() -> None:
 
 
 def test_unknown_type_is_counted_and_link_goes_on() -> None:
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(0, 0, hello())
-        device.send(0, 1, Event(0, EventKind.BEAM_BROKEN, 100))
-        device.write(encode_frame(Frame(0, 2, 0x55, b"v1 status")))
-        device.write(encode_frame(Frame(0, 3, 0x40, b"")))  # STATUS, reserved for v1
-        device.send(0, 4, Event(1, EventKind.BEAM_BROKEN, 200))
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello()
+        device.event(0, tick=100)
+        device.write(encode_frame(Frame(0, 2, 0x55, b"v2 news")))
+        device.write(encode_frame(Frame(0, 3, 0x41, b"")))
+        device._seq[0] = 4
+        device.event(1, channel=1, tick=200)
         await until(lambda: len(events) >= 2, 2.0, "both EVENTs")
         assert [e.ticks for e in events] == [100, 200]
         assert session.unknown_types == 2
         assert session.link_stats["unknown_types"] == 2
-        assert not session.lost
-
-    run(lambda: with_raw_device(body))
-
-
-def test_unknown_type_is_not_counted_as_lost() -> None:
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(0, 0, hello())
-        device.write(encode_frame(Frame(0, 1, 0x55, b"")))
-        device.send(0, 2, Event(0, EventKind.BEAM_BROKEN, 100))
-        await until(lambda: len(events) >= 1, 2.0, "the EVENT")
         assert session.devices[0].lost_frames == 0
+        assert not session.lost
 
     run(lambda: with_raw_device(body))
 
@@ -262,10 +175,9 @@ def test_unknown_type_is_not_counted_as_lost() -> None:
 # --- (c) unplug ----------------------------------------------------------------------------------
 
 
-def test_unplug_fires_on_lost() -> None:
+def test_unplug_fires_on_lost_once_and_marks_devices_lost() -> None:
     async def scenario() -> None:
-        hub = VirtualHub(seed=31)
-        hub.start()
+        device = FakeDevice()
         lost = asyncio.Event()
         reasons: list[tuple[str, BaseException | None]] = []
 
@@ -273,32 +185,25 @@ def test_unplug_fires_on_lost() -> None:
             reasons.append((url, error))
             lost.set()
 
-        session = PortSession(hub.port, on_event=lambda _: None, on_lost=on_lost)
-        unplugged = False
+        session = PortSession(device.port, on_event=lambda _: None, on_lost=on_lost)
         try:
             await session.start()
+            device.start_reading()
+            await device.expect(Identify)
+            device.hello()
             await session.wait_ready(timeout_s=3.0)
             assert not session.lost
-            hub.stop()
-            unplugged = True
+            device.unplug()
             await asyncio.wait_for(lost.wait(), 2.0)
-            assert session.lost
-            assert reasons[0][0] == hub.port
+            assert session.lost and reasons[0][0] == device.port
+            assert session.devices[0].state == "lost" and not session.devices[0].ready
             await asyncio.sleep(0.2)
             assert len(reasons) == 1  # told once
         finally:
             await session.stop()
-            if not unplugged:
-                hub.stop()
+            device.unplug()
 
     run(scenario)
-
-
-def test_hub_stop_twice_is_harmless() -> None:
-    hub = VirtualHub(seed=32)
-    hub.start()
-    hub.stop()
-    hub.stop()
 
 
 def test_missing_port_raises_link_error() -> None:
@@ -314,16 +219,18 @@ def test_missing_port_raises_link_error() -> None:
 
 
 def test_event_before_hello_is_held_until_identified() -> None:
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(3, 4, Event(1, EventKind.POD_TOUCHED, 777_000))
-        await device.expect(MsgType.IDENTIFY, 3)
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.event(0, channel=1, kind=EventKind.POD_TOUCHED, tick=777_000, addr=3)
+        await device.expect(Identify, addr=3)
         assert events == [] and 3 not in session.devices
-        device.send(3, 5, hello(boot_id=9, kind=DeviceKind.POD))
+        device.kind = DeviceKind.POD
+        device.boot_id = 9
+        device.hello(addr=3)
         await until(lambda: len(events) >= 1, 2.0, "the held EVENT")
         (ev,) = events
-        assert (ev.device, ev.boot_id, ev.seq) == (f"pod-{DEVICE_ID:08X}", 9, 4)
+        assert (ev.device, ev.boot_id, ev.seq) == (f"pod-{DEVICE_ID:08X}", 9, 0)
         assert (ev.channel, ev.kind, ev.ticks) == (1, EventKind.POD_TOUCHED, 777_000)
-        device.send(3, 6, Event(0, EventKind.POD_TOUCHED, 900_000))
+        device.event(1, tick=900_000, kind=EventKind.POD_TOUCHED, addr=3)
         await until(lambda: len(events) >= 2, 2.0, "the next EVENT")
         assert events[1].ticks == 900_000
         assert session.devices[3].lost_frames == 0
@@ -333,11 +240,11 @@ def test_event_before_hello_is_held_until_identified() -> None:
 
 
 def test_duplicate_frame_is_delivered_once() -> None:
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(0, 0, hello())
-        first = device.send(0, 1, Event(0, EventKind.BEAM_BROKEN, 1_000))
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello()
+        first = device.send(Event(0, 0, EventKind.BEAM_BROKEN, 1_000))
         device.write(first)  # the same SEQ again, byte for byte
-        device.send(0, 2, Event(1, EventKind.BEAM_BROKEN, 2_000))
+        device.send(Event(1, 1, EventKind.BEAM_BROKEN, 2_000))
         device.write(first)  # and once more, late
         # Frames are counted on the reader thread and handled later on the loop: wait for both.
         await until(lambda: session.link_stats["frames"] >= 5, 2.0, "all five frames")
@@ -346,7 +253,7 @@ def test_duplicate_frame_is_delivered_once() -> None:
             1.0,
             "two duplicates",
         )
-        assert [(e.seq, e.ticks) for e in events] == [(1, 1_000), (2, 2_000)]
+        assert [(e.seq, e.ticks) for e in events] == [(0, 1_000), (1, 2_000)]
         assert session.devices[0].duplicates == 2
         assert session.devices[0].lost_frames == 0
 
@@ -354,13 +261,16 @@ def test_duplicate_frame_is_delivered_once() -> None:
 
 
 def test_reboot_starts_a_new_sequence() -> None:
-    async def body(device: RawDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.send(0, 0, hello(boot_id=1))
-        device.send(0, 1, Event(0, EventKind.BEAM_BROKEN, 1_000))
-        device.send(0, 0, hello(boot_id=2))  # power cycle: SEQ starts again at 0
-        device.send(0, 1, Event(0, EventKind.BEAM_BROKEN, 50))
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.boot_id = 1
+        device.hello()
+        device.event(0, tick=1_000)
+        device.boot_id = 2
+        device._seq[0] = 0  # power cycle: SEQ and event numbers start again at 0
+        device.hello()
+        device.event(0, tick=50)
         await until(lambda: len(events) >= 2, 2.0, "both EVENTs")
-        assert [(e.boot_id, e.seq, e.ticks) for e in events] == [(1, 1, 1_000), (2, 1, 50)]
+        assert [(e.boot_id, e.seq, e.ticks) for e in events] == [(1, 0, 1_000), (2, 0, 50)]
         assert session.devices[0].duplicates == 0
 
     run(lambda: with_raw_device(body))

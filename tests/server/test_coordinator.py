@@ -6,14 +6,17 @@ import asyncio
 import sqlite3
 from dataclasses import replace
 
+import pytest
+
 from drills import RunState
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
-from hardware.wire import EventKind
+from hardware.messages import EventKind
 from server.app import build_services
 from server.catalog.service import Catalog
 from server.config import Settings
 from server.db.session import migrate
+from server.errors import ConflictError
 from server.runs.coordinator import Binding, RunCoordinator
 
 HUB = "hub-00000001"
@@ -92,3 +95,16 @@ def test_timeout_is_recorded(sqlite_db: str) -> None:
     asyncio.run(body())
     with sqlite3.connect(sqlite_db) as conn:
         assert conn.execute("SELECT state FROM run").fetchall() == [("timeout",)]
+
+
+def test_no_run_starts_on_a_device_that_is_not_ready(sqlite_db: str) -> None:
+    coordinator, athlete_id = _setup(sqlite_db)
+    coordinator.readiness = lambda device: "clock not synchronised yet" if device == HUB else None
+
+    async def body() -> None:
+        drill = Catalog.load().get("backward-sprint-10m")
+        with pytest.raises(ConflictError, match="clock not synchronised"):
+            coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=5)
+        assert coordinator.active is None
+
+    asyncio.run(body())

@@ -12,8 +12,8 @@ import random
 from sqlmodel import Session, select
 
 from drills import RunState
+from hardware.messages import EventKind
 from hardware.sim.athlete import make_team
-from hardware.wire import EventKind
 from server.app import build_services
 from server.catalog.service import Catalog
 from server.config import Settings

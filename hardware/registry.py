@@ -1,0 +1,303 @@
+"""Per-device state that outlives a port: identity, clock, event order, counters, health.
+
+A device is known by (device id, boot id). Its state lives here, not in the PortSession that
+happens to carry it, so a device unplugged and plugged in again (on any port, under any path)
+resumes with its clock fit and the next event number it owes us: nothing lost, nothing twice
+(PROTOCOL.md section 5). A new boot id starts a new conversation and replaces the old state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from hardware.clock import ClockModel, TickExtender
+from hardware.counters import Unwrapper
+from hardware.messages import Caps, CommandAck, DeviceKind, EventKind, Message, Status
+
+log = logging.getLogger(__name__)
+
+# Host retransmission timeout (PROTOCOL.md section 5), in microseconds.
+RTO_INITIAL_US = 100_000
+RTO_MIN_US = 25_000
+RTO_MAX_US = 1_000_000
+RTO_VAR_FLOOR_US = 1_000
+# Remembered frame SEQs, to drop a frame that arrives twice byte for byte.
+RECENT_SEQS = 512
+# A host that restarted meets devices whose oldest unacknowledged event is not number 0.
+# After this many NAKs for the start of a conversation go unanswered, it starts from what it has.
+START_GAP_NAKS = 3
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    port: str
+    addr: int
+    kind: DeviceKind
+    device_id: int
+    boot_id: int
+    firmware: tuple[int, int, int]
+    tick_hz: int
+    channels: int
+    proto: int
+    caps: Caps = Caps.NONE
+
+    @property
+    def key(self) -> str:
+        """Stable name of the device, independent of port and plug order."""
+        return device_key(self.kind, self.device_id)
+
+
+def device_key(kind: DeviceKind, device_id: int) -> str:
+    return f"{kind.name.lower()}-{device_id:08X}"
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """An edge seen by a device, with its own timestamp and what the host made of it."""
+
+    device: str
+    boot_id: int
+    seq: int  # the evseq extended past its 16-bit wrap: (device, boot_id, seq) is unique
+    channel: int
+    kind: EventKind
+    ticks: int
+    tick_hz_est: float
+    mono_us: int | None  # ticks mapped to host time; None while the clock has no fit
+    received_mono_us: int  # when the delivered copy's bytes arrived: never a timestamp
+    ref: int = 0  # cmd_id of the COMMAND behind a light or beep event
+    sync_error_us: float | None = None
+
+    @property
+    def clock_id(self) -> str:
+        return f"{self.device}:{self.boot_id}"
+
+
+class Rto:
+    """TCP-style retransmission timeout from round-trip samples (PROTOCOL.md section 5)."""
+
+    def __init__(self) -> None:
+        self.srtt_us: float | None = None
+        self.rttvar_us = 0.0
+        self._base_us = float(RTO_INITIAL_US)
+        self._backoff = 1
+
+    def sample(self, rtt_us: float) -> None:
+        if self.srtt_us is None:
+            self.srtt_us, self.rttvar_us = rtt_us, rtt_us / 2
+        else:
+            self.rttvar_us = 0.75 * self.rttvar_us + 0.25 * abs(self.srtt_us - rtt_us)
+            self.srtt_us = 0.875 * self.srtt_us + 0.125 * rtt_us
+        self._base_us = self.srtt_us + max(4 * self.rttvar_us, RTO_VAR_FLOOR_US)
+        self._backoff = 1
+
+    def timed_out(self) -> None:
+        """Each timeout doubles the RTO until the next sample, as the device does."""
+        self._backoff = min(self._backoff * 2, 64)
+
+    @property
+    def us(self) -> int:
+        return round(min(max(self._base_us * self._backoff, RTO_MIN_US), RTO_MAX_US))
+
+
+class Owner(Protocol):
+    """What carries a device's frames right now (a PortSession)."""
+
+    url: str
+
+    def send_message(self, addr: int, msg: Message) -> int: ...
+
+    def release(self, state: DeviceState) -> None:
+        """The device said HELLO elsewhere: stop serving it here."""
+
+
+class Arrived(NamedTuple):
+    """An EVENT as it came in, its counters extended; held until its turn."""
+
+    evseq: int
+    channel: int
+    kind: EventKind
+    ticks: int
+    ref: int
+    received_mono_us: int
+
+
+@dataclass
+class Outcome:
+    """What one EVENT did to a device's stream: what to deliver and what to tell the device."""
+
+    delivered: list[Arrived]
+    repeat: bool = False
+    gap: bool = False
+
+
+@dataclass
+class DeviceState:
+    info: DeviceInfo
+    clock: ClockModel
+    extender: TickExtender = field(default_factory=TickExtender)
+    evseqs: Unwrapper = field(default_factory=lambda: Unwrapper(16))
+    expected: int = 0  # next evseq to deliver
+    delivered_any: bool = False
+    held: dict[int, Arrived] = field(default_factory=dict)
+    rto: Rto = field(default_factory=Rto)
+    # Frame SEQ tracking, per attachment (see attach()).
+    seqs: Unwrapper = field(default_factory=lambda: Unwrapper(16))
+    last_seq: int | None = None
+    recent: set[int] = field(default_factory=set)
+    # Counters.
+    events: int = 0
+    duplicates: int = 0
+    lost_frames: int = 0
+    naks_sent: int = 0
+    bad_payloads: int = 0
+    unknown_types: int = 0
+    last_nak_us: int | None = None
+    gap_naks: int = 0
+    status: Status | None = None
+    last_event_mono_us: int | None = None
+    connected: bool = True
+    unsupported: str | None = None  # why, when the device speaks a version we do not
+    owner: Owner | None = None
+    next_cmd_id: int = 1
+    pending_cmds: dict[int, asyncio.Future[CommandAck]] = field(default_factory=dict)
+    onsets: dict[int, asyncio.Future[DeviceEvent]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Anchor the extension at 0: the first event of a boot is number 0 (section 4.2).
+        self.evseqs.extend(0)
+
+    @property
+    def key(self) -> str:
+        return self.info.key
+
+    @property
+    def ready(self) -> bool:
+        return self.connected and self.unsupported is None and self.clock.ready
+
+    @property
+    def state(self) -> str:
+        """One word for people: connecting, syncing, ready, lost or unsupported."""
+        if self.unsupported is not None:
+            return "unsupported"
+        if not self.connected:
+            return "lost"
+        if self.clock.ready:
+            return "ready"
+        return "connecting" if self.clock.sample_count == 0 else "syncing"
+
+    @property
+    def sync_error_us(self) -> float | None:
+        fit = self.clock.fit
+        return None if fit is None else fit.error_bound_us
+
+    def attach(self, owner: Owner, info: DeviceInfo) -> None:
+        """A HELLO on `owner`: (re)connect. Frame SEQs restart their count per attachment,
+        since frames sent into an unplugged cable are no loss of ours."""
+        self.owner = owner
+        self.info = info
+        self.connected = True
+        self.seqs = Unwrapper(16)
+        self.last_seq = None
+        self.recent.clear()
+        self.rto = Rto()
+        self.last_nak_us = None
+
+    def track_seq(self, seq16: int) -> bool:
+        """Count SEQ gaps as lost frames; False for an exact repeat of a frame."""
+        seq = self.seqs.extend(seq16)
+        if seq in self.recent:
+            self.duplicates += 1
+            return False
+        if self.last_seq is not None and seq > self.last_seq + 1:
+            self.lost_frames += seq - self.last_seq - 1
+        self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
+        self.recent.add(seq)
+        if len(self.recent) > RECENT_SEQS:
+            self.recent = {s for s in self.recent if s > self.last_seq - RECENT_SEQS // 2}
+        return True
+
+    def accept(
+        self, evseq16: int, channel: int, kind: EventKind, tick32: int, ref: int, recv_us: int
+    ) -> Outcome:
+        """Put one EVENT in order: deliver it (and any held ones it frees), hold it, or drop it
+        as a repeat."""
+        n = self.evseqs.extend(evseq16)
+        ticks = self.extender.extend(tick32)
+        if n < self.expected or n in self.held:
+            self.duplicates += 1
+            return Outcome([], repeat=True, gap=bool(self.held))
+        self.held[n] = Arrived(n, channel, kind, ticks, ref, recv_us)
+        return Outcome(self._drain(), gap=bool(self.held))
+
+    def skip_to_held(self) -> list[Arrived]:
+        """Give up on the start of a conversation that the device can no longer re-send."""
+        first = min(self.held)
+        log.warning(
+            "%s: events %d..%d were acknowledged before this host knew the device; "
+            "starting from %d",
+            self.key, self.expected, first - 1, first,
+        )  # fmt: skip
+        self.expected = first
+        return self._drain()
+
+    def _drain(self) -> list[Arrived]:
+        out: list[Arrived] = []
+        while self.expected in self.held:
+            out.append(self.held.pop(self.expected))
+            self.expected += 1
+        if out:
+            self.delivered_any = True
+            self.events += len(out)
+        if not self.held:
+            self.last_nak_us = None
+            self.gap_naks = 0
+        return out
+
+    def allocate_cmd_id(self) -> int:
+        """New for each command, 1..65535: 0 is the `ref` of an event no command caused."""
+        cmd_id = self.next_cmd_id
+        self.next_cmd_id = cmd_id % 0xFFFF + 1
+        return cmd_id
+
+    def mark_lost(self) -> None:
+        self.connected = False
+        self.owner = None
+
+
+class DeviceRegistry:
+    """Every device this host has heard from, by (device id, boot id)."""
+
+    def __init__(self) -> None:
+        self._by_boot: dict[tuple[int, int], DeviceState] = {}
+
+    def all(self) -> list[DeviceState]:
+        return list(self._by_boot.values())
+
+    def get(self, device_id: int, boot_id: int) -> DeviceState | None:
+        return self._by_boot.get((device_id, boot_id))
+
+    def by_key(self, key: str) -> DeviceState | None:
+        """The current boot of the device called `key` (a connected one first)."""
+        found = [s for s in self._by_boot.values() if s.key == key]
+        found.sort(key=lambda s: s.connected)
+        return found[-1] if found else None
+
+    def resume_or_create(self, info: DeviceInfo) -> tuple[DeviceState, bool]:
+        """The state for this (id, boot), and whether it was already known. A new boot of
+        a known device replaces its old state."""
+        known = self._by_boot.get((info.device_id, info.boot_id))
+        if known is not None:
+            return known, True
+        for old in [k for k in self._by_boot if k[0] == info.device_id]:
+            stale = self._by_boot.pop(old)
+            log.info("%s: new boot %d replaces boot %d", info.key, info.boot_id, old[1])
+            for fut in stale.pending_cmds.values():
+                fut.cancel()
+            for onset in stale.onsets.values():
+                onset.cancel()
+        state = DeviceState(info=info, clock=ClockModel(info.tick_hz))
+        self._by_boot[(info.device_id, info.boot_id)] = state
+        return state, False

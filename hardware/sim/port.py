@@ -1,0 +1,396 @@
+"""One simulated USB port: a pseudo-terminal carrying up to 32 virtual devices (a hub's radio).
+
+The host opens the pty's slave path with the real driver, so everything above the tty is the
+code that runs against USB devices. One thread per port reads the host's bytes, runs the
+devices' timers and releases their frames after a drawn USB delay, in order, as one serial
+line does. Faults (bit flips, lost frames, latency spikes, a pulled cable) are knobs here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import math
+import os
+import random
+import select
+import threading
+import time
+import tty
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hardware.sim.device import VirtualDevice
+from hardware.sim.models import LatencyModel, TruthEvent
+from hardware.wire import MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
+
+MAX_DEVICES = 32
+# What a device's USB endpoint holds while the host is not reading; beyond that bytes are lost.
+OUT_BUFFER_LIMIT = 64 * 1024
+THREAD_CALL_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class UsbIdentity:
+    """What the USB descriptor of the device on the cable says (PROTOCOL.md section 1)."""
+
+    vid: int = 0x1209
+    pid: int = 0xA617
+    serial_number: str | None = None
+    description: str = "Agility device"
+
+
+@dataclass
+class PortStats:
+    """What the faults did, so a test can check its knobs were really applied."""
+
+    frames_up: int = 0
+    frames_down: int = 0
+    lost_up: int = 0
+    lost_down: int = 0
+    corrupted_up: int = 0
+    corrupted_down: int = 0
+    to_nobody: int = 0
+    overflow_bytes: int = 0
+
+
+class _BitFlipper:
+    """Flips one random bit in a byte with probability `rate`, drawing the gaps between hits
+    (geometric) instead of one random number per byte, to stay cheap at thousands of frames."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self._rate = 0.0
+        self._gap = 0
+
+    def apply(self, data: bytes, rate: float) -> bytes:
+        if rate <= 0:
+            return data
+        if rate != self._rate:
+            self._rate, self._gap = rate, self._draw(rate)
+        if self._gap >= len(data):
+            self._gap -= len(data)
+            return data
+        out = bytearray(data)
+        pos = self._gap
+        while pos < len(out):
+            out[pos] ^= 1 << self.rng.randrange(8)
+            pos += 1 + self._draw(rate)
+        self._gap = pos - len(out)
+        return bytes(out)
+
+    def _draw(self, rate: float) -> int:
+        if rate >= 1:
+            return 0
+        return int(math.log(1.0 - self.rng.random()) / math.log(1.0 - rate))
+
+
+class VirtualPort:
+    """A pty with devices at addresses 0..31: 0 is the one on the cable, the rest behind it."""
+
+    def __init__(
+        self,
+        devices: Sequence[VirtualDevice] = (),
+        *,
+        latency: LatencyModel | None = None,
+        corrupt_rate: float = 0.0,
+        loss_rate: float = 0.0,
+        usb: UsbIdentity | None = None,
+        seed: int = 0,
+        name: str = "sim-port",
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.latency = latency or LatencyModel()
+        self.corrupt_rate = corrupt_rate
+        self.loss_rate = loss_rate
+        self.name = name
+        self.devices: dict[int, VirtualDevice] = {}
+        self.stats = PortStats()
+        self._flip_up = _BitFlipper(random.Random(self.rng.getrandbits(64)))
+        self._flip_down = _BitFlipper(random.Random(self.rng.getrandbits(64)))
+        self._timers: list[tuple[int, int, Callable[[], None]]] = []
+        self._timers_lock = threading.Lock()
+        self._order = itertools.count()
+        self._uplink: deque[tuple[int, bytes]] = deque()
+        self._last_release_ns = 0
+        self._out = bytearray()
+        self._decoder = FrameDecoder()
+        self._master_fd: int | None = None
+        self._slave_fd: int | None = None
+        self._paths_used: set[str] = set()
+        self._path = ""
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        self._stopping = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self.errors: list[BaseException] = []
+        for device in devices:
+            self.add(device)
+        self.usb = usb or UsbIdentity(
+            serial_number=f"AG{self.devices[0].device_id:08X}" if 0 in self.devices else None
+        )
+
+    # --- public, any thread ----------------------------------------------------------------
+
+    def add(self, device: VirtualDevice, address: int | None = None) -> int:
+        """Put a device at an address (the lowest free one by default), before start()."""
+        if self._thread_started():
+            raise RuntimeError("add devices before start()")
+        if address is None:
+            address = next((a for a in range(MAX_DEVICES) if a not in self.devices), -1)
+        if not 0 <= address < MAX_DEVICES or address in self.devices:
+            raise ValueError(f"address {address} is taken or outside 0..{MAX_DEVICES - 1}")
+        self.devices[address] = device
+        device.attach(self, address)
+        return address
+
+    def start(self) -> str:
+        """Power up: every device sends HELLO and STATUS. Returns the pty path."""
+        if self._thread_started():
+            raise RuntimeError("port already started")
+        self._open_pty()
+        for address in sorted(self.devices):
+            self.call_at(0, self.devices[address].power_up)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self._path
+
+    def stop(self) -> None:
+        """Power off: closing the master makes the host's reads fail, as an unplug does."""
+        if self._stopped:
+            return  # already off: the pipe is closed, so a second stop must touch nothing
+        self._stopping.set()
+        self._wake()
+        self._stopped = True
+        if self._thread is not None:
+            self._thread.join(timeout=THREAD_CALL_TIMEOUT_S)
+        self._close_pty()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def unplug(self) -> None:
+        """Pull the cable: the pty closes, devices keep running, stamping and buffering."""
+        self._on_thread(self._close_pty)
+
+    def replug(self) -> str:
+        """Plug back in on a new pty path; each device sends HELLO, then its unacked events."""
+        paths: list[str] = []
+
+        def plug() -> None:
+            self._open_pty()
+            paths.append(self._path)
+            for address in sorted(self.devices):
+                self.devices[address].on_reconnect()
+
+        self._on_thread(plug)
+        return paths[0]
+
+    @property
+    def port(self) -> str:
+        """The current pty path ('' while unplugged)."""
+        return self._path if self._master_fd is not None else ""
+
+    @property
+    def plugged(self) -> bool:
+        return self._master_fd is not None and not self._stopped
+
+    @property
+    def connected(self) -> bool:
+        return self._master_fd is not None
+
+    def truth(self) -> list[TruthEvent]:
+        """Every reported event of every device, by true time."""
+        merged = [ev for d in self.devices.values() for ev in d.truth_since(0)]
+        return sorted(merged, key=lambda ev: ev.mono_ns)
+
+    def now_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def call_at(self, due_ns: int, fn: Callable[[], None]) -> None:
+        with self._timers_lock:
+            head = self._timers[0][0] if self._timers else None
+            heapq.heappush(self._timers, (due_ns, next(self._order), fn))
+        if threading.current_thread() is not self._thread and (head is None or due_ns < head):
+            self._wake()
+
+    # --- port thread -------------------------------------------------------------------------
+
+    def transmit(self, address: int, frame: bytes) -> None:
+        if self._master_fd is None:
+            return
+        self.stats.frames_up += 1
+        if self.loss_rate > 0 and self.rng.random() < self.loss_rate:
+            self.stats.lost_up += 1
+            return
+        sent = self._flip_up.apply(frame, self.corrupt_rate)
+        if sent is not frame:
+            self.stats.corrupted_up += 1
+        # A serial line is FIFO: a frame cannot overtake the one before it, so a spike stalls
+        # every frame behind it.
+        release = max(time.monotonic_ns() + self.latency.draw_ns(self.rng), self._last_release_ns)
+        self._last_release_ns = release
+        self._uplink.append((release, sent))
+
+    def _thread_started(self) -> bool:
+        return self._thread is not None
+
+    def _wake(self) -> None:
+        if self._stopped:
+            return  # the pipe's fds are closed and their numbers may belong to others now
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _on_thread(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the port thread (fds are only touched there) and wait for it."""
+        if self._stopped or self._thread is None:
+            raise RuntimeError("port is not running")
+        if threading.current_thread() is self._thread:
+            fn()  # called from a device hook: already where fds may be touched
+            return
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self.call_at(0, call)
+        if not done.wait(THREAD_CALL_TIMEOUT_S):
+            raise TimeoutError(f"{self.name}: port thread did not answer")
+
+    def _open_pty(self) -> None:
+        held: list[tuple[int, int]] = []
+        try:
+            # A re-enumerated USB device gets a new name: hold a recycled pty until the kernel
+            # hands out one whose path this port has not used.
+            for _ in range(8):
+                master, slave = os.openpty()
+                path = os.ttyname(slave)
+                if path not in self._paths_used:
+                    break
+                held.append((master, slave))
+        finally:
+            for fds in held:
+                for fd in fds:
+                    os.close(fd)
+        # Raw mode before anyone reads: a cooked pty would turn 0x0D into 0x0A and echo.
+        tty.setraw(slave)
+        tty.setraw(master)
+        os.set_blocking(master, False)
+        self._paths_used.add(path)
+        self._master_fd, self._slave_fd, self._path = master, slave, path
+        self._decoder = FrameDecoder()
+
+    def _close_pty(self) -> None:
+        for fd in (self._master_fd, self._slave_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master_fd = self._slave_fd = None
+        self._uplink.clear()
+        self._out.clear()
+        self._last_release_ns = 0
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            now = time.monotonic_ns()
+            self._run_timers(now)
+            self._release(time.monotonic_ns())
+            master = self._master_fd
+            timeout = self._timeout(time.monotonic_ns())
+            readers = [self._wake_r] if master is None else [self._wake_r, master]
+            writers = [master] if master is not None and self._out else []
+            try:
+                readable, writable, _ = select.select(readers, writers, [], timeout)
+            except (OSError, ValueError):
+                continue  # an fd closed under us: the loop re-reads the state
+            if self._wake_r in readable:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 4096)
+            if master is not None and master in writable:
+                self._flush()
+            if master is not None and master in readable:
+                self._receive(master)
+
+    def _timeout(self, now: int) -> float | None:
+        with self._timers_lock:
+            due = self._timers[0][0] if self._timers else None
+        if self._uplink:
+            due = self._uplink[0][0] if due is None else min(due, self._uplink[0][0])
+        return None if due is None else max(0.0, (due - now) / 1e9)
+
+    def _run_timers(self, now: int) -> None:
+        while True:
+            with self._timers_lock:
+                if not self._timers or self._timers[0][0] > now:
+                    return
+                _, _, fn = heapq.heappop(self._timers)
+            try:
+                fn()
+            except Exception as exc:  # a bad hook must not kill the port: keep it for the test
+                self.errors.append(exc)
+
+    def _release(self, now: int) -> None:
+        while self._uplink and self._uplink[0][0] <= now:
+            self._out += self._uplink.popleft()[1]
+        if len(self._out) > OUT_BUFFER_LIMIT:
+            self.stats.overflow_bytes += len(self._out) - OUT_BUFFER_LIMIT
+            del self._out[OUT_BUFFER_LIMIT:]
+        if self._out:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._master_fd is None:
+            return
+        try:
+            written = os.write(self._master_fd, self._out)
+        except BlockingIOError:
+            return  # the host is not reading: keep the bytes, as a USB endpoint does
+        except OSError:
+            written = len(self._out)
+        del self._out[:written]
+
+    def _receive(self, master: int) -> None:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            return
+        received_ns = time.monotonic_ns()
+        bad_before = self._decoder.stats.bad_crc
+        frames = self._decoder.feed(data)
+        if self._decoder.stats.bad_crc != bad_before and 0 in self.devices:
+            # The device on the cable checks every byte the host sends.
+            self.devices[0].rx_errors += self._decoder.stats.bad_crc - bad_before
+        for frame in frames:
+            self.stats.frames_down += 1
+            device = self.devices.get(frame.addr)
+            if device is None:
+                self.stats.to_nobody += 1
+                continue
+            if self.loss_rate > 0 and self.rng.random() < self.loss_rate:
+                self.stats.lost_down += 1
+                continue
+            if self.corrupt_rate > 0 and not self._survives(frame, device):
+                continue
+            device.on_frame(frame, received_ns)
+
+    def _survives(self, frame: Frame, device: VirtualDevice) -> bool:
+        """Apply the downlink's bit flips; a hit frame is lost (CRC-16 catches up to 3 flips).
+
+        Only a frame whose start the device still finds is a CRC failure it counts: a flipped
+        SYNC, or a LEN flipped past 200, is noise it skips without knowing a frame was there.
+        """
+        raw = encode_frame(frame)
+        hit = self._flip_down.apply(raw, self.corrupt_rate)
+        if hit is raw:
+            return True
+        self.stats.corrupted_down += 1
+        if hit[0] == raw[0] and hit[1] <= MAX_PAYLOAD:
+            device.note_rx_error()
+        return False

@@ -1,0 +1,357 @@
+"""One virtual device on a virtual port, checked against PROTOCOL.md sections 4 to 7 by bytes."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from hardware.messages import (
+    CMD_FLAG_NOW,
+    Action,
+    Caps,
+    Command,
+    CommandAck,
+    CommandResult,
+    DeviceKind,
+    Event,
+    EventAck,
+    EventKind,
+    EventNak,
+    Hello,
+    Identify,
+    Ping,
+    Pong,
+    Status,
+)
+from hardware.sim.athlete import VirtualAthlete, touch_policy
+from hardware.sim.device import VirtualDevice
+from hardware.sim.models import LatencyModel
+from hardware.sim.port import VirtualPort
+from tests.hardware.test_sim_host import MS, RawHost, Received, is_msg
+
+FAST_USB = LatencyModel(0.1, 0.3)
+
+
+@contextmanager
+def rig(*devices: VirtualDevice, latency: LatencyModel = FAST_USB) -> Iterator[RawHost]:
+    port = VirtualPort(devices, latency=latency, seed=7)
+    host = RawHost(port.start())
+    try:
+        yield host
+    finally:
+        host.close()
+        port.stop()
+    assert not port.errors
+
+
+def events(got: list[Received]) -> list[Event]:
+    return [r.msg for r in got if isinstance(r.msg, Event)]
+
+
+def gate(**knobs: object) -> VirtualDevice:
+    return VirtualDevice(DeviceKind.GATE, 0x00AB12CD, **knobs)  # type: ignore[arg-type]
+
+
+def pod(**knobs: object) -> VirtualDevice:
+    return VirtualDevice(DeviceKind.POD, 0x00C0FFEE, **knobs)  # type: ignore[arg-type]
+
+
+def test_hello_then_status_at_power_up() -> None:
+    dev = gate(boot_id=7, battery_pct=87, beam_alignment=(96, 41), firmware=(1, 2, 3))
+    with rig(dev) as host:
+        hello = host.next(Hello)
+        assert hello == Hello(1, DeviceKind.GATE, 0x00AB12CD, 7, (1, 2, 3), 1_000_000, 2,
+                              Caps.BEAM)  # fmt: skip
+        status = host.next(Status)
+        assert status == Status(87, 255, 0, (96, 41))
+
+
+@pytest.mark.parametrize(
+    ("versions", "identify", "proto"),
+    [
+        ((1,), Identify(1, 1), 1),
+        ((1, 2), Identify(1, 1), 1),
+        ((1, 2), Identify(1, 3), 2),
+        ((1, 2), Identify(0, 0), 2),  # empty payload: "any"
+        ((2,), Identify(1, 1), 2),  # no common version: its own highest
+        ((0,), Identify(1, 1), 0),
+    ],
+)
+def test_identify_negotiates_the_version(
+    versions: tuple[int, ...], identify: Identify, proto: int
+) -> None:
+    with rig(gate(versions=versions)) as host:
+        host.expect(is_msg(Status))
+        host.send(0, identify)
+        assert host.next(Hello).proto == proto
+        host.expect(is_msg(Status), what="STATUS after HELLO")
+
+
+def test_pong_carries_the_tick_at_receipt() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        for nonce in range(5):
+            sent = host.send(0, Ping(nonce))
+            got = host.expect(is_msg(Pong), what="PONG")
+            assert isinstance(got.msg, Pong) and got.msg.nonce == nonce
+            lo = dev.clock.ticks_at(sent) & 0xFFFFFFFF
+            hi = dev.clock.ticks_at(got.mono_ns) & 0xFFFFFFFF
+            assert (got.msg.tick32 - lo) % 2**32 <= (hi - lo) % 2**32
+
+
+def test_events_are_resent_until_acked_and_not_after() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        dev.schedule_edge(1, EventKind.BEAM_BROKEN, time.monotonic_ns())
+        first = host.next(Event)
+        again = host.next(Event, timeout_s=0.5)
+        assert first == again  # same evseq, tick and ref
+        truth = dev.truth_since(0)
+        assert isinstance(first, Event) and first.evseq == truth[0].seq == 0
+        assert first.tick32 == truth[0].ticks & 0xFFFFFFFF
+        host.send(0, EventAck(0))
+        time.sleep(0.02)
+        host.collect(0.02)
+        assert events(host.collect(0.5)) == []
+        assert dev.unacked == 0
+
+
+def test_rto_doubles_while_nothing_is_acked() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        dev.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns())
+        times = [host.expect(is_msg(Event), timeout_s=2.0).mono_ns for _ in range(5)]
+        gaps_ms = [(b - a) / MS for a, b in itertools.pairwise(times)]
+        for gap, want in zip(gaps_ms, (100, 200, 400, 800), strict=True):
+            assert want - 5 <= gap <= want + 25, gaps_ms
+
+
+def test_rto_adapts_to_fast_acks() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        for i in range(12):
+            dev.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns())
+            ev = host.next(Event)
+            assert isinstance(ev, Event) and ev.evseq == i
+            host.send(0, EventAck(ev.evseq))
+        time.sleep(0.02)
+        assert dev.unacked == 0
+        assert dev.rto_ns == 25 * MS  # sub-millisecond round trips: clamped at the floor
+        assert dev.buffer.rto.srtt_ns is not None and dev.buffer.rto.srtt_ns < 5 * MS
+
+
+def test_event_nak_resends_from_n_at_once() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        now = time.monotonic_ns()
+        for i in range(5):
+            dev.schedule_edge(i % 2, EventKind.BEAM_BROKEN, now + i * MS)
+        for _ in range(5):
+            host.expect(is_msg(Event))
+        host.send(0, EventAck(1))
+        sent = host.send(0, EventNak(2))
+        got = [host.expect(is_msg(Event), timeout_s=0.5) for _ in range(3)]
+        assert [r.msg.evseq for r in got if isinstance(r.msg, Event)] == [2, 3, 4]
+        assert all(r.mono_ns - sent < 20 * MS for r in got), "NAK answered at once, not by RTO"
+
+
+def test_unplug_keeps_events_and_replug_resends_them_after_hello() -> None:
+    dev = gate(boot_id=99)
+    port = VirtualPort([dev], latency=FAST_USB, seed=3)
+    first_path = port.start()
+    host = RawHost(first_path)
+    try:
+        host.expect(is_msg(Status))
+        dev.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns())
+        dev.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns() + MS)
+        host.expect(is_msg(Event))
+        host.expect(is_msg(Event))
+        host.send(0, EventAck(0))
+        time.sleep(0.01)
+        port.unplug()
+        assert port.port == ""
+        with pytest.raises(OSError):  # the host's reads fail at once, as when a cable is pulled
+            for _ in range(10):
+                host.pump(0.05)  # bytes already in the tty are still read first
+        host.close()
+        dev.schedule_edge(1, EventKind.BEAM_BROKEN, time.monotonic_ns())  # while unplugged
+        time.sleep(0.3)  # several RTOs: nothing must be lost or doubled meanwhile
+        new_path = port.replug()
+        assert new_path != first_path and port.port == new_path
+        host = RawHost(new_path)
+        hello = host.expect(is_msg(Hello), what="HELLO after replug")
+        assert isinstance(hello.msg, Hello) and hello.msg.boot_id == 99
+        after = host.collect(0.05)
+        resent = events(after)
+        assert [e.evseq for e in resent[:2]] == [1, 2]
+        assert isinstance(after[0].msg, Event), "unacked events follow HELLO at once"
+        truth = dev.truth_since(0)
+        assert [(t.seq, t.channel, t.kind) for t in truth] == [
+            (0, 0, EventKind.BEAM_BROKEN),
+            (1, 0, EventKind.BEAM_RESTORED),
+            (2, 1, EventKind.BEAM_BROKEN),
+        ]
+        assert resent[1].tick32 == truth[2].ticks & 0xFFFFFFFF
+    finally:
+        host.close()
+        port.stop()
+        port.stop()  # idempotent
+
+
+def light(cmd_id: int, at_tick32: int, *, flags: int = 0, duration_ms: int = 0,
+          channel: int = 0) -> Command:  # fmt: skip
+    return Command(cmd_id, Action.LIGHT, channel, at_tick32, flags, (0, 255, 0),
+                   duration_ms=duration_ms)  # fmt: skip
+
+
+def test_light_at_a_future_tick_then_dark_after_its_duration() -> None:
+    dev = pod()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        target = dev.clock.ticks_at(time.monotonic_ns()) + 150_000
+        host.send(0, light(17, target & 0xFFFFFFFF, duration_ms=300))
+        ack = host.next(CommandAck)
+        assert ack == CommandAck(17, CommandResult.OK)
+        on = host.next(Event, timeout_s=1.0)
+        assert isinstance(on, Event)
+        host.send(0, EventAck(on.evseq))
+        off = host.next(Event, timeout_s=1.0)
+        assert isinstance(off, Event)
+        assert (on.kind, on.ref, off.kind, off.ref) == (
+            EventKind.LIGHT_ON, 17, EventKind.LIGHT_OFF, 17,
+        )  # fmt: skip
+        onset, dark = dev.onsets_since(0)
+        assert onset.requested_ticks == target
+        assert abs(onset.actual_ticks - target) <= 1
+        assert on.tick32 == onset.actual_ticks & 0xFFFFFFFF
+        # What the simulator's thread adds (only to when the frame leaves, not to the tick).
+        print(f"onset thread wake-up late by {(onset.woke_ns - onset.mono_ns) / 1e3:.0f} us")
+        assert dark.mono_ns - onset.mono_ns == 300 * MS
+        assert off.tick32 == dark.actual_ticks & 0xFFFFFFFF
+        assert dev.lit == [None]
+
+
+def test_late_command_acts_at_once_and_a_repeat_is_not_done_twice() -> None:
+    dev = pod()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        past = dev.clock.ticks_at(time.monotonic_ns()) - 50_000
+        cmd = light(5, past & 0xFFFFFFFF)
+        host.send(0, cmd)
+        assert host.next(CommandAck) == CommandAck(5, CommandResult.LATE)
+        on = host.next(Event)
+        assert isinstance(on, Event) and on.kind is EventKind.LIGHT_ON
+        host.send(0, cmd)
+        assert host.next(CommandAck) == CommandAck(5, CommandResult.LATE)
+        host.send(0, EventAck(on.evseq))
+        assert events(host.collect(0.2)) == []
+        assert len(dev.onsets_since(0)) == 1
+        assert [c.repeat for c in dev.commands_since(0)] == [False, True]
+
+
+def test_commands_the_device_cannot_do_are_refused() -> None:
+    with rig(pod()) as host:
+        host.expect(is_msg(Status))
+        host.send(0, light(1, 0, flags=CMD_FLAG_NOW, channel=3))
+        assert host.next(CommandAck) == CommandAck(1, CommandResult.NO_SUCH_CHANNEL)
+        host.send(0, Command(2, Action.ARM, 0, 0, CMD_FLAG_NOW))
+        assert host.next(CommandAck) == CommandAck(2, CommandResult.UNSUPPORTED)
+        host.send(0, Command(3, Action.BEEP, 0, 0, CMD_FLAG_NOW))
+        assert host.next(CommandAck) == CommandAck(3, CommandResult.OK)
+        beep = host.next(Event)
+        assert isinstance(beep, Event) and (beep.kind, beep.ref) == (EventKind.BEEP, 3)
+    with rig(gate()) as host:
+        host.expect(is_msg(Status))
+        host.send(0, light(4, 0, flags=CMD_FLAG_NOW))
+        assert host.next(CommandAck) == CommandAck(4, CommandResult.UNSUPPORTED)
+
+
+def test_pod_reports_the_athletes_touch_after_the_reaction_time() -> None:
+    athlete = VirtualAthlete("Ada Costa", 8.0, 5.6, 1.0, reaction_s=0.2)
+    dev = pod(touch_after=touch_policy(athlete, random.Random(1)))
+    with rig(dev) as host:
+        host.auto_ack = True
+        host.expect(is_msg(Status))
+        reactions = []
+        for cmd_id in (1, 2, 3):
+            host.send(0, light(cmd_id, 0, flags=CMD_FLAG_NOW, duration_ms=1000))
+            on = host.next(Event)
+            assert on.ref == cmd_id
+            touched = host.expect(
+                lambda r: isinstance(r.msg, Event) and r.msg.kind is EventKind.POD_TOUCHED,
+                timeout_s=1.0,
+            ).msg
+            assert isinstance(on, Event) and isinstance(touched, Event)
+            reactions.append((touched.tick32 - on.tick32) % 2**32 / 1e6)
+            host.send(0, Command(100 + cmd_id, Action.DARK, 0, 0, CMD_FLAG_NOW))
+            host.expect(lambda r: isinstance(r.msg, Event) and r.msg.kind is EventKind.LIGHT_OFF)
+        assert all(0.12 <= r <= 0.45 for r in reactions), reactions
+        assert len(set(reactions)) == 3, "reps vary"
+        dev.touch(time.monotonic_ns())  # a false touch, on a dark pod, is reported too
+        false = host.next(Event)
+        assert isinstance(false, Event) and false.kind is EventKind.POD_TOUCHED
+
+
+def test_disarmed_channel_reports_no_beam_events() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        host.send(0, Command(1, Action.DISARM, 0, 0, CMD_FLAG_NOW))
+        host.expect(is_msg(CommandAck))
+        now = time.monotonic_ns()
+        dev.schedule_edge(0, EventKind.BEAM_BROKEN, now)
+        dev.schedule_edge(1, EventKind.BEAM_BROKEN, now + MS)
+        ev = host.next(Event)
+        assert isinstance(ev, Event) and ev.channel == 1
+        host.send(0, EventAck(ev.evseq))
+        host.send(0, Command(2, Action.ARM, 0, 0, CMD_FLAG_NOW))
+        host.expect(is_msg(CommandAck))
+        dev.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns())
+        ev = host.next(Event)
+        assert isinstance(ev, Event) and (ev.channel, ev.evseq) == (0, 1)
+        assert [s.reason for s in dev.suppressed_since(0)] == ["disarmed"]
+
+
+def test_status_is_periodic_and_counts_bad_frames() -> None:
+    dev = gate(status_period_s=0.2, battery_pct=55)
+    with rig(dev) as host:
+        first = host.expect(is_msg(Status))
+        bad = bytearray(host_frame := _ping_bytes())
+        bad[-1] ^= 0x01  # a bad CRC
+        host.send_raw(bytes(bad))
+        host.send_raw(host_frame)  # the next frame still gets through
+        host.expect(is_msg(Pong))
+        later = host.expect(is_msg(Status), timeout_s=1.0)
+        assert 150 * MS <= later.mono_ns - first.mono_ns <= 300 * MS
+        assert later.msg == Status(55, 255, 1, (95, 95))
+
+
+def _ping_bytes() -> bytes:
+    from hardware.messages import encode_message
+
+    return encode_message(0, 40, Ping(1234))
+
+
+def test_power_cycle_starts_a_new_boot() -> None:
+    dev = gate(boot_id=1)
+    with rig(dev) as host:
+        host.next(Status)
+        dev.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns())
+        assert host.next(Event).evseq == 0
+        dev.power_cycle()
+        hello = host.next(Hello)
+        assert hello.boot_id != 1 and hello.boot_id == dev.boot_id
+        host.next(Status)
+        dev.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns())
+        ev = host.next(Event)
+        assert (ev.evseq, ev.kind) == (0, EventKind.BEAM_RESTORED)  # numbered from 0 again
