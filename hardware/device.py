@@ -51,6 +51,8 @@ __all__ = ["DeviceEvent", "DeviceInfo", "DeviceState", "PortSession"]
 
 log = logging.getLogger(__name__)
 
+MAX_ADDRESSES = 32  # ADDR 0 on the cable, 1..31 behind a hub
+
 # Klipper's trick: an odd period so clock queries do not beat against other periodic work.
 PING_INTERVAL_US = 983_900
 STARTUP_PINGS = 8
@@ -111,7 +113,9 @@ class PortSession(Cues):
         self._link = SerialLink(self.url, loop, self._handle_frame, self._handle_closed)
         self._link.open()
         self.lost = False
-        self._identify(0)
+        # Every address: devices behind a hub may stay silent until asked (PROTOCOL.md 4.1).
+        for addr in range(MAX_ADDRESSES):
+            self._identify(addr)
         self._task = loop.create_task(self._housekeeping(), name=f"housekeeping:{self.url}")
 
     async def stop(self) -> None:

@@ -24,6 +24,22 @@ from hardware.registry import DeviceEvent, DeviceInfo, DeviceRegistry
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.5
+# The USB identity of the reference firmware (pid.codes test range, as the simulator uses);
+# a club with other hardware adds its own with --usb-id VID:PID.
+DEFAULT_USB_IDS: tuple[tuple[int, int], ...] = ((0x1209, 0xA617),)
+
+
+def parse_usb_id(text: str) -> tuple[int, int]:
+    """'1209:A617' -> (0x1209, 0xA617), with a message a person can act on otherwise."""
+    vid, sep, pid = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(vid, 16), int(pid, 16)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a USB id; write it as VID:PID in hex, e.g. 1209:A617"
+        ) from None
 
 
 class PortRecord(Protocol):

@@ -59,6 +59,7 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     recorder = RunRecorder(engine, live)
     coordinator = RunCoordinator(recorder, layout={})
     devices = DeviceManager(coordinator.on_device_event)
+    coordinator.readiness = devices.not_ready_reason
     scheduler = AsyncIOScheduler(timezone="UTC")
     services = Services(settings, engine, catalog, live, recorder, coordinator, devices, scheduler)
     if settings.demo:
@@ -99,6 +100,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         try:
             for url in settings.devices:
                 await svc.devices.open(url)
+            if settings.usb_ids:
+                svc.devices.watch_usb(settings.usb_ids)
             if svc.demo is not None:
                 await svc.demo.start()
             yield

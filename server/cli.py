@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from drills import DrillFileError, check_paths
 from hardware.errors import HardwareError
@@ -68,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="serial port or pyserial URL to open (repeatable)",
     )
+    serve.add_argument(
+        "--usb-id",
+        action="append",
+        type=_usb_id,
+        default=[],
+        metavar="VID:PID",
+        help="also open ports with this USB identity as they are plugged in (repeatable; "
+        "the reference firmware's 1209:A617 is always included)",
+    )
     serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
 
     demo = sub.add_parser("demo", help="the whole product on simulated gates and athletes")
@@ -76,7 +86,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--lan", action="store_true", help="open to the local network")
     demo.add_argument("--seed", type=int, default=1, help="seed of the virtual squad")
-    demo.set_defaults(func=_cmd_serve, demo=True, device=[])
+    demo.set_defaults(func=_cmd_serve, demo=True, device=[], usb_id=None)
+
+    devices = sub.add_parser("devices", help="list serial ports and identify the devices on them")
+    devices.add_argument("--json", action="store_true", help="one JSON object")
+    devices.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="probe this port whatever its USB identity (repeatable)",
+    )
+    devices.add_argument(
+        "--usb-id", action="append", type=_usb_id, default=[], metavar="VID:PID",
+        help="also probe ports with this USB identity (repeatable)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--wait", type=float, default=3.0, metavar="S",
+        help="how long to listen for devices and their clock sync (default 3 s)",
+    )  # fmt: skip
+    devices.set_defaults(func=_cmd_devices)
 
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     db_option(mig)
@@ -115,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _usb_id(text: str) -> tuple[int, int]:
+    from hardware.discovery import parse_usb_id
+
+    try:
+        return parse_usb_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -148,11 +186,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     migrate(args.db)
+    from hardware.discovery import DEFAULT_USB_IDS
+
     settings = Settings(
         db=args.db,
         host=host,
         port=args.port,
         devices=tuple(args.device),
+        usb_ids=() if args.demo else (*DEFAULT_USB_IDS, *args.usb_id),
         demo=args.demo,
         seed=args.seed,
     )
@@ -233,6 +274,75 @@ async def _run_reps(args: argparse.Namespace) -> int:
             rig.stop()
         services.engine.dispose()
     return 0
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    report = asyncio.run(_probe_devices(args))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    ports = report["ports"]
+    if not ports:
+        print("no serial ports found")
+    for port in ports:
+        usb = port["usb"] or "no USB id"
+        mark = "probed" if port["probed"] else "not ours (add --usb-id or --port to probe)"
+        print(f"{port['port']:<22} {usb:<10} {port['description']}  [{mark}]")
+    devices = report["devices"]
+    if not devices:
+        print("no devices answered" if any(p["probed"] for p in ports) else "")
+        return 0
+    print()
+    print(f"{'device':<16} {'state':<12} {'fw':<7} {'proto':<5} {'battery':<8} "
+          f"{'beams':<12} {'sync':<10} port")  # fmt: skip
+    for d in devices:
+        no_status = d["battery"] is None and d["link"] is None and not d["beams"]
+        battery = "-" if no_status else "mains" if d["battery"] is None else f"{d['battery']} %"
+        beams = ",".join("-" if b is None else f"{b}%" for b in d["beams"]) or "-"
+        sync = "-" if d["sync_error_us"] is None else f"±{d['sync_error_us'] / 1000:.2f} ms"
+        print(f"{d['key']:<16} {d['state']:<12} {d['firmware']:<7} {d['protocol']:<5} "
+              f"{battery:<8} {beams:<12} {sync:<10} {d['port']}#{d['address']}")  # fmt: skip
+        if d["message"]:
+            print(f"  ! {d['message']}")
+    return 0
+
+
+async def _probe_devices(args: argparse.Namespace) -> dict[str, Any]:
+    from hardware.discovery import DEFAULT_USB_IDS, PortMatcher, system_ports
+    from server.devices.service import DeviceManager
+
+    matcher = PortMatcher((*DEFAULT_USB_IDS, *args.usb_id))
+    ports: list[dict[str, Any]] = []
+    probe: list[str] = list(args.port)
+    for record in system_ports():
+        ours = matcher(record)
+        usb = None if record.vid is None else f"{record.vid:04X}:{record.pid or 0:04X}"
+        ports.append({"port": record.device, "usb": usb, "serial_number": record.serial_number,
+                      "description": record.description, "probed": ours})  # fmt: skip
+        if ours and record.device not in probe:
+            probe.append(record.device)
+    for path in args.port:
+        if all(p["port"] != path for p in ports):
+            ports.append({"port": path, "usb": None, "serial_number": None,
+                          "description": "given with --port", "probed": True})  # fmt: skip
+    manager = DeviceManager(lambda _event: None)
+    errors: list[str] = []
+    try:
+        for path in probe:
+            try:
+                await manager.open(path)
+            except HardwareError as exc:
+                errors.append(str(exc))
+        deadline = asyncio.get_running_loop().time() + args.wait
+        while asyncio.get_running_loop().time() < deadline:
+            states = manager.registry.all()
+            if states and all(s.ready or s.unsupported for s in states):
+                break
+            await asyncio.sleep(0.1)
+        devices = manager.snapshot()
+    finally:
+        await manager.close_all()
+    return {"ports": ports, "devices": devices, "errors": errors}
 
 
 def _cmd_drills_list(args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ class Settings:
     port: int = DEFAULT_PORT
     devices: tuple[str, ...] = ()
     """Serial ports (or pyserial URLs) to open at start."""
+    usb_ids: tuple[tuple[int, int], ...] = ()
+    """USB VID:PID pairs whose ports are opened as they are plugged in (hot-plug)."""
     demo: bool = False
     """Run the simulated team through simulated gates."""
     seed: int = 1

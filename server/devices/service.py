@@ -44,3 +44,17 @@ class DeviceManager(DeviceHub):
 
     def describe(self) -> list[dict[str, Any]]:
         return self.snapshot()
+
+    def not_ready_reason(self, key: str) -> str | None:
+        """Why device `key` may not time a run now, or None if it may (DESIGN.md: a device
+        whose clock is not synchronised well enough starts no run)."""
+        state = self.registry.by_key(key)
+        if state is None:
+            return "not connected"
+        if state.ready:
+            return None
+        if state.unsupported is not None:
+            return state.unsupported
+        bound = state.sync_error_us
+        detail = "" if bound is None else f", sync error bound {bound / 1000:.1f} ms"
+        return f"{state.state}{detail}"
