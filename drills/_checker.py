@@ -102,3 +102,74 @@ class Checker:
             self.error((*at, key), f"must be a table, not {toml_type(value)}")
             return None
         return value
+
+    def integer(
+        self, table: Mapping[str, object], key: str, at: FieldPath, default: int | None = None
+    ) -> int | None:
+        """A whole number (reps, counts): 2.0 is refused so a typo like 2.5 cannot round."""
+        value = self.get(table, key, at, required=default is None)
+        if value is MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error((*at, key), f"must be a whole number, not {toml_type(value)}")
+            return None
+        return value
+
+    def boolean(self, table: Mapping[str, object], key: str, at: FieldPath, default: bool) -> bool:
+        value = self.get(table, key, at, required=False)
+        if value is MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.error((*at, key), f"must be true or false, not {toml_type(value)}")
+            return default
+        return value
+
+    def strings(
+        self, table: Mapping[str, object], key: str, at: FieldPath, required: bool = True
+    ) -> tuple[str, ...] | None:
+        """A list of non-empty strings with no repeats (role names, colours)."""
+        value = self.get(table, key, at, required)
+        if value is MISSING:
+            return None
+        if not isinstance(value, list):
+            self.error((*at, key), f"must be an array of strings, not {toml_type(value)}")
+            return None
+        out: list[str] = []
+        ok = True
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.error((*at, key, i), "must be a non-empty string")
+                ok = False
+            elif item in out:
+                self.error((*at, key, i), f"'{item}' is listed twice")
+                ok = False
+            else:
+                out.append(item)
+        return tuple(out) if ok else None
+
+    def seconds_us(
+        self,
+        table: Mapping[str, object],
+        key: str,
+        at: FieldPath,
+        *,
+        default: float | None = None,
+        allow_zero: bool = False,
+    ) -> int | None:
+        """A duration in seconds, checked for sign and converted to integer microseconds."""
+        value = self.number(table, key, at, default)
+        if value is None:
+            return None
+        if value < 0 or (value == 0 and not allow_zero):
+            bound = "0 or more" if allow_zero else "greater than 0"
+            self.error((*at, key), f"must be {bound}, got {value:g}")
+            return None
+        return round(value * 1_000_000)
+
+    def only_for(
+        self, table: Mapping[str, object], keys: tuple[str, ...], at: FieldPath, why: str
+    ) -> None:
+        """Flag keys present that only make sense in another kind of drill or start."""
+        for key in keys:
+            if key in table:
+                self.error((*at, key), f"only used {why}")

@@ -54,15 +54,24 @@ class LineLocator:
                 index = array_counts.get(name, 0)
                 array_counts[name] = index + 1
                 current = (*name, index)
-                self._lines.setdefault(current, lineno)
+                self._remember(current, lineno)
                 continue
             if match := _TABLE_HEADER.match(line):
                 current = _split_dotted(match["name"])
-                self._lines.setdefault(current, lineno)
+                self._remember(current, lineno)
                 continue
             if match := _KEY_LINE.match(line):
                 self._lines.setdefault((*current, *_split_dotted(match["key"])), lineno)
                 closing = _opens_multiline(line[match.end() :])
+
+    def _remember(self, header: FieldPath, lineno: int) -> None:
+        """Record a header and, where not yet seen, each enclosing path.
+
+        `[roles.start]` is the first line of `roles` too, so an error about the whole roles
+        table (or the whole segments array) can still point somewhere useful.
+        """
+        for end in range(1, len(header) + 1):
+            self._lines.setdefault(header[:end], lineno)
 
     def line_of(self, path: FieldPath) -> int | None:
         """Line of the field, else of the nearest enclosing table or key that exists."""

@@ -5,34 +5,37 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from drills._checker import MISSING, Checker, toml_type
+from drills._course import derive_splits, parse_legs, parse_roles, parse_target_choice
+from drills._links import check_links
+from drills._sections import check_start_role, parse_blocks, parse_start, parse_stimuli
 from drills._toml_lines import FieldPath, LineLocator, decode_error_line
 from drills.errors import DrillError, DrillFileError
 from drills.model import (
     Category,
     Direction,
     Drill,
-    Movement,
+    IntervalBlock,
+    Leg,
+    PodStimuli,
     Role,
-    RoleKind,
     Segment,
     StartSpec,
     StartType,
+    TargetChoice,
+    Timing,
 )
 
 SUPPORTED_FORMATS = frozenset({1})
 DEFAULT_TIME_LIMIT_S = 30.0
 DEFAULT_REARM_S = 0.5
-# Known start types that a later format will support: named so the error can say "not yet"
-# instead of "unknown", which tells a coach the file is ahead of the software, not wrong.
-PLANNED_START_TYPES = frozenset({"hold", "coach-go", "reactive"})
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _TOP_KEYS = (
     "format",
@@ -41,17 +44,47 @@ _TOP_KEYS = (
     "purpose",
     "category",
     "direction",
+    "timing",
     "twin",
+    "mirror",
     "source",
     "time_limit_s",
     "rearm_s",
+    "reps",
+    "rest_s",
+    "familiarisation_reps",
     "start",
     "roles",
     "segments",
+    "target_choice",
+    "stimuli",
+    "blocks",
 )
-_START_KEYS = ("type", "stance")
-_ROLE_KEYS = ("kind", "position_m")
-_SEGMENT_KEYS = ("name", "from", "to", "distance_m", "movement")
+# Sections that belong to one kind of drill only; anywhere else they are mistakes.
+_ONLY_FOR: dict[Timing, tuple[tuple[str, ...], str]] = {
+    Timing.GATES: (("stimuli", "blocks"), "in pod drills (stimuli) or interval drills (blocks)"),
+    Timing.PODS: (
+        ("segments", "target_choice", "blocks"),
+        "in gate drills (segments, target_choice) or interval drills (blocks)",
+    ),
+    Timing.INTERVALS: (
+        ("roles", "segments", "target_choice", "stimuli"),
+        "in gate or pod drills; an interval drill runs on the clock alone, with no gates or pods",
+    ),
+}
+
+
+@dataclass
+class _Course:
+    """What the timing-specific part of a file produced; empty parts stay at their defaults."""
+
+    start: StartSpec | None = None
+    roles: dict[str, Role] = field(default_factory=dict)
+    segments: tuple[Segment, ...] = ()
+    route: tuple[Leg, ...] = ()
+    target_choice: TargetChoice | None = None
+    stimuli: PodStimuli | None = None
+    blocks: tuple[IntervalBlock, ...] = ()
 
 
 def _check_slug(c: Checker, value: str | None, path: FieldPath) -> None:
@@ -59,117 +92,83 @@ def _check_slug(c: Checker, value: str | None, path: FieldPath) -> None:
         c.error(path, f"'{value}' is not a valid slug (lowercase letters, digits, single dashes)")
 
 
-def _start(c: Checker, data: Mapping[str, object]) -> StartSpec | None:
-    table = c.table(data, "start", ())
-    if table is None:
-        return None
-    c.known_keys(table, _START_KEYS, ("start",))
-    raw_type = c.string(table, "type", ("start",))
-    stance = c.string(table, "stance", ("start",))
-    start_type: StartType | None = None
-    if raw_type is not None:
-        if raw_type in PLANNED_START_TYPES:
-            c.error(
-                ("start", "type"),
-                f"start type '{raw_type}' is not supported yet (this version supports 'auto')",
-            )
-        else:
-            try:
-                start_type = StartType(raw_type)
-            except ValueError:
-                known = ", ".join([*(t.value for t in StartType), *sorted(PLANNED_START_TYPES)])
-                c.error(("start", "type"), f"unknown start type '{raw_type}' (known: {known})")
-    if start_type is None or stance is None:
-        return None
-    return StartSpec(start_type, stance)
+def _link(c: Checker, data: Mapping[str, object], key: str, slug: str | None) -> str | None:
+    value = c.string(data, key, (), required=False)
+    _check_slug(c, value, (key,))
+    if value is not None and value == slug:
+        c.error((key,), f"a drill cannot be its own {key}")
+    return value
 
 
-def _roles(c: Checker, data: Mapping[str, object]) -> dict[str, Role] | None:
-    table = c.table(data, "roles", ())
-    if table is None:
+def _gates(c: Checker, data: Mapping[str, object]) -> _Course | None:
+    roles = parse_roles(c, data)
+    choice = parse_target_choice(c, data, roles)
+    start = parse_start(c, data, roles, required=True)
+    raw_roles = data.get("roles")
+    role_names = set(raw_roles) if isinstance(raw_roles, dict) else None
+    if role_names is not None and choice is not None:
+        role_names.add(choice[0])
+    legs = parse_legs(c, data, role_names)
+    if roles is None or legs is None:
         return None
-    if not table:
-        c.error(("roles",), "needs at least one role")
+    derived = derive_splits(c, legs, roles, choice)
+    if derived is None:
         return None
-    roles: dict[str, Role] = {}
-    ok = True
-    for name, raw in table.items():
-        at: FieldPath = ("roles", name)
-        if not _ROLE_NAME.match(name):
-            c.error(at, f"role name '{name}' must be lowercase letters, digits and underscores")
-            ok = False
-        if not isinstance(raw, dict):
-            c.error(at, f"must be a table, not {toml_type(raw)}")
-            ok = False
-            continue
-        c.known_keys(raw, _ROLE_KEYS, at)
-        kind = c.choice(raw, "kind", at, RoleKind)
-        position = c.number(raw, "position_m", at)
-        if kind is None or position is None:
-            ok = False
-            continue
-        roles[name] = Role(name, kind, position)
-    return roles if ok else None
+    segments, target = derived
+    if start is not None:
+        check_start_role(c, start, segments[0].from_role, roles)
+    return _Course(start, roles, segments, legs, target)
 
 
-def _segments(
-    c: Checker, data: Mapping[str, object], role_names: set[str] | None
-) -> tuple[Segment, ...] | None:
-    raw_list = c.get(data, "segments", (), required=True)
-    if raw_list is MISSING:
+def _coach_started(c: Checker, start: StartSpec | None, timing: Timing) -> StartSpec | None:
+    """Pod and interval drills have no start gate to break or stand in, so the coach starts them."""
+    if start is not None and start.type is not StartType.COACH_GO:
+        c.error(
+            ("start", "type"),
+            f"a {timing.value} drill starts on the coach's GO; '{start.type}' needs a start gate",
+        )
         return None
-    if not isinstance(raw_list, list):
-        c.error(("segments",), f"must be an array of tables, not {toml_type(raw_list)}")
+    return start
+
+
+def _pods(c: Checker, data: Mapping[str, object]) -> _Course | None:
+    roles = parse_roles(c, data)
+    start = _coach_started(c, parse_start(c, data, roles, required=False), Timing.PODS)
+    stimuli = parse_stimuli(c, data, roles)
+    if roles is None or stimuli is None:
         return None
-    if not raw_list:
-        c.error(("segments",), "needs at least one segment")
+    return _Course(start, roles, stimuli=stimuli)
+
+
+def _intervals(c: Checker, data: Mapping[str, object]) -> _Course | None:
+    start = _coach_started(c, parse_start(c, data, {}, required=False), Timing.INTERVALS)
+    blocks = parse_blocks(c, data)
+    return None if blocks is None else _Course(start, blocks=blocks)
+
+
+_COURSE_READERS = {Timing.GATES: _gates, Timing.PODS: _pods, Timing.INTERVALS: _intervals}
+
+
+def _reps(c: Checker, data: Mapping[str, object]) -> tuple[int, int, int] | None:
+    """Reps, rest between them and how many of the first reps are only practice."""
+    reps = c.integer(data, "reps", (), default=1)
+    if reps is not None and reps < 1:
+        c.error(("reps",), f"must be 1 or more, got {reps}")
+        reps = None
+    rest_us = c.seconds_us(data, "rest_s", (), default=0.0, allow_zero=True)
+    familiarisation = c.integer(data, "familiarisation_reps", (), default=0)
+    if familiarisation is not None and familiarisation < 0:
+        c.error(("familiarisation_reps",), f"must be 0 or more, got {familiarisation}")
+        familiarisation = None
+    elif familiarisation is not None and reps is not None and familiarisation >= reps:
+        c.error(
+            ("familiarisation_reps",),
+            f"must be less than reps ({familiarisation} >= {reps}): at least one rep must count",
+        )
+        familiarisation = None
+    if reps is None or rest_us is None or familiarisation is None:
         return None
-    segments: list[Segment | None] = []
-    ends: list[tuple[str | None, str | None]] = []
-    for i, raw in enumerate(raw_list):
-        at: FieldPath = ("segments", i)
-        if not isinstance(raw, dict):
-            c.error(at, f"must be a table, not {toml_type(raw)}")
-            segments.append(None)
-            ends.append((None, None))
-            continue
-        c.known_keys(raw, _SEGMENT_KEYS, at)
-        src = c.string(raw, "from", at)
-        dst = c.string(raw, "to", at)
-        for key, role in (("from", src), ("to", dst)):
-            if role is not None and role_names is not None and role not in role_names:
-                known = ", ".join(sorted(role_names))
-                c.error((*at, key), f"no role named '{role}' (roles: {known})")
-        ends.append((src, dst))
-        distance = c.number(raw, "distance_m", at)
-        if distance is not None and distance <= 0:
-            c.error((*at, "distance_m"), f"must be greater than 0, got {distance:g}")
-            distance = None
-        movement = c.choice(raw, "movement", at, Movement)
-        name = c.string(raw, "name", at, required=False)
-        if name is None and "name" not in raw and src is not None and dst is not None:
-            name = f"{src}-{dst}"
-        if src is None or dst is None or distance is None or movement is None or name is None:
-            segments.append(None)
-        else:
-            segments.append(Segment(name, src, dst, distance, movement))
-    for i in range(1, len(ends)):
-        prev_to, this_from = ends[i - 1][1], ends[i][0]
-        if prev_to is not None and this_from is not None and prev_to != this_from:
-            c.error(
-                ("segments", i, "from"),
-                f"starts at '{this_from}' but segments[{i - 1}] ends at '{prev_to}';"
-                " segments must form a chain",
-            )
-    seen: dict[str, int] = {}
-    for i, seg in enumerate(segments):
-        if seg is None:
-            continue
-        if seg.name in seen:
-            c.error(("segments", i, "name"), f"'{seg.name}' is also segments[{seen[seg.name]}]")
-        seen.setdefault(seg.name, i)
-    complete = [s for s in segments if s is not None]
-    return tuple(complete) if len(complete) == len(segments) else None
+    return reps, rest_us, familiarisation
 
 
 def _build(c: Checker, data: Mapping[str, object], expected_slug: str | None) -> Drill | None:
@@ -190,22 +189,18 @@ def _build(c: Checker, data: Mapping[str, object], expected_slug: str | None) ->
     purpose = c.string(data, "purpose", ())
     category = c.choice(data, "category", (), Category)
     direction = c.choice(data, "direction", (), Direction)
-    twin = c.string(data, "twin", (), required=False)
-    _check_slug(c, twin, ("twin",))
-    if twin is not None and twin == slug:
-        c.error(("twin",), "a drill cannot be its own twin")
+    timing = c.choice(data, "timing", (), Timing) if "timing" in data else Timing.GATES
+    twin = _link(c, data, "twin", slug)
+    mirror = _link(c, data, "mirror", slug)
     source = c.string(data, "source", (), required=False)
-    time_limit_s = c.number(data, "time_limit_s", (), default=DEFAULT_TIME_LIMIT_S)
-    if time_limit_s is not None and time_limit_s <= 0:
-        c.error(("time_limit_s",), f"must be greater than 0, got {time_limit_s:g}")
-    rearm_s = c.number(data, "rearm_s", (), default=DEFAULT_REARM_S)
-    if rearm_s is not None and rearm_s < 0:
-        c.error(("rearm_s",), f"must be 0 or more, got {rearm_s:g}")
-    start = _start(c, data)
-    roles = _roles(c, data)
-    raw_roles = data.get("roles")
-    role_names = set(raw_roles) if isinstance(raw_roles, dict) else None
-    segments = _segments(c, data, role_names)
+    time_limit_us = c.seconds_us(data, "time_limit_s", (), default=DEFAULT_TIME_LIMIT_S)
+    rearm_us = c.seconds_us(data, "rearm_s", (), default=DEFAULT_REARM_S, allow_zero=True)
+    reps = _reps(c, data)
+    course: _Course | None = None
+    if timing is not None:
+        keys, why = _ONLY_FOR[timing]
+        c.only_for(data, keys, (), f'{why} (this drill has timing = "{timing.value}")')
+        course = _COURSE_READERS[timing](c, data)
     if (
         c.errors
         or slug is None
@@ -213,11 +208,12 @@ def _build(c: Checker, data: Mapping[str, object], expected_slug: str | None) ->
         or purpose is None
         or category is None
         or direction is None
-        or start is None
-        or roles is None
-        or segments is None
-        or time_limit_s is None
-        or rearm_s is None
+        or timing is None
+        or course is None
+        or course.start is None
+        or time_limit_us is None
+        or rearm_us is None
+        or reps is None
     ):
         return None
     return Drill(
@@ -228,11 +224,20 @@ def _build(c: Checker, data: Mapping[str, object], expected_slug: str | None) ->
         direction=direction,
         twin=twin,
         source=source,
-        time_limit_us=round(time_limit_s * 1_000_000),
-        rearm_us=round(rearm_s * 1_000_000),
-        start=start,
-        roles=roles,
-        segments=segments,
+        time_limit_us=time_limit_us,
+        rearm_us=rearm_us,
+        start=course.start,
+        roles=course.roles,
+        segments=course.segments,
+        timing=timing,
+        mirror=mirror,
+        reps=reps[0],
+        rest_us=reps[1],
+        familiarisation_reps=reps[2],
+        route=course.route,
+        target_choice=course.target_choice,
+        stimuli=course.stimuli,
+        blocks=course.blocks,
     )
 
 
@@ -282,7 +287,7 @@ def load_drill(path: str | Path) -> Drill:
 
 
 def _check_directory(directory: Path) -> tuple[dict[str, Drill], list[DrillError]]:
-    """Load every *.toml in a folder and check the links between drills (twins)."""
+    """Load every *.toml in a folder and check the links between drills (twins, mirrors)."""
     drills: dict[str, Drill] = {}
     locators: dict[str, tuple[Path, LineLocator]] = {}
     errors: list[DrillError] = []
@@ -292,18 +297,7 @@ def _check_directory(directory: Path) -> tuple[dict[str, Drill], list[DrillError
         if drill is not None and locator is not None:
             drills[drill.slug] = drill
             locators[drill.slug] = (path, locator)
-    for slug, drill in drills.items():
-        if drill.twin is None:
-            continue
-        path, locator = locators[slug]
-        line = locator.line_of(("twin",))
-        twin = drills.get(drill.twin)
-        if twin is None:
-            message = f"no drill '{drill.twin}' in {directory}"
-            errors.append(DrillError(str(path), "twin", message, line))
-        elif twin.twin is not None and twin.twin != slug:
-            message = f"'{drill.twin}' names '{twin.twin}' as its twin, not '{slug}'"
-            errors.append(DrillError(str(path), "twin", message, line))
+    errors.extend(check_links(directory, drills, locators))
     return drills, errors
 
 

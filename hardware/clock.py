@@ -12,8 +12,9 @@ reading, and a regression through midpoints inherits a varying bias. The model t
    information), fitting a line through whichever edge of their windows (sent, midpoint or
    received) scatters least: on USB that is the send time, on a symmetric link the midpoint;
 2. with that rate, intersects every exchange's window: the offsets left agree with all of
-   them. The middle of that band is the estimate and half its width an honest error bound,
-   never smaller than the real error while the rate holds.
+   them. The estimate sits near the quiet edge when there is one (its own scatter away from
+   it), in the middle otherwise; its distance to the far end of the band is an honest error
+   bound, never smaller than the real error while the rate holds.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ MAX_RATE_ERROR_PPM = 1000.0
 # What a device's crystal may be off by before its rate is fitted (cheap crystals: +-100 ppm,
 # with temperature up to about twice that).
 CRYSTAL_TOLERANCE_PPM = 200.0
-# A device is ready to time runs once its offset is known to within this.
-READY_ERROR_US = 3000.0
+# A device is ready to time runs once the host knows when its events happened to within this
+# (enough for time limits and for ordering events across devices; a split on one device needs
+# only the rate, and the server asks more of a split between two devices: measured rates). It
+# stays ready until the bound passes twice that: a bound wandering across one line would make
+# the device flicker between ready and not.
+READY_ERROR_US = 10_000.0
 # Golden-section steps: the search interval shrinks to 0.618^60 of 2000 ppm, far below 1 ppb.
 SEARCH_STEPS = 60
 INV_PHI = 0.6180339887498949
@@ -103,6 +108,7 @@ class ClockModel:
         self.nominal_hz = nominal_hz
         self._samples: deque[ClockSample] = deque(maxlen=WINDOW)
         self._fit: ClockFit | None = None
+        self._ready = False
         self.min_rtt_us: int | None = None
         self.resets = 0
 
@@ -112,11 +118,7 @@ class ClockModel:
 
     @property
     def ready(self) -> bool:
-        return (
-            self._fit is not None
-            and len(self._samples) >= MIN_SAMPLES_READY
-            and self._fit.error_bound_us <= READY_ERROR_US
-        )
+        return self._ready
 
     @property
     def fit(self) -> ClockFit | None:
@@ -137,6 +139,8 @@ class ClockModel:
             self._samples = deque(kept, maxlen=WINDOW)
             fit = _fit(kept, self.nominal_hz)
         self._fit = fit
+        limit = READY_ERROR_US * (2 if self._ready else 1)
+        self._ready = len(self._samples) >= MIN_SAMPLES_READY and fit.error_bound_us <= limit
 
 
 def _fit(samples: list[ClockSample], nominal_hz: int) -> ClockFit | None:
@@ -156,8 +160,8 @@ def _fit(samples: list[ClockSample], nominal_hz: int) -> ClockFit | None:
     c, rate_error_ppm = c_nominal, CRYSTAL_TOLERANCE_PPM
     fitted = _rate(samples, xs, los, his)
     # The fit replaces the nominal rate once it is known better than the crystal's tolerance.
-    if fitted is not None and fitted[1] < CRYSTAL_TOLERANCE_PPM:
-        c, rate_error_ppm = fitted
+    if fitted is not None and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM:
+        c, rate_error_ppm = fitted.c, fitted.error_ppm
     lower, upper = band(c)
     if upper < lower:
         # No line at this rate agrees with every exchange: take the rate where the band of
@@ -168,46 +172,68 @@ def _fit(samples: list[ClockSample], nominal_hz: int) -> ClockFit | None:
         lower, upper = band(c)
         if upper < lower:
             return None
+    # Where in the band: if one edge of the exchanges scatters least (on USB the send edge:
+    # the question is not held up, the answer is), the readings happened close to it, about
+    # that edge's own scatter away; with no quiet edge, the middle.
+    offset = (lower + upper) / 2
+    if fitted is not None and fitted.edge != 0.5:
+        shift = min((upper - lower) / 2, fitted.jitter_us)
+        offset = lower + shift if fitted.edge == 1.0 else upper - shift
     # A rate off by e moves each exchange's constraint by e times its distance from the anchor.
     reach_us = max(abs(x) for x in xs) * c
     return ClockFit(
-        anchor_mono_us=ref.sent_mono_us + (lower + upper) / 2,
+        anchor_mono_us=ref.sent_mono_us + offset,
         anchor_ticks=float(ref.ticks),
         ticks_per_us=1.0 / c,
-        error_bound_us=max((upper - lower) / 2, 0.5) + reach_us * rate_error_ppm * 1e-6,
+        error_bound_us=max(offset - lower, upper - offset, 0.5) + reach_us * rate_error_ppm * 1e-6,
         rate_error_ppm=rate_error_ppm,
     )
 
 
+@dataclass(frozen=True)
+class _RateFit:
+    c: float
+    """Host microseconds per tick."""
+    error_ppm: float
+    """Three standard errors of the slope; infinite before the exchanges span long enough."""
+    edge: float
+    """Which edge of the exchanges scatters least: 1 the send time, 0.5 the middle, 0 receive."""
+    jitter_us: float
+    """That edge's scatter about the line."""
+
+
 def _rate(
     samples: list[ClockSample], xs: list[float], los: list[float], his: list[float]
-) -> tuple[float, float] | None:
-    """Host microseconds per tick from the shorter half of the round trips, with a bound on
-    its error in ppm (three standard errors of the slope); None with too few exchanges."""
+) -> _RateFit | None:
+    """The line through the shorter half of the round trips along whichever edge scatters
+    least; None with too few exchanges to say."""
     order = sorted(range(len(samples)), key=lambda i: samples[i].rtt_us)
     keep = order[: max(MIN_SAMPLES_READY, len(order) // 2)]
     if len(keep) < MIN_SAMPLES_READY:
-        return None
-    if max(los[i] for i in keep) - min(los[i] for i in keep) < MIN_FIT_SPAN_US:
         return None
     kx = [xs[i] for i in keep]
     x_mean = sum(kx) / len(kx)
     sxx = sum((x - x_mean) ** 2 for x in kx)
     if sxx == 0:
         return None
-    best: tuple[float, float] | None = None
+    best: tuple[float, float, float] | None = None
     for w in (1.0, 0.5, 0.0):  # the send edge, the midpoint, the receive edge
         ys = [w * los[i] + (1 - w) * his[i] for i in keep]
         y_mean = sum(ys) / len(ys)
         c = sum((x - x_mean) * (y - y_mean) for x, y in zip(kx, ys, strict=True)) / sxx
         scatter = sum((y - y_mean - c * (x - x_mean)) ** 2 for x, y in zip(kx, ys, strict=True))
         if best is None or scatter < best[0]:
-            best = (scatter, c)
+            best = (scatter, c, w)
     assert best is not None
-    scatter, c = best
-    # A floor for rounding and for the scatter a short window underestimates.
-    std_error = math.sqrt(scatter / (len(keep) - 2) / sxx) if len(keep) > 2 else math.inf
-    return c, max(3 * std_error / c * 1e6, MIN_RATE_ERROR_PPM)
+    scatter, c, w = best
+    jitter_us = math.sqrt(scatter / (len(keep) - 2)) if len(keep) > 2 else math.inf
+    span_us = max(los[i] for i in keep) - min(los[i] for i in keep)
+    if span_us < MIN_FIT_SPAN_US or not math.isfinite(jitter_us):
+        error_ppm = math.inf
+    else:
+        # A floor for rounding and for the scatter a short window underestimates.
+        error_ppm = max(3 * jitter_us / math.sqrt(sxx) / c * 1e6, MIN_RATE_ERROR_PPM)
+    return _RateFit(c, error_ppm, w, jitter_us)
 
 
 def _golden_max(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float]:

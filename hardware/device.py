@@ -57,6 +57,8 @@ MAX_ADDRESSES = 32  # ADDR 0 on the cable, 1..31 behind a hub
 PING_INTERVAL_US = 983_900
 STARTUP_PINGS = 8
 STARTUP_PING_GAP_US = 50_000
+# Pings to the devices behind one hub are spread over the period (29 ms x 32 addresses).
+PING_STAGGER_US = 29_000
 # Housekeeping cadence (pings due, NAKs due): finer than the smallest RTO of 25 ms.
 TICK_S = 0.01
 # Frames from an address that has not said HELLO yet wait here until it does.
@@ -307,7 +309,9 @@ class PortSession(Cues):
             self._unsupported(addr, state, hello.proto)
         else:
             state.unsupported = None
-            self._ping_plan[addr] = _PingPlan(due_us=mono_us())
+            # Staggered by address: devices behind one hub share the uplink, and a PONG queued
+            # behind its neighbour's would make every round trip of that device look slow.
+            self._ping_plan[addr] = _PingPlan(due_us=mono_us() + addr * PING_STAGGER_US)
             log.info(
                 "%s: %s %s at address %d (boot %d, protocol %d, %d Hz)",
                 self.url, "resumed" if known else "found", info.key, addr, info.boot_id,

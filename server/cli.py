@@ -133,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
+    from server.benchmarks.cli import add_bench_parser
+
+    add_bench_parser(sub)
+
     drills = sub.add_parser("drills", help="list or check drill files")
     dsub = drills.add_subparsers(dest="drills_command", required=True)
     dlist = dsub.add_parser("list", help="the drill library")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from hardware.clock import CRYSTAL_TOLERANCE_PPM
 from hardware.cues import reaction_time_us
 from hardware.device import DeviceEvent, PortSession
 from hardware.discovery import DeviceHub, PortLister, PortMatcher, PortWatcher, system_ports
@@ -45,16 +46,24 @@ class DeviceManager(DeviceHub):
     def describe(self) -> list[dict[str, Any]]:
         return self.snapshot()
 
-    def not_ready_reason(self, key: str) -> str | None:
+    def not_ready_reason(self, key: str, across_devices: bool = False) -> str | None:
         """Why device `key` may not time a run now, or None if it may (DESIGN.md: a device
-        whose clock is not synchronised well enough starts no run)."""
+        whose clock is not synchronised well enough starts no run).
+
+        A split on one device needs only its tick rate, and the crystal's tolerance is good
+        enough for that from the first exchanges. A split between two devices also needs each
+        clock's offset and measured rate, which take a few seconds of pings after plug-in.
+        """
         state = self.registry.by_key(key)
         if state is None:
             return "not connected"
-        if state.ready:
-            return None
         if state.unsupported is not None:
             return state.unsupported
+        fit = state.clock.fit
         bound = state.sync_error_us
         detail = "" if bound is None else f", sync error bound {bound / 1000:.1f} ms"
-        return f"{state.state}{detail}"
+        if not state.ready:
+            return f"{state.state}{detail}"
+        if across_devices and (fit is None or fit.rate_error_ppm >= CRYSTAL_TOLERANCE_PPM):
+            return f"clock rate not measured yet (a few seconds after plug-in){detail}"
+        return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from drills import Crossing, Drill, RunEngine, RunOutcome, RunState, Stamp
+from drills.model import Timing
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
 from hardware.messages import EventKind
@@ -61,11 +62,12 @@ class RunCoordinator:
         self,
         recorder: RunRecorder,
         layout: dict[str, Binding],
-        readiness: Callable[[str], str | None] | None = None,
+        readiness: Callable[[str, bool], str | None] | None = None,
     ) -> None:
         self.recorder = recorder
         self.layout = dict(layout)
-        # Says why a device may not time a run yet (None when it may): no clock sync, lost.
+        # Says why a device may not time a run yet (None when it may): no clock sync, lost;
+        # the flag asks for what a split between two device clocks needs.
         self.readiness = readiness
         self.active: ActiveRun | None = None
         self.last_run_id: int | None = None
@@ -84,12 +86,21 @@ class RunCoordinator:
             raise CoordinatorBusy(
                 f"{self.active.athlete} is still running {self.active.drill.slug}"
             )
+        if drill.timing is not Timing.GATES or drill.target_choice is not None:
+            raise ConflictError(
+                f"{drill.slug}: {drill.timing.value} drills"
+                f"{' with a reactive target' if drill.target_choice else ''}"
+                " cannot be run on a lane yet; gate drills can"
+            )
         missing = [r for r in drill.roles_in_order if r not in self.layout]
         if missing:
             raise ConflictError(f"{drill.slug}: no device bound to role(s) {', '.join(missing)}")
         if self.readiness is not None:
             devices = sorted({self.layout[r].device for r in drill.roles_in_order})
-            problems = [f"{d}: {why}" for d in devices if (why := self.readiness(d)) is not None]
+            across = len(devices) > 1
+            problems = [
+                f"{d}: {why}" for d in devices if (why := self.readiness(d, across)) is not None
+            ]
             if problems:
                 raise ConflictError("not ready to time a run: " + "; ".join(problems))
         loop = asyncio.get_running_loop()
@@ -133,12 +144,15 @@ class RunCoordinator:
         engine = active.engine
         was = engine.state
         splits = engine.crossing(Crossing(role, stamp))
-        if was is RunState.ARMED and engine.state is RunState.RUNNING:
+        if was is RunState.ARMED and engine.state is not RunState.ARMED:
+            # Usually the start crossing; but a start that arrives late (its gate was
+            # unplugged) can finish the run in the same call, with the held finish.
             active.run_id = self.recorder.open_run(active.drill_id, active.athlete_id, active.rep)
             self.recorder.attach_event(event, active.run_id)
-            limit_s = active.drill.time_limit_us / 1e6 + TIMEOUT_GRACE_S
-            loop = asyncio.get_running_loop()
-            active.timers.append(loop.call_later(limit_s, self._check_timeout, active))
+            if engine.state is RunState.RUNNING:
+                limit_s = active.drill.time_limit_us / 1e6 + TIMEOUT_GRACE_S
+                loop = asyncio.get_running_loop()
+                active.timers.append(loop.call_later(limit_s, self._check_timeout, active))
         for split in splits:
             assert active.run_id is not None
             active.splits_recorded += 1

@@ -134,7 +134,7 @@ def test_broken_file_reports_every_problem_with_fields_and_lines() -> None:
         "time_limit_s": 7,
         "rearm_s": 8,
         "colour": 9,
-        "start.type": 12,
+        "start.cue": 11,  # reactive start without a cue: points at the [start] header
         "roles.finish.kind": 19,
         "segments[0].to": 24,
         "segments[1].distance_m": 31,
@@ -146,7 +146,7 @@ def test_broken_file_reports_every_problem_with_fields_and_lines() -> None:
         assert field in found, f"no error for {field}: {[str(e) for e in errors]}"
         assert found[field].line == line, str(found[field])
         assert found[field].file == "broken.toml"
-    assert "not supported yet" in found["start.type"].message
+    assert found["start.cue"].message == "missing required field"
     assert "unknown key 'colour'" in found["colour"].message
     assert "missing" in found["segments[2].distance_m"].message
     assert "no role named 'nowhere'" in found["segments[2].to"].message
@@ -202,7 +202,8 @@ def test_unsupported_format_and_unknown_start_type() -> None:
         load_drill_text(text, "shuttle.toml")
     found = by_field(info.value.errors)
     assert "not supported" in found["format"].message
-    assert "unknown start type" in found["start.type"].message
+    assert "unknown value 'telepathy'" in found["start.type"].message
+    assert "coach-go" in found["start.type"].message
 
 
 def test_slug_must_match_file_stem(tmp_path: Path) -> None:
@@ -218,6 +219,7 @@ def test_slug_must_match_file_stem(tmp_path: Path) -> None:
 
 
 def test_check_paths_collects_across_files_and_twins(tmp_path: Path) -> None:
+    """A folder is checked as a library: a twin that does not exist is reported there."""
     (tmp_path / "shuttle.toml").write_text(
         GOOD.replace('direction = "mixed"', 'direction = "mixed"\ntwin = "ghost"'), "utf-8"
     )

@@ -99,12 +99,27 @@ def test_timeout_is_recorded(sqlite_db: str) -> None:
 
 def test_no_run_starts_on_a_device_that_is_not_ready(sqlite_db: str) -> None:
     coordinator, athlete_id = _setup(sqlite_db)
-    coordinator.readiness = lambda device: "clock not synchronised yet" if device == HUB else None
+    coordinator.readiness = lambda device, _across: (
+        "clock not synchronised yet" if device == HUB else None
+    )
 
     async def body() -> None:
         drill = Catalog.load().get("backward-sprint-10m")
         with pytest.raises(ConflictError, match="clock not synchronised"):
             coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=5)
         assert coordinator.active is None
+
+    asyncio.run(body())
+
+
+def test_drills_the_lane_cannot_run_yet_are_refused_clearly(sqlite_db: str) -> None:
+    coordinator, athlete_id = _setup(sqlite_db)
+
+    async def body() -> None:
+        catalog = Catalog.load()
+        for slug in ("retro-walk-intervals", "pod-reaction", "reactive-y-agility"):
+            with pytest.raises(ConflictError, match=slug):
+                coordinator.begin(catalog.get(slug), athlete_id, "Ana", 1, start_within_s=5)
+            assert coordinator.active is None
 
     asyncio.run(body())

@@ -1,0 +1,1 @@
+"""Hardware-level benchmarks on the simulator: splits, cues, throughput, hot-plug."""

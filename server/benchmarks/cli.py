@@ -1,0 +1,124 @@
+"""`agility bench ...`: the hardware benchmarks from the command line, as JSON or a short table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from server.benchmarks.hotplug import run_hotplug_bench
+from server.benchmarks.reaction import run_reaction_bench
+from server.benchmarks.throughput import run_throughput_bench
+from server.benchmarks.timing import run_timing_bench
+
+Result = dict[str, Any]
+
+
+def _common(p: argparse.ArgumentParser, jitter: float = 20.0, spikes: float = 0.01) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--drift-ppm", type=float, default=200.0, help="device crystals within +-X")
+    p.add_argument("--jitter-ms", type=float, default=jitter, help="USB latency 1..Y ms/frame")
+    p.add_argument("--spike-rate", type=float, default=spikes, help="frames delayed 100 ms more")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--switch-interval-ms", type=float, default=None,
+        help="set Python's GIL switch interval (default: leave Python's 5 ms)",
+    )  # fmt: skip
+
+
+def _table(rows: list[tuple[str, Result]], count_key: str) -> str:
+    lines = [f"{'figure':<22} {count_key:>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}"]
+    for name, r in rows:
+        lines.append(
+            f"{name:<22} {r[count_key]:>6} {r['p50_ms']:>9.3f} {r['p99_ms']:>9.3f}"
+            f" {r['max_ms']:>9.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _emit(args: argparse.Namespace, result: Result, render: Callable[[Result], str]) -> int:
+    print(json.dumps(result) if args.json else render(result))
+    return 0
+
+
+def _timing(args: argparse.Namespace) -> int:
+    result = run_timing_bench(
+        args.devices, args.drift_ppm, args.jitter_ms, args.spike_rate, args.runs, args.seed,
+        switch_interval_ms=args.switch_interval_ms,
+    )  # fmt: skip
+    return _emit(
+        args,
+        result,
+        lambda r: _table(
+            [("device_clock", r["device_clock"]), ("host_receipt", r["host_receipt"])], "runs"
+        ),
+    )
+
+
+def _reaction(args: argparse.Namespace) -> int:
+    result = run_reaction_bench(
+        args.ports, args.pods_per_port, args.cues, args.drift_ppm, args.jitter_ms,
+        args.spike_rate, args.seed, switch_interval_ms=args.switch_interval_ms,
+    )  # fmt: skip
+    keys = ("reaction", "onset_device_truth", "onset_host_mapped")
+    return _emit(args, result, lambda r: _table([(k, r[k]) for k in keys], "cues"))
+
+
+def _throughput(args: argparse.Namespace) -> int:
+    result = run_throughput_bench(
+        args.ports, args.devices_per_port, args.events, args.rate, args.drift_ppm,
+        args.jitter_ms, args.spike_rate, args.seed, switch_interval_ms=args.switch_interval_ms,
+    )  # fmt: skip
+    return _emit(
+        args,
+        result,
+        lambda r: (
+            f"events/s {r['events_per_s']:.0f}  delivered {r['events_delivered']}"
+            f" of sent {r['events_sent']}  CPU us/event {r['cpu_us_per_event']}"
+        ),
+    )
+
+
+def _hotplug(args: argparse.Namespace) -> int:
+    result = run_hotplug_bench(
+        args.trials, args.drift_ppm, args.jitter_ms, args.spike_rate, args.seed,
+        switch_interval_ms=args.switch_interval_ms,
+    )  # fmt: skip
+    return _emit(
+        args,
+        result,
+        lambda r: _table([("identified", r["identified"]), ("ready", r["ready"])], "trials"),
+    )
+
+
+def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `bench timing|reaction|throughput|hotplug`; each sets func(args) -> int."""
+    bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+
+    timing = sub.add_parser("timing", help="split accuracy, start and finish on two devices")
+    _common(timing)
+    timing.add_argument("--devices", type=int, default=8, help="even: lanes x 2 gates")
+    timing.add_argument("--runs", type=int, default=500)
+    timing.set_defaults(func=_timing)
+
+    reaction = sub.add_parser("reaction", help="reaction time and light onset on pods")
+    _common(reaction)
+    reaction.add_argument("--ports", type=int, default=8)
+    reaction.add_argument("--pods-per-port", type=int, default=1)
+    reaction.add_argument("--cues", type=int, default=240)
+    reaction.set_defaults(func=_reaction)
+
+    throughput = sub.add_parser("throughput", help="events/s through the host")
+    _common(throughput, jitter=1.0, spikes=0.0)
+    throughput.add_argument("--ports", type=int, default=4)
+    throughput.add_argument("--devices-per-port", type=int, default=8)
+    throughput.add_argument("--events", type=int, default=15_000)
+    throughput.add_argument("--rate", type=float, default=6_000.0, help="offered events/s")
+    throughput.set_defaults(func=_throughput)
+
+    hotplug = sub.add_parser("hotplug", help="plug-in to identified and ready")
+    _common(hotplug)
+    hotplug.add_argument("--trials", type=int, default=10)
+    hotplug.set_defaults(func=_hotplug)

@@ -1,0 +1,65 @@
+"""The hardware benchmarks run end to end with tiny loads: shapes and counts, never timings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from server.benchmarks.cli import add_bench_parser
+from server.benchmarks.hotplug import run_hotplug_bench
+from server.benchmarks.reaction import run_reaction_bench
+from server.benchmarks.throughput import run_throughput_bench
+from server.benchmarks.timing import run_timing_bench
+
+STATS = {"p50_ms", "p99_ms", "max_ms"}
+
+
+def test_timing_bench_times_every_requested_run() -> None:
+    result = run_timing_bench(2, 200.0, 20.0, 0.01, 6, 1, settle=False, warmup_s=0.0)
+    assert set(result) >= {"device_clock", "host_receipt", "config"}
+    for method in ("device_clock", "host_receipt"):
+        assert set(result[method]) == STATS | {"runs"}
+        assert result[method]["runs"] == 6
+    assert result["config"]["runs"] == 6 and result["config"]["devices"] == 2
+    assert result["run"]["runs_matched"] == result["run"]["runs_planned"] == 6
+
+
+def test_timing_bench_refuses_an_odd_number_of_devices() -> None:
+    with pytest.raises(ValueError, match="even"):
+        run_timing_bench(devices=3, runs=1)
+
+
+def test_reaction_bench_measures_every_cue() -> None:
+    result = run_reaction_bench(2, 1, 4, settle=False, warmup_s=0.0)
+    for figure in ("reaction", "onset_device_truth", "onset_host_mapped"):
+        assert set(result[figure]) == STATS | {"cues"}
+        assert result[figure]["cues"] == 4
+    assert result["config"]["cues"] == 4
+
+
+def test_throughput_bench_delivers_exactly_what_was_sent() -> None:
+    result = run_throughput_bench(1, 2, 200, 2000.0)
+    assert result["events_sent"] == result["events_offered"] == 200
+    assert result["events_delivered"] == result["events_sent"]
+    assert result["events_unique"] == result["events_delivered"]
+    assert result["events_suppressed"] == 0
+    assert set(result["cpu_us_per_event"]) == {"total", "host", "simulator"}
+
+
+def test_hotplug_bench_reports_each_trial() -> None:
+    result = run_hotplug_bench(1, interval_s=0.05)
+    for figure in ("identified", "ready"):
+        assert set(result[figure]) == STATS | {"trials"}
+        assert result[figure]["trials"] == 1
+
+
+def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command", required=True))
+    argv = "bench throughput --json --ports 1 --devices-per-port 2 --events 100 --rate 2000"
+    args = parser.parse_args(argv.split())
+    assert args.func(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["events_delivered"] == printed["events_sent"] == 100
