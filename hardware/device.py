@@ -100,6 +100,8 @@ class PortSession(Cues):
         self._nonces = itertools.count(1)
         self._pings: dict[int, tuple[int, int]] = {}  # nonce -> (addr, sent_mono_us)
         self._ping_plan: dict[int, _PingPlan] = {}
+        self._acks_due: dict[int, DeviceState] = {}
+        self._ack_flush_queued = False
         self._pending: dict[int, list[tuple[Frame, int]]] = {}
         self._identified_at: dict[int, int] = {}  # addr -> when we last sent it IDENTIFY
         self._task: asyncio.Task[None] | None = None
@@ -227,6 +229,24 @@ class PortSession(Cues):
         state.gap_naks += 1
         state.last_nak_us = now_us
 
+    def _ack_soon(self, addr: int, state: DeviceState) -> None:
+        # One cumulative ACK per device for all the frames that arrived together: the frames
+        # of one read are queued on the loop back to back, so a flush queued behind them runs
+        # once they are all handled. Half the writes of an ACK per frame, same information.
+        self._acks_due[addr] = state
+        if not self._ack_flush_queued:
+            self._ack_flush_queued = True
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+
+    def _flush_acks(self) -> None:
+        self._ack_flush_queued = False
+        due, self._acks_due = self._acks_due, {}
+        for addr, state in due.items():
+            try:
+                self._ack(addr, state)
+            except LinkError as exc:
+                log.debug("%s: ACK not sent: %s", self.url, exc)
+
     def _ack(self, addr: int, state: DeviceState) -> None:
         if state.delivered_any:
             self.send_message(addr, EventAck((state.expected - 1) & 0xFFFF))
@@ -345,7 +365,7 @@ class PortSession(Cues):
     def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:
         out = state.accept(ev.evseq, ev.channel, ev.kind, ev.tick32, ev.ref, received_us)
         self._deliver(state, out.delivered)
-        self._ack(addr, state)
+        self._ack_soon(addr, state)
         if out.gap:
             now_us = mono_us()
             if state.last_nak_us is None or now_us - state.last_nak_us >= state.rto.us:

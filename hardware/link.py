@@ -118,16 +118,20 @@ class SerialLink:
             if not data:
                 continue
             received_us = mono_us()
-            for frame in self._decoder.feed(data):
-                self._loop.call_soon_threadsafe(self._deliver, frame, received_us)
+            frames = self._decoder.feed(data)
+            if frames:
+                # One wake-up of the loop per read, not per frame: at thousands of events a
+                # second the wake-ups, not the frames, were the cost.
+                self._loop.call_soon_threadsafe(self._deliver, frames, received_us)
         if not self._stopping.is_set() or error is not None:
             # RuntimeError: the loop is already closed, and nobody is left to tell.
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._on_closed, error)
 
-    def _deliver(self, frame: Frame, received_us: int) -> None:
+    def _deliver(self, frames: list[Frame], received_us: int) -> None:
         # Runs on the loop. A failing handler must not kill the link: log and go on.
-        try:
-            self._on_frame(frame, received_us)
-        except Exception:
-            log.exception("frame handler failed for %s", self.url)
+        for frame in frames:
+            try:
+                self._on_frame(frame, received_us)
+            except Exception:
+                log.exception("frame handler failed for %s", self.url)

@@ -26,6 +26,8 @@ from server.errors import EXCEPTION_HANDLERS
 from server.leaderboard.controllers import LeaderboardController
 from server.live.controllers import live_feed
 from server.live.hub import LiveHub
+from server.plans.controllers import PlansController
+from server.plans.service import PlanService
 from server.runs.controllers import RunsController
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
@@ -47,6 +49,7 @@ class Services:
     coordinator: RunCoordinator
     devices: DeviceManager
     scheduler: AsyncIOScheduler
+    plans: PlanService
     demo: Demo | None = None
 
 
@@ -61,7 +64,10 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     devices = DeviceManager(coordinator.on_device_event)
     coordinator.readiness = devices.not_ready_reason
     scheduler = AsyncIOScheduler(timezone="UTC")
-    services = Services(settings, engine, catalog, live, recorder, coordinator, devices, scheduler)
+    plans = PlanService(engine, catalog, coordinator, live, scheduler)
+    services = Services(
+        settings, engine, catalog, live, recorder, coordinator, devices, scheduler, plans
+    )
     if settings.demo:
         services.demo = Demo(catalog, coordinator, devices, scheduler, settings.seed)
     return services
@@ -104,8 +110,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
                 svc.devices.watch_usb(settings.usb_ids)
             if svc.demo is not None:
                 await svc.demo.start()
+            # After the devices: a session due now may arm its first rep at once.
+            await svc.plans.start()
             yield
         finally:
+            await svc.plans.stop()
             if svc.demo is not None:
                 await svc.demo.stop()
             svc.scheduler.shutdown(wait=False)
@@ -115,6 +124,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     return Litestar(
         route_handlers=[
             healthz, list_devices, index, live_feed, LeaderboardController, RunsController,
+            PlansController,
             create_static_files_router(path="/static", directories=[WEB_DIR],
                                        include_in_schema=False),
         ],
@@ -123,6 +133,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "db_engine": Provide(lambda: svc.engine, sync_to_thread=False),
             "catalog": Provide(lambda: svc.catalog, sync_to_thread=False),
             "live_hub": Provide(lambda: svc.live, sync_to_thread=False),
+            "plan_service": Provide(lambda: svc.plans, sync_to_thread=False),
         },
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -113,13 +113,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a drill from the terminal, one JSON line per rep")
     db_option(run)
-    run.add_argument("drill", help="drill slug, e.g. backward-sprint-10m")
+    run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
     run.add_argument(
         "--device",
         required=True,
         help="'sim' for a simulated hub and virtual athlete, or a serial port",
     )
-    run.add_argument("--athlete", required=True, help="athlete name (created if new)")
+    run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
     run.add_argument("--team", default="Default", help="team of a new athlete")
     run.add_argument("--reps", type=int, default=1)
     run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -131,7 +131,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="void a rep whose start gate is not crossed within S seconds",
     )
+    run.add_argument(
+        "--time-scale", type=float, default=1.0, metavar="X",
+        help="plan files: multiply rests and countdowns by X (runs stay real time)",
+    )  # fmt: skip
     run.set_defaults(func=_cmd_run)
+
+    from server.plans import cli as plans_cli
+
+    plans_cli.add_parser(sub, db_option)
 
     from server.benchmarks.cli import add_bench_parser
 
@@ -219,6 +227,13 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from server.plans import cli as plans_cli
+
+    if plans_cli.is_plan_file(args.drill):
+        return plans_cli.run_plan_file(args)
+    if not args.athlete:
+        print("agility: error: --athlete is required to run a drill", file=sys.stderr)
+        return 2
     if args.reps < 1:
         print("agility: error: --reps must be at least 1", file=sys.stderr)
         return 2

@@ -51,6 +51,10 @@ TouchPolicy = Callable[[TruthOnset], float | None]
 LightHook = Callable[["VirtualDevice", TruthOnset], None]
 
 
+# Events re-sent for one EVENT_NAK: enough for a burst of losses, never the whole buffer.
+NAK_BURST = 8
+
+
 class DeviceLink(Protocol):
     """What a device needs from the port it sits on."""
 
@@ -229,7 +233,7 @@ class VirtualDevice:
             self.buffer.ack(msg.evseq, self._now())
             self._arm_timer()
         elif isinstance(msg, EventNak):
-            self._resend(self.buffer.from_evseq(msg.evseq))
+            self._resend(self.buffer.from_evseq(msg.evseq)[:NAK_BURST])
         elif isinstance(msg, Command):
             self.outputs.on_command(msg, received_ns)
         elif isinstance(msg, Identify):
@@ -357,7 +361,9 @@ class VirtualDevice:
         self._arm_timer()
 
     def _resend_all_on_timeout(self) -> None:
-        now = self._now()
-        for entry in self.buffer.pending:
-            self._transmit_event(entry, now)
+        # Only the oldest: the host holds what came after a gap and acknowledges it all once
+        # the gap fills. Re-sending the whole buffer would turn a host that is merely late
+        # into a storm that makes it later still (PROTOCOL.md section 5).
+        if self.buffer.pending:
+            self._transmit_event(self.buffer.pending[0], self._now())
         self.buffer.rto.back_off()

@@ -32,6 +32,9 @@ OUT_BUFFER_LIMIT = 64 * 1024
 THREAD_CALL_TIMEOUT_S = 2.0
 
 
+USB_FRAME_NS = 1_000_000
+
+
 @dataclass(frozen=True)
 class UsbIdentity:
     """What the USB descriptor of the device on the cable says (PROTOCOL.md section 1)."""
@@ -233,6 +236,9 @@ class VirtualPort:
         # A serial line is FIFO: a frame cannot overtake the one before it, so a spike stalls
         # every frame behind it.
         release = max(time.monotonic_ns() + self.latency.draw_ns(self.rng), self._last_release_ns)
+        # Full-speed USB moves data in 1 ms frames: what is ready by a frame's start leaves
+        # together in it, so the host reads several of our frames at once, as from real gates.
+        release = -(-release // USB_FRAME_NS) * USB_FRAME_NS
         self._last_release_ns = release
         self._uplink.append((release, sent))
 

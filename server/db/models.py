@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -52,6 +52,9 @@ class Run(SQLModel, table=True):
     total_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     started_wall: datetime = Field(default_factory=utc_now, index=True)
     finished_wall: datetime | None = None
+    # A practice rep (drill's familiarisation_reps): stored and shown, left out of bests.
+    familiarisation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    plan_session_id: int | None = Field(default=None, foreign_key="plansession.id", index=True)
 
 
 class Split(SQLModel, table=True):
@@ -87,3 +90,31 @@ class DeviceEvent(SQLModel, table=True):
     received_mono_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     received_wall: datetime = Field(default_factory=utc_now)
     run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+
+
+class Plan(SQLModel, table=True):
+    """A session plan as validated JSON (server/plans/README.md), kept so it can run again."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=160, index=True)
+    definition_json: str
+    created_wall: datetime = Field(default_factory=utc_now)
+
+
+class PlanSession(SQLModel, table=True):
+    """One running of a plan, now or later; the database, not the scheduler, is the truth.
+
+    state: scheduled, running, paused, finished, aborted or missed. A session is claimed
+    with `UPDATE ... WHERE state = 'scheduled'`, so it starts once even if two jobs fire.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    state: str = Field(default="scheduled", max_length=16, index=True)
+    reason: str | None = Field(default=None, max_length=200)
+    time_scale: float = 1.0
+    scheduled_wall: datetime | None = None
+    started_wall: datetime | None = None
+    finished_wall: datetime | None = None
+    progress_json: str = "{}"
+    created_wall: datetime = Field(default_factory=utc_now)

@@ -37,6 +37,7 @@ def leaderboard(engine: Engine, slug: str) -> Board:
             Run.drill_id == drill.id,
             Run.state == "finished",
             col(Run.total_us).is_not(None),
+            col(Run.familiarisation).is_(False),  # practice reps are stored, not ranked
         )
         rows = session.exec(
             select(

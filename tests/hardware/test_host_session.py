@@ -95,9 +95,11 @@ def test_in_order_delivery_repeats_dropped_and_acked_again() -> None:
         device.hello()
         for n in (0, 1, 1, 2, 0):
             device.event(n, tick=1000 + n)
-        await until(lambda: len(acks(device)) >= 5, 2.0, "five ACKs")
+        await until(lambda: acks(device)[-1:] == [2] and len(events) == 3, 2.0, "ACK of 2")
+        await asyncio.sleep(0.1)  # a repeat sent late would be delivered by now
         assert [(e.seq, e.ticks) for e in events] == [(0, 1000), (1, 1001), (2, 1002)]
-        assert acks(device) == [0, 1, 1, 2, 2]  # cumulative: highest delivered so far
+        # Cumulative, one per batch of frames that arrived together: never backwards.
+        assert acks(device) == sorted(acks(device)) and set(acks(device)) <= {0, 1, 2}
         state = session.devices[0]
         assert (state.events, state.duplicates, state.lost_frames) == (3, 2, 0)
         assert naks(device) == []
@@ -111,9 +113,9 @@ def test_gap_is_held_nakked_and_delivered_in_order_when_filled() -> None:
         device.event(0, tick=10)
         device.event(2, tick=30)
         device.event(3, tick=40)
-        await until(lambda: len(acks(device)) >= 3, 2.0, "three ACKs")
+        await until(lambda: acks(device)[-1:] == [0] and bool(naks(device)), 2.0, "ACK and NAK")
         assert [e.seq for e in events] == [0]
-        assert acks(device) == [0, 0, 0]
+        assert set(acks(device)) == {0}
         assert naks(device)[0] == 1  # at once
         await asyncio.sleep(0.3)
         # Repeated while the gap lasts, but at most once per RTO (100 ms before any sample;

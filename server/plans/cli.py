@@ -1,0 +1,233 @@
+"""`agility plans ...` and `agility run PLAN.toml`: plans from the terminal.
+
+Without a server the commands read and write the database directly (a session stored that
+way is started by the next server start, or late-marked missed). Pausing, resuming, skipping
+or aborting a session that is running needs the server that runs it: pass --server URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from server.config import Settings
+from server.db.session import migrate
+from server.errors import AppError, ConflictError
+
+
+def add_parser(
+    sub: Any, db_option: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
+    plans: argparse.ArgumentParser = sub.add_parser(
+        "plans", help="list, start, pause, resume and abort session plans"
+    )
+    psub = plans.add_subparsers(dest="plans_command", required=True)
+
+    def server_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--server", metavar="URL",
+                        help="a running server, e.g. http://127.0.0.1:8000")  # fmt: skip
+
+    plist = psub.add_parser("list", help="stored plans and their sessions")
+    db_option(plist)
+    server_option(plist)
+    plist.add_argument("--json", action="store_true")
+    plist.set_defaults(func=_cmd_list)
+
+    start = psub.add_parser("start", help="start a plan (a file or a stored plan id) now or later")
+    db_option(start)
+    server_option(start)
+    start.add_argument("plan", help="plan file (.toml or .json) or the id of a stored plan")
+    start.add_argument(
+        "--at",
+        type=_utc_time,
+        metavar="ISO_TIME",
+        help="start at this time (UTC offset required, e.g. 2026-12-01T16:00Z)",
+    )
+    start.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                       help="multiply rests and countdowns by X (demos and tests)")  # fmt: skip
+    start.set_defaults(func=_cmd_start)
+
+    for action in ("pause", "resume", "skip", "abort"):
+        sp = psub.add_parser(action, help=f"{action} a plan session")
+        db_option(sp)
+        server_option(sp)
+        sp.add_argument("session", type=int, help="plan session id (see `agility plans list`)")
+        sp.set_defaults(func=_cmd_control, action=action)
+    return plans
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from exc
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (add Z or +01:00)")
+    return value
+
+
+def _http(server: str, method: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        server.rstrip("/") + path, data=data, method=method,
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return json.loads(res.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}")
+        lines = [str(detail.get("detail", exc.reason)), *map(str, detail.get("errors", []))]
+        raise ConflictError("\n  ".join(lines)) from None
+    except urllib.error.URLError as exc:
+        raise ConflictError(f"no server at {server}: {exc.reason}") from None
+
+
+def _store(db: str) -> Any:
+    from server.db.session import make_engine
+    from server.plans.store import PlanStore
+
+    migrate(db)
+    return PlanStore(make_engine(db))
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    if args.server:
+        plans = _http(args.server, "GET", "/api/plans")
+        sessions = _http(args.server, "GET", "/api/plans/sessions")
+    else:
+        store = _store(args.db)
+        plans = [asdict(p) for p in store.plans()]
+        sessions = [asdict(s) for s in store.sessions()]
+    if args.json:
+        print(json.dumps({"plans": plans, "sessions": sessions}, indent=2))
+        return 0
+    for p in plans:
+        reps = "?" if p["reps"] is None else p["reps"]
+        print(f"plan {p['id']:<4} {p['name']:<32} {p['blocks']} block(s), {reps} rep(s)")
+    for s in sessions:
+        done = len(s["progress"].get("done", []))
+        print(f"session {s['id']:<4} plan {s['plan_id']:<4} {s['state']:<10} "
+              f"at {s['scheduled_wall'] or '-'}  {done} rep(s) done"
+              + (f"  ({s['reason']})" if s["reason"] else ""))  # fmt: skip
+    return 0
+
+
+def _cmd_start(args: argparse.Namespace) -> int:
+    at = None if args.at is None else args.at.isoformat()
+    path = Path(args.plan)
+    if args.server:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            plan_id = _http(args.server, "POST", "/api/plans", {"text": text, "source": str(path)})
+            plan_id = plan_id["id"]
+        else:
+            plan_id = _plan_id(args.plan)
+        body = {"at": at, "time_scale": args.time_scale}
+        info = _http(args.server, "POST", f"/api/plans/{plan_id}/sessions", body)
+        print(f"session {info['id']}: {info['state']} at {info['scheduled_wall']}")
+        return 0
+    from server.catalog.service import Catalog
+    from server.plans.definition import parse_plan_text
+
+    store = _store(args.db)
+    if path.is_file():
+        plan_id = store.add_plan(
+            parse_plan_text(path.read_text(encoding="utf-8"), str(path), Catalog.load())
+        )
+    else:
+        plan_id = _plan_id(args.plan)
+    session_id = store.add_session(plan_id, args.at, args.time_scale)
+    print(f"session {session_id} of plan {plan_id} stored; the next `agility serve` starts "
+          "it (within 15 min of its time); --server hands it to a running server")  # fmt: skip
+    return 0
+
+
+def _plan_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise AppError(f"{text}: no such file, and not a plan id") from None
+
+
+def _cmd_control(args: argparse.Namespace) -> int:
+    if args.server:
+        info = _http(args.server, "POST", f"/api/plans/sessions/{args.session}/{args.action}")
+        print(f"session {info['id']}: {info['state']}")
+        return 0
+    if args.action != "abort":
+        raise ConflictError(f"{args.action} needs the server running the session: add --server")
+    from server.plans.store import SessionState
+
+    store = _store(args.db)
+    if not store.set_state(args.session, SessionState.ABORTED, "aborted from the command line",
+                           expect=(SessionState.SCHEDULED, SessionState.PAUSED)):  # fmt: skip
+        state = store.session_row(args.session).state
+        raise ConflictError(f"session {args.session} is {state}; a running one needs --server")
+    print(f"session {args.session}: aborted")
+    return 0
+
+
+def is_plan_file(arg: str) -> bool:
+    """`agility run X`: X is a plan when it names a file, a drill slug otherwise."""
+    return Path(arg).suffix in (".toml", ".json") or Path(arg).is_file()
+
+
+def run_plan_file(args: argparse.Namespace) -> int:
+    """`agility run PLAN.toml --device sim`: the whole plan headless, a line per rep."""
+    if args.device != "sim":
+        raise ConflictError("plan files run on --device sim only so far; for real gates, "
+                            "`agility serve` and `agility plans start --server`")  # fmt: skip
+    if not 0 < args.time_scale <= 1:
+        raise ConflictError(f"--time-scale must be in (0, 1], not {args.time_scale}")
+    path = Path(args.drill)
+    if not path.is_file():
+        raise AppError(f"{path}: no such plan file")
+    migrate(args.db)
+    return asyncio.run(_run_plan(args, path))
+
+
+async def _run_plan(args: argparse.Namespace, path: Path) -> int:
+    from server.app import build_services
+
+    services = build_services(Settings(db=args.db))
+    plans = services.plans
+    plan_id = plans.create_plan(path.read_text(encoding="utf-8"), str(path))
+    plans.use_simulator(services.devices, args.seed)
+    plans.on_rep = lambda entry: _print_rep(entry, args.json)
+    services.scheduler.start()
+    try:
+        await plans.start()
+        session_id, final = await plans.run_now(plan_id, args.time_scale)
+    finally:
+        await plans.stop()
+        services.scheduler.shutdown(wait=False)
+        await services.devices.close_all()
+        services.engine.dispose()
+    if not args.json:
+        print(f"session {session_id}: {final.value}")
+    return 0 if final.value == "finished" else 1
+
+
+def _print_rep(entry: dict[str, Any], as_json: bool) -> None:
+    line = {
+        "drill": entry["drill"], "athlete": entry["athlete"], "rep": entry["block_rep"],
+        "state": entry["state"], "splits": entry["splits"], "total_s": entry["total_s"],
+        "familiarisation": entry["familiarisation"], "run_id": entry["run_id"],
+    }  # fmt: skip
+    if as_json:
+        print(json.dumps(line), flush=True)
+        return
+    shown = "  ".join(f"{k} {v:.3f} s" for k, v in entry["splits"].items())
+    practice = " (practice)" if entry["familiarisation"] else ""
+    print(f"{entry['drill']} {entry['athlete']} rep {entry['block_rep']}{practice}: "
+          f"{entry['state']}  {shown}", file=sys.stdout, flush=True)  # fmt: skip

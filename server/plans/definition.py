@@ -1,0 +1,226 @@
+"""Plan files: parse and validate a session plan (TOML or JSON), and turn it into rep steps.
+
+A plan is data like a drill: every problem is reported at once, naming the file and the
+field, so a coach can fix a file in one go instead of one error per try.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from drills import Drill, StartType, Timing
+from server.catalog.service import Catalog
+from server.errors import AppError
+
+DEFAULT_TEAM = "Default"
+# Time from "next athlete up" to the rep being armed; a coach may want more for a big squad.
+DEFAULT_COUNTDOWN_S = 5.0
+TOP_KEYS = frozenset({"format", "name", "team", "countdown_s", "blocks"})
+BLOCK_KEYS = frozenset({"drill", "reps", "rest_s", "athletes", "group", "order"})
+
+
+class PlanFileError(AppError):
+    """A plan that cannot be used; `errors` lists every problem as 'source: field: message'."""
+
+    def __init__(self, source: str, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        # One problem a line, so the terminal and the API both show them as a list.
+        super().__init__("\n  ".join([f"{source}: invalid plan", *self.errors]))
+
+
+class Order(StrEnum):
+    """Who goes next within a block."""
+
+    ROUND_ROBIN = "round-robin"  # everyone's rep 1, then everyone's rep 2: rest comes free
+    ATHLETE = "athlete"  # all reps of one athlete, then the next (rest is waited out)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One drill for a set of athletes; reps and rest are resolved from the drill if omitted."""
+
+    drill: str
+    reps: int
+    rest_s: float
+    order: Order
+    athletes: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanDefinition:
+    name: str
+    team: str
+    countdown_s: float
+    blocks: tuple[Block, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PlanDefinition:
+        """Read back what to_json stored (already validated, so no catalogue needed)."""
+        data = json.loads(text)
+        blocks = tuple(
+            Block(drill=b["drill"], reps=int(b["reps"]), rest_s=float(b["rest_s"]),
+                  order=Order(b["order"]), athletes=tuple(b["athletes"]), group=b["group"])
+            for b in data["blocks"]
+        )  # fmt: skip
+        return cls(data["name"], data["team"], float(data["countdown_s"]), blocks)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rep of the plan: which block, which athlete, which rep of that block."""
+
+    index: int
+    block: int
+    drill: str
+    athlete: str
+    block_rep: int
+    familiarisation: bool
+
+
+def unsupported_reason(drill: Drill) -> str | None:
+    """Why the runner cannot time this drill yet, or None if it can."""
+    if drill.timing is not Timing.GATES:
+        return f"{drill.timing.value} drills are not supported by the plan runner yet"
+    if drill.start.type is not StartType.AUTO:
+        return f"{drill.start.type.value} starts are not supported yet (only auto starts)"
+    if drill.target_choice is not None:
+        return "reactive targets are not supported by the plan runner yet"
+    return None
+
+
+def parse_plan_text(text: str, source: str, catalog: Catalog) -> PlanDefinition:
+    """TOML (a file) or JSON (the API) text; JSON is recognised by its leading brace."""
+    stripped = text.lstrip()
+    try:
+        data: Any = json.loads(text) if stripped.startswith("{") else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(source, [f"{source}: not valid TOML or JSON: {exc}"]) from None
+    return parse_plan(data, source, catalog)
+
+
+def parse_plan(data: Any, source: str, catalog: Catalog) -> PlanDefinition:
+    errors: list[str] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append(f"{source}: {field}: {message}")
+
+    if not isinstance(data, Mapping):
+        raise PlanFileError(source, [f"{source}: a plan is a table of keys"])
+    for key in sorted(set(data) - TOP_KEYS):
+        err(key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    if "format" in data and data["format"] != 1:
+        err("format", f"must be 1, not {data['format']!r}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        err("name", "required: a non-empty string")
+        name = ""
+    team = data.get("team", DEFAULT_TEAM)
+    if not isinstance(team, str) or not team.strip():
+        err("team", "must be a non-empty string")
+        team = DEFAULT_TEAM
+    countdown_s = _seconds(data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", err)
+    raw_blocks = data.get("blocks")
+    blocks: list[Block] = []
+    if not isinstance(raw_blocks, list) or not raw_blocks:
+        err("blocks", "required: at least one [[blocks]] entry")
+    else:
+        for i, raw in enumerate(raw_blocks, start=1):
+            block = _block(raw, f"blocks[{i}]", catalog, err)
+            if block is not None:
+                blocks.append(block)
+    if errors:
+        raise PlanFileError(source, errors)
+    return PlanDefinition(name.strip(), team.strip(), countdown_s, tuple(blocks))
+
+
+def _seconds(value: Any, field: str, err: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        err(field, f"must be a number of seconds, not {value!r}")
+        return 0.0
+    if value < 0:
+        err(field, f"must be 0 or more, not {value}")
+        return 0.0
+    return float(value)
+
+
+def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
+    if not isinstance(raw, Mapping):
+        err(at, "must be a table")
+        return None
+    ok = True
+    for key in sorted(set(raw) - BLOCK_KEYS):
+        err(f"{at}.{key}", f"unknown key (known: {', '.join(sorted(BLOCK_KEYS))})")
+        ok = False
+    slug = raw.get("drill")
+    drill: Drill | None = None
+    if not isinstance(slug, str):
+        err(f"{at}.drill", "required: a drill slug")
+    elif slug not in catalog.drills:
+        err(f"{at}.drill", f"no drill {slug!r}; known drills: {', '.join(sorted(catalog.drills))}")
+    else:
+        drill = catalog.drills[slug]
+        if (why := unsupported_reason(drill)) is not None:
+            err(f"{at}.drill", f"{slug}: {why}")
+            drill = None
+    reps = raw.get("reps", drill.reps if drill else 1)
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        err(f"{at}.reps", f"must be a whole number, 1 or more, not {reps!r}")
+        ok = False
+    rest_default = drill.rest_us / 1e6 if drill else 0.0
+    rest_s = _seconds(raw.get("rest_s", rest_default), f"{at}.rest_s", err)
+    try:
+        order = Order(raw.get("order", Order.ROUND_ROBIN.value))
+    except ValueError:
+        known = ", ".join(repr(o.value) for o in Order)
+        err(f"{at}.order", f"must be one of {known}, not {raw.get('order')!r}")
+        order, ok = Order.ROUND_ROBIN, False
+    athletes, group = raw.get("athletes"), raw.get("group")
+    if (athletes is None) == (group is None):
+        err(at, "give either athletes (a list of names) or group (a team name), not both")
+        ok = False
+    elif athletes is not None:
+        if (
+            not isinstance(athletes, list)
+            or not athletes
+            or not all(isinstance(a, str) and a.strip() for a in athletes)
+        ):
+            err(f"{at}.athletes", "must be a non-empty list of names")
+            ok = False
+        elif len({a.strip() for a in athletes}) != len(athletes):
+            err(f"{at}.athletes", "a name is listed twice")
+            ok = False
+    elif not isinstance(group, str) or not group.strip():
+        err(f"{at}.group", "must be a team name")
+        ok = False
+    if not ok or drill is None:
+        return None
+    names = tuple(a.strip() for a in athletes) if athletes is not None else ()
+    return Block(drill=drill.slug, reps=reps, rest_s=rest_s, order=order, athletes=names,
+                 group=group.strip() if isinstance(group, str) else None)  # fmt: skip
+
+
+def plan_steps(
+    plan: PlanDefinition, rosters: Sequence[Sequence[str]], catalog: Catalog
+) -> list[Step]:
+    """Every rep in running order; `rosters[i]` is block i's athletes (a group resolved)."""
+    steps: list[Step] = []
+    for b, (block, roster) in enumerate(zip(plan.blocks, rosters, strict=True)):
+        drill = catalog.get(block.drill)
+        if block.order is Order.ROUND_ROBIN:
+            pairs = [(name, rep) for rep in range(1, block.reps + 1) for name in roster]
+        else:
+            pairs = [(name, rep) for name in roster for rep in range(1, block.reps + 1)]
+        for name, rep in pairs:
+            steps.append(Step(len(steps), b, block.drill, name, rep,
+                              drill.is_familiarisation(rep)))  # fmt: skip
+    return steps

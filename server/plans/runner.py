@@ -1,0 +1,291 @@
+"""Runs one plan session rep by rep: next athlete up, countdown and rest, arm, wait, move on.
+
+APScheduler decides roughly when the next rep is armed (a date job at the countdown end);
+the device clock times the rep itself. The coordinator runs one rep at a time on the lane,
+so the runner only ever has one rep in flight. Pause stops new reps being armed (the one
+running finishes), skip voids the running rep or passes over the next athlete, abort voids
+the running rep and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from drills import RunOutcome
+from server.catalog.service import Catalog
+from server.db.models import utc_now
+from server.errors import ConflictError
+from server.live.hub import LiveHub
+from server.plans.definition import PlanDefinition, Step
+from server.plans.sim import SimDriver
+from server.plans.store import PlanStore, SessionState
+from server.runs.coordinator import RunCoordinator
+
+log = logging.getLogger(__name__)
+
+# Real seconds an armed athlete has to cross the start line before the rep is voided; not
+# scaled, since it bounds a real person (or a virtual one running at real speed).
+START_WITHIN_S = 60.0
+
+
+class Phase(StrEnum):
+    COUNTDOWN = "countdown"  # next athlete named, waiting out countdown and rest
+    RUNNING = "running"  # a rep is armed or under way
+    PAUSED = "paused"
+    DONE = "done"
+
+
+def job_id(session_id: int) -> str:
+    """The one scheduler job that starts a planned session (explicit, so never duplicated)."""
+    return f"plan-session:{session_id}"
+
+
+def countdown_job_id(session_id: int) -> str:
+    return f"plan-session:{session_id}:countdown"
+
+
+async def _resolve(future: asyncio.Future[bool]) -> None:
+    # A coroutine, so the AsyncIOExecutor runs it on the loop, not in a worker thread.
+    if not future.done():
+        future.set_result(True)
+
+
+class PlanRunner:
+    def __init__(
+        self, session_id: int, plan: PlanDefinition, steps: list[Step],
+        athlete_ids: dict[tuple[int, str], int], *, catalog: Catalog,
+        coordinator: RunCoordinator, store: PlanStore, live: LiveHub,
+        scheduler: AsyncIOScheduler, time_scale: float = 1.0, sim: SimDriver | None = None,
+        done: list[dict[str, Any]] | None = None,
+        on_rep: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:  # fmt: skip
+        self.session_id = session_id
+        self.plan = plan
+        self.steps = steps
+        self.athlete_ids = athlete_ids
+        self.catalog = catalog
+        self.coordinator = coordinator
+        self.store = store
+        self.live = live
+        self.scheduler = scheduler
+        self.time_scale = time_scale
+        self.sim = sim
+        self.on_rep = on_rep
+        self.done: list[dict[str, Any]] = list(done or [])
+        self.index = len(self.done)
+        self.paused = False
+        self.reason: str | None = None
+        self.phase = Phase.COUNTDOWN
+        self.countdown_end: datetime | None = None
+        self._aborted = False
+        self._stopping = False
+        self._skip_next = False
+        self._wake: asyncio.Future[bool] | None = None
+        self._rep_active: object | None = None  # the coordinator's ActiveRun while ours runs
+        self._last_end: dict[str, datetime] = {}
+        self.task: asyncio.Task[SessionState] | None = None
+
+    def start(self) -> asyncio.Task[SessionState]:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self.task
+
+    # -- control: each call takes effect at once and wakes the loop -------------------------
+
+    def pause(self, reason: str | None = None) -> None:
+        self.paused = True
+        self.reason = reason
+        self.store.set_state(self.session_id, SessionState.PAUSED, reason)
+        self._interrupt()
+        self._publish()
+
+    def resume(self) -> None:
+        self.paused = False
+        self.reason = None
+        self.store.set_state(self.session_id, SessionState.RUNNING)
+        self._interrupt()
+        self._publish()
+
+    def skip(self) -> None:
+        if self._void_running("skipped by the coach"):
+            return
+        self._skip_next = True
+        self._interrupt()
+
+    def abort(self, reason: str = "aborted by the coach") -> None:
+        self._aborted = True
+        self.reason = reason
+        self.store.set_state(self.session_id, SessionState.ABORTED, reason)
+        self._void_running(reason)
+        self._interrupt()
+
+    def stop(self, reason: str) -> None:
+        """Server shutdown: the session is left paused, so it can be resumed after a restart."""
+        self._stopping = True
+        self.reason = reason
+        self._void_running(reason)
+        self._interrupt()
+
+    def _void_running(self, reason: str) -> bool:
+        if self._rep_active is not None and self.coordinator.active is self._rep_active:
+            self.coordinator.void(reason)
+            return True
+        return False
+
+    def _interrupt(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(False)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def _run(self) -> SessionState:
+        final = SessionState.FINISHED
+        try:
+            while True:
+                if self._aborted or self._stopping:
+                    final = SessionState.ABORTED if self._aborted else SessionState.PAUSED
+                    break
+                if self.index >= len(self.steps):
+                    break
+                if self._skip_next:
+                    self._skip_next = False
+                    self._record(self.steps[self.index], None, "skipped", None)
+                    continue
+                if self.paused:
+                    self.phase = Phase.PAUSED
+                    await self._sleep_until(None)
+                    continue
+                step = self.steps[self.index]
+                if not await self._countdown(step):
+                    continue
+                await self._rep(step)
+        except Exception:
+            log.exception("plan session %d failed", self.session_id)
+            final, self.reason = SessionState.ABORTED, "internal error (see the server log)"
+            self._void_running("plan runner error")
+        finally:
+            self.scheduler_remove(countdown_job_id(self.session_id))
+        self.phase = Phase.DONE
+        if final is SessionState.PAUSED:
+            self.store.set_state(self.session_id, SessionState.PAUSED, self.reason)
+        else:
+            self.store.set_state(self.session_id, final, self.reason)
+        self._publish(state=final)
+        return final
+
+    async def _countdown(self, step: Step) -> bool:
+        """Name the next athlete and wait out the countdown and their rest; False if interrupted."""
+        block = self.plan.blocks[step.block]
+        now = utc_now()
+        end = now + timedelta(seconds=self.plan.countdown_s * self.time_scale)
+        last = self._last_end.get(step.athlete)
+        if last is not None:
+            end = max(end, last + timedelta(seconds=block.rest_s * self.time_scale))
+        self.phase, self.countdown_end = Phase.COUNTDOWN, end
+        self._save_and_publish()
+        return await self._sleep_until(end)
+
+    async def _sleep_until(self, when: datetime | None) -> bool:
+        """Wait for a scheduler date job at `when` (or only for a control call when None)."""
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[bool] = loop.create_future()
+        self._wake = wake
+        if when is not None:
+            self.scheduler.add_job(
+                _resolve, "date", run_date=when, args=[wake], id=countdown_job_id(self.session_id),
+                replace_existing=True, misfire_grace_time=None,
+            )  # fmt: skip
+        try:
+            return await wake
+        finally:
+            self._wake = None
+            self.scheduler_remove(countdown_job_id(self.session_id))
+
+    def scheduler_remove(self, job: str) -> None:
+        if self.scheduler.running and self.scheduler.get_job(job) is not None:
+            self.scheduler.remove_job(job)
+
+    async def _rep(self, step: Step) -> None:
+        drill = self.catalog.get(step.drill)
+        athlete_id = self.athlete_ids[(step.block, step.athlete)]
+        if self.sim is not None:
+            # One hub serves every drill of the plan; bind this drill's roles to it.
+            self.coordinator.layout.clear()
+            self.coordinator.layout.update(self.sim.layout(drill))
+        rep = self.coordinator.recorder.count_runs(drill.slug, athlete_id) + 1
+        try:
+            done = self.coordinator.begin(drill, athlete_id, step.athlete, rep, START_WITHIN_S)
+        except ConflictError as exc:
+            # No devices bound, a gate without clock sync, or the lane busy: the coach fixes
+            # it and resumes; the same athlete is still next.
+            self.pause(f"cannot arm {step.athlete} on {drill.slug}: {exc}")
+            return
+        active = self.coordinator.active
+        self._rep_active = active
+        self.phase, self.countdown_end = Phase.RUNNING, None
+        if self.sim is not None:
+            self.sim.rep_armed(drill, step.athlete, self.time_scale)
+        self._save_and_publish()
+        try:
+            outcome = await done
+        finally:
+            self._rep_active = None
+        run_id = getattr(active, "run_id", None)
+        if run_id is not None:
+            self.store.mark_run(run_id, self.session_id, step.familiarisation)
+        self._last_end[step.athlete] = utc_now()
+        self._record(step, run_id, outcome.state.value, outcome)
+
+    def _record(
+        self, step: Step, run_id: int | None, state: str, outcome: RunOutcome | None
+    ) -> None:
+        entry: dict[str, Any] = {
+            "step": step.index, "block": step.block, "drill": step.drill,
+            "athlete": step.athlete, "block_rep": step.block_rep,
+            "familiarisation": step.familiarisation, "run_id": run_id, "state": state,
+            "splits": {s.name: s.elapsed_us / 1e6 for s in outcome.splits} if outcome else {},
+            "total_s": None if outcome is None or outcome.total_us is None
+            else outcome.total_us / 1e6,
+        }  # fmt: skip
+        self.done.append(entry)
+        self.index += 1
+        self._save_and_publish()
+        if self.on_rep is not None:
+            self.on_rep({"session_id": self.session_id, **entry})
+
+    # -- progress ---------------------------------------------------------------------------
+
+    def progress(self) -> dict[str, Any]:
+        nxt = self.steps[self.index] if self.index < len(self.steps) else None
+        return {
+            "phase": self.phase.value, "index": self.index, "total": len(self.steps),
+            "next": None if nxt is None else {
+                "athlete": nxt.athlete, "drill": nxt.drill, "block": nxt.block,
+                "block_rep": nxt.block_rep, "familiarisation": nxt.familiarisation,
+            },
+            "countdown_end_wall": None if self.countdown_end is None
+            else self.countdown_end.isoformat(),
+            "reason": self.reason, "done": self.done,
+        }  # fmt: skip
+
+    def _save_and_publish(self) -> None:
+        self.store.save_progress(self.session_id, self.progress())
+        self._publish()
+
+    def _publish(self, state: SessionState | None = None) -> None:
+        """A 'plan' message for the page: committed progress first, then the push."""
+        if state is None:
+            state = SessionState.PAUSED if self.paused else SessionState.RUNNING
+        progress = self.progress()
+        self.live.publish({
+            "type": "plan", "session_id": self.session_id, "plan": self.plan.name,
+            "state": state.value, "phase": progress["phase"], "next": progress["next"],
+            "countdown_end_wall": progress["countdown_end_wall"], "done": self.index,
+            "total": len(self.steps), "reason": self.reason,
+        })  # fmt: skip

@@ -1,0 +1,214 @@
+"""Plans and their sessions: create, schedule, start once, pause, resume, skip, abort.
+
+The database holds every session and its state; the scheduler holds one date job per
+scheduled session, id `plan-session:<id>`, rebuilt from the database at every start with
+replace_existing, so a restart neither loses nor duplicates a planned session. A session
+whose time passed while the server was down starts late if still within START_GRACE, and is
+marked missed otherwise (a warm-up two hours late is no warm-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from server.catalog.service import Catalog
+from server.db.models import utc_now
+from server.devices.service import DeviceManager
+from server.errors import ConflictError
+from server.live.hub import LiveHub
+from server.plans.definition import PlanDefinition, parse_plan, parse_plan_text, plan_steps
+from server.plans.runner import PlanRunner, job_id
+from server.plans.sim import SimDriver
+from server.plans.store import LIVE_STATES, PlanStore, SessionInfo, SessionState
+from server.runs.coordinator import RunCoordinator
+
+log = logging.getLogger(__name__)
+
+START_GRACE = timedelta(minutes=15)
+# How long shutdown waits for a runner to void its rep and record the pause.
+STOP_WAIT_S = 5.0
+
+
+class PlanService:
+    def __init__(
+        self, engine: Engine, catalog: Catalog, coordinator: RunCoordinator, live: LiveHub,
+        scheduler: AsyncIOScheduler,
+    ) -> None:  # fmt: skip
+        self.store = PlanStore(engine)
+        self.catalog = catalog
+        self.coordinator = coordinator
+        self.live = live
+        self.scheduler = scheduler
+        self.runners: dict[int, PlanRunner] = {}
+        self.sim: SimDriver | None = None
+        self.on_rep: Callable[[dict[str, Any]], None] | None = None
+
+    def use_simulator(self, devices: DeviceManager, seed: int) -> None:
+        """Virtual athletes run every armed rep on a simulated hub (demo, tests, `agility run`)."""
+        self.sim = SimDriver(devices, seed)
+
+    # -- lifecycle (the app's lifespan) -----------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the scheduler's jobs from the database; the scheduler must be running."""
+        if self.sim is not None:
+            drills = [d for d in self.catalog.drills.values() if d.roles_in_order]
+            await self.sim.open(drills)
+        now = utc_now()
+        for info in self.store.sessions(tuple(s.value for s in LIVE_STATES)):
+            # Running when the server died: leave it paused for the coach to resume.
+            self.store.set_state(info.id, SessionState.PAUSED, "server stopped while running")
+        for info in self.store.sessions((SessionState.SCHEDULED.value,)):
+            at = _parse_wall(info.scheduled_wall) or now
+            if now - at > START_GRACE:
+                self.store.set_state(info.id, SessionState.MISSED,
+                                     f"server was down at {at.isoformat()}",
+                                     expect=(SessionState.SCHEDULED,))  # fmt: skip
+                log.warning("plan session %d missed (was due %s)", info.id, at.isoformat())
+            else:
+                self._add_job(info.id, at)
+
+    async def stop(self) -> None:
+        runners = list(self.runners.values())
+        for runner in runners:
+            runner.stop("server stopped")
+        tasks = [r.task for r in runners if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+        self.runners.clear()
+        if self.sim is not None:
+            self.sim.close()
+
+    # -- plans and sessions -----------------------------------------------------------------
+
+    def create_plan(self, text: str, source: str = "plan") -> int:
+        return self.store.add_plan(parse_plan_text(text, source, self.catalog))
+
+    def create_plan_data(self, data: Any, source: str = "plan") -> int:
+        return self.store.add_plan(parse_plan(data, source, self.catalog))
+
+    def schedule(
+        self, plan_id: int, at_wall: datetime | None = None, time_scale: float = 1.0
+    ) -> SessionInfo:
+        """A session now (at_wall None) or later; either way the scheduler starts it."""
+        if not 0 < time_scale <= 1:
+            raise ConflictError(f"time_scale must be in (0, 1], not {time_scale}")
+        if at_wall is not None and at_wall.tzinfo is None:
+            raise ConflictError("a planned time must carry its UTC offset (e.g. ...T16:00Z)")
+        session_id = self.store.add_session(plan_id, at_wall, time_scale)
+        self._add_job(session_id, at_wall or utc_now())
+        return self.store.session_info(session_id)
+
+    async def run_now(self, plan_id: int, time_scale: float) -> tuple[int, SessionState]:
+        """Start a session at once and wait for its end (`agility run PLAN.toml`)."""
+        session_id = self.store.add_session(plan_id, None, time_scale)
+        if not self.store.claim(session_id):
+            raise ConflictError(f"plan session {session_id} was claimed by someone else")
+        runner = self._launch(session_id, done=None)
+        assert runner.task is not None
+        return session_id, await runner.task
+
+    def _add_job(self, session_id: int, at: datetime) -> None:
+        # A past time (a late restart within the grace window) is run at once, not dropped
+        # as a misfire.
+        self.scheduler.add_job(
+            self._fire, "date", run_date=max(at, utc_now()), args=[session_id],
+            id=job_id(session_id), replace_existing=True, misfire_grace_time=None,
+        )  # fmt: skip
+
+    async def _fire(self, session_id: int) -> None:
+        if not self.store.claim(session_id):
+            log.info("plan session %d was already started or cancelled", session_id)
+            return
+        self._launch(session_id, done=None)
+
+    def _launch(self, session_id: int, done: list[dict[str, Any]] | None) -> PlanRunner:
+        row = self.store.session_row(session_id)
+        plan = self.store.plan(row.plan_id)
+        try:
+            rosters, ids = self._rosters(plan)
+        except Exception as exc:
+            self.store.set_state(session_id, SessionState.ABORTED, str(exc)[:200])
+            raise
+        runner = PlanRunner(
+            session_id, plan, plan_steps(plan, rosters, self.catalog), ids,
+            catalog=self.catalog, coordinator=self.coordinator, store=self.store,
+            live=self.live, scheduler=self.scheduler, time_scale=row.time_scale, sim=self.sim,
+            done=done, on_rep=self.on_rep,
+        )  # fmt: skip
+        self.runners[session_id] = runner
+        task = runner.start()
+        task.add_done_callback(lambda _t: self.runners.pop(session_id, None))
+        return runner
+
+    def _rosters(self, plan: PlanDefinition) -> tuple[list[list[str]], dict[tuple[int, str], int]]:
+        """Each block's athletes in order, and their ids (creating named athletes if new)."""
+        recorder = self.coordinator.recorder
+        rosters: list[list[str]] = []
+        ids: dict[tuple[int, str], int] = {}
+        for b, block in enumerate(plan.blocks):
+            team = block.group or plan.team
+            names = self.store.team_members(team) if block.group else list(block.athletes)
+            team_id = recorder.ensure_team(team)
+            for name in names:
+                ids[(b, name)] = recorder.ensure_athlete(team_id, name)
+            rosters.append(names)
+        return rosters, ids
+
+    def runner(self, session_id: int) -> PlanRunner:
+        runner = self.runners.get(session_id)
+        if runner is None:
+            state = self.store.session_row(session_id).state
+            raise ConflictError(f"plan session {session_id} is not running here (it is {state})")
+        return runner
+
+    def pause(self, session_id: int) -> SessionInfo:
+        runner = self.runner(session_id)
+        if not runner.paused:
+            runner.pause("paused by the coach")
+        return self.store.session_info(session_id)
+
+    def resume(self, session_id: int) -> SessionInfo:
+        if session_id in self.runners:
+            self.runners[session_id].resume()
+        else:
+            # Paused by a restart: pick up after the last recorded rep.
+            row = self.store.session_row(session_id)
+            if row.state != SessionState.PAUSED.value:
+                raise ConflictError(f"plan session {session_id} is {row.state}, not paused")
+            info = self.store.session_info(session_id)
+            self.store.set_state(session_id, SessionState.RUNNING)
+            self._launch(session_id, done=list(info.progress.get("done", [])))
+        return self.store.session_info(session_id)
+
+    def skip(self, session_id: int) -> SessionInfo:
+        self.runner(session_id).skip()
+        return self.store.session_info(session_id)
+
+    def abort(self, session_id: int) -> SessionInfo:
+        runner = self.runners.get(session_id)
+        if runner is not None:
+            runner.abort()
+            return self.store.session_info(session_id)
+        if self.scheduler.get_job(job_id(session_id)) is not None:
+            self.scheduler.remove_job(job_id(session_id))
+        ok = self.store.set_state(session_id, SessionState.ABORTED, "aborted by the coach",
+                                  expect=(SessionState.SCHEDULED, SessionState.PAUSED))  # fmt: skip
+        if not ok:
+            state = self.store.session_row(session_id).state
+            raise ConflictError(f"plan session {session_id} is already {state}")
+        return self.store.session_info(session_id)
+
+
+def _parse_wall(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

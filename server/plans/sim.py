@@ -1,0 +1,69 @@
+"""The plan runner's simulator hook: one simulated hub, and a virtual athlete per plan name.
+
+Only waits are scaled by the time scale (the lead before a virtual athlete sets off, like the
+runner's rests and countdowns). Running speeds stay real: a rep lasts a few seconds anyway,
+and scaling speed would make every split nonsense while the device clocks, the links and the
+ground truth keep real time.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from drills import Drill
+from hardware.sim.athlete import VirtualAthlete, make_team
+from server.devices.service import DeviceManager
+from server.runs.coordinator import Binding
+from server.simulation import SimRig, layout_for_hub, schedule_rep
+
+# Real seconds from arming a rep to the virtual athlete setting off, before scaling; a
+# floor keeps the arm ahead of the first beam break even at tiny scales.
+LEAD_S = 1.0
+MIN_LEAD_S = 0.05
+
+
+class SimDriver:
+    """Makes plan reps happen on a simulated hub; `layout` binds any gate drill's roles to it."""
+
+    def __init__(self, devices: DeviceManager, seed: int) -> None:
+        self.devices = devices
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.rig: SimRig | None = None
+        self._hub_key = ""
+        self._athletes: dict[str, VirtualAthlete] = {}
+
+    async def open(self, drills: list[Drill]) -> None:
+        """Open the hub once, wide enough for the drill with the most crossings."""
+        if self.rig is not None:
+            return
+        widest = max(drills, key=lambda d: len(d.roles_in_order))
+        self.rig = await SimRig.start(self.devices, widest, self.seed)
+        self._hub_key = next(iter(self.rig.session.devices.values())).info.key
+
+    def layout(self, drill: Drill) -> dict[str, Binding]:
+        if self.rig is None:
+            raise RuntimeError("the simulated hub is not open")
+        if len(drill.roles_in_order) > self.rig.hub.channels:
+            raise RuntimeError(f"{drill.slug} needs more channels than the simulated hub has")
+        return layout_for_hub(drill, self._hub_key)
+
+    def athlete(self, name: str) -> VirtualAthlete:
+        """The same body for the same name all session, seeded by the name."""
+        if name not in self._athletes:
+            body = make_team(1, random.Random(f"{self.seed}:{name}"))[0]
+            self._athletes[name] = replace(body, name=name)
+        return self._athletes[name]
+
+    def rep_armed(self, drill: Drill, athlete: str, time_scale: float) -> None:
+        if self.rig is None:
+            raise RuntimeError("the simulated hub is not open")
+        lead_s = max(MIN_LEAD_S, LEAD_S * time_scale)
+        schedule_rep(self.rig.hub, drill, self.layout(drill), self.athlete(athlete), self.rng,
+                     lead_s=lead_s)  # fmt: skip
+
+    def close(self) -> None:
+        if self.rig is not None:
+            self.rig.stop()
+            self.rig = None
