@@ -24,6 +24,12 @@ class NotFoundError(AppError):
     """The thing asked for does not exist (a drill slug, an athlete)."""
 
 
+class InvalidInputError(AppError):
+    """What was sent cannot be used; `errors` lists every problem, one line each."""
+
+    errors: list[str]
+
+
 class ConflictError(AppError):
     """The request clashes with the current state (a rep is already running)."""
 
@@ -53,6 +59,9 @@ def handle_hardware_error(
 
 
 def handle_app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, object]]:
+    if isinstance(exc, InvalidInputError):
+        first = str(exc).splitlines()[0]
+        return _error(HTTP_422_UNPROCESSABLE_ENTITY, first, list(getattr(exc, "errors", [])))
     status = HTTP_404_NOT_FOUND if isinstance(exc, NotFoundError) else HTTP_409_CONFLICT
     return _error(status, str(exc))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from drills import Drill, StartType, Timing
 from server.catalog.service import Catalog
-from server.errors import AppError
+from server.errors import InvalidInputError
 
 DEFAULT_TEAM = "Default"
 # Time from "next athlete up" to the rep being armed; a coach may want more for a big squad.
@@ -25,7 +25,7 @@ TOP_KEYS = frozenset({"format", "name", "team", "countdown_s", "blocks"})
 BLOCK_KEYS = frozenset({"drill", "reps", "rest_s", "athletes", "group", "order"})
 
 
-class PlanFileError(AppError):
+class PlanFileError(InvalidInputError):
     """A plan that cannot be used; `errors` lists every problem as 'source: field: message'."""
 
     def __init__(self, source: str, errors: Sequence[str]) -> None:

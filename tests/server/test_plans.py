@@ -87,8 +87,11 @@ def test_api_creates_schedules_lists_and_aborts(sqlite_db: str) -> None:
     services = build_services(Settings(db=sqlite_db))
     with TestClient(create_app(services.settings, services)) as client:
         bad = client.post("/api/plans", json={"text": GOOD.replace("Ada", ""), "source": "x"})
-        assert bad.status_code == 409
-        assert "x: blocks[1].athletes: must be a non-empty list" in bad.json()["detail"]
+        assert bad.status_code == 422
+        assert "x: invalid plan" in bad.json()["detail"]
+        assert any(
+            "blocks[1].athletes: must be a non-empty list" in e for e in bad.json()["errors"]
+        )
         created = client.post("/api/plans", json={"text": GOOD, "source": "tuesday.toml"})
         assert created.status_code == 201, created.text
         plan_id = created.json()["id"]
