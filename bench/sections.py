@@ -174,8 +174,8 @@ events over the time from the first edge to the last delivery. CPU is process ti
 run per delivered event; the simulator's port threads run in this process, so their own CPU
 clocks split it into host and simulator.
 Delivery lag is host receipt minus true edge time. Duplicates are device retransmissions the
-host dropped (it acknowledges every event, and the device re-sends all unacknowledged events
-when its RTO, 25 ms at least, expires).
+host dropped (it acknowledges each batch of events that arrive together; a device whose oldest
+event waits past its RTO, 25 ms at least, re-sends that event).
 
 Command: `python -m bench --only throughput`
 
