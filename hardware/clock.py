@@ -68,10 +68,6 @@ class ClockSample:
     def rtt_us(self) -> int:
         return self.recv_mono_us - self.sent_mono_us
 
-    @property
-    def mid_mono_us(self) -> float:
-        return (self.sent_mono_us + self.recv_mono_us) / 2
-
 
 @dataclass(frozen=True)
 class ClockFit:

@@ -244,7 +244,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 async def _run_reps(args: argparse.Namespace) -> int:
     from hardware.sim.athlete import make_team
     from server.app import build_services
-    from server.simulation import SimRig, schedule_rep
+    from server.simulation import SimRig, layout_for_hub, schedule_rep
 
     services = build_services(Settings(db=args.db))
     drill = services.catalog.get(args.drill)
@@ -256,8 +256,6 @@ async def _run_reps(args: argparse.Namespace) -> int:
         else:
             session = await services.devices.open(args.device)
             ready = await session.wait_ready(timeout_s=10.0)
-            from server.simulation import layout_for_hub
-
             services.coordinator.layout.update(layout_for_hub(drill, ready[0].info.key))
         recorder = services.recorder
         athlete_id = recorder.ensure_athlete(recorder.ensure_team(args.team), args.athlete)

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from hardware.clock import CRYSTAL_TOLERANCE_PPM
-from hardware.cues import reaction_time_us
-from hardware.device import DeviceEvent, PortSession
 from hardware.discovery import DeviceHub, PortLister, PortMatcher, PortWatcher, system_ports
 from hardware.registry import DeviceState
-
-__all__ = ["DeviceManager", "reaction_time_us"]
 
 
 class DeviceManager(DeviceHub):
@@ -20,9 +15,6 @@ class DeviceManager(DeviceHub):
     Inherited: open(url), close(url), close_all(), sessions, snapshot(), watch(matcher),
     send_command(...), schedule_light(...), schedule_beep(...), registry.
     """
-
-    def __init__(self, listener: Callable[[DeviceEvent], None]) -> None:
-        super().__init__(listener)
 
     def watch_usb(
         self,
@@ -35,16 +27,6 @@ class DeviceManager(DeviceHub):
 
     def device(self, key: str) -> DeviceState | None:
         return self.registry.by_key(key)
-
-    def session_of(self, key: str) -> PortSession | None:
-        """The session carrying device `key` now, if it is connected."""
-        state = self.registry.by_key(key)
-        if state is None or not state.connected:
-            return None
-        return self.sessions.get(state.info.port)
-
-    def describe(self) -> list[dict[str, Any]]:
-        return self.snapshot()
 
     def not_ready_reason(self, key: str, across_devices: bool = False) -> str | None:
         """Why device `key` may not time a run now, or None if it may (DESIGN.md: a device
