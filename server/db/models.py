@@ -16,6 +16,7 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=120)
     created_wall: datetime = Field(default_factory=utc_now)
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Athlete(SQLModel, table=True):
@@ -26,6 +27,13 @@ class Athlete(SQLModel, table=True):
     name: str = Field(max_length=120)
     display_name: str | None = Field(default=None, max_length=60)
     created_wall: datetime = Field(default_factory=utc_now)
+    squad_number: int | None = None
+    group_name: str | None = Field(default=None, max_length=40, index=True)
+    # Optional, only to pick the right norm table ("F" or "M").
+    sex: str | None = Field(default=None, max_length=1)
+    birth_year: int | None = None
+    # Archived athletes keep their runs but leave rosters and launchers.
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Drill(SQLModel, table=True):
@@ -55,6 +63,13 @@ class Run(SQLModel, table=True):
     # A practice rep (drill's familiarisation_reps): stored and shown, left out of bests.
     familiarisation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     plan_session_id: int | None = Field(default=None, foreign_key="plansession.id", index=True)
+    # Coach corrections (logged in Correction): a voided rep keeps its engine state for the
+    # record but leaves every board; a manual rep's total was typed in, not timed.
+    voided: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    manual: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Reactive starts: cue onset to leaving the start gate, and from there to the finish.
+    reaction_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    movement_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Split(SQLModel, table=True):
@@ -69,6 +84,8 @@ class Split(SQLModel, table=True):
     distance_m: float
     elapsed_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_wall: datetime = Field(default_factory=utc_now)
+    # Pod touches: light onset to the athlete's first movement (elapsed_us runs to the touch).
+    reaction_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class DeviceEvent(SQLModel, table=True):
@@ -118,3 +135,54 @@ class PlanSession(SQLModel, table=True):
     finished_wall: datetime | None = None
     progress_json: str = "{}"
     created_wall: datetime = Field(default_factory=utc_now)
+
+
+class Coach(SQLModel, table=True):
+    """A person who may change things. There is no default account: the first is made by
+    `agility coach add` or by the setup page, which answers only on localhost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=60)
+    password_hash: str = Field(max_length=255)
+    created_wall: datetime = Field(default_factory=utc_now)
+    last_login_wall: datetime | None = None
+
+
+class CoachSession(SQLModel, table=True):
+    """A login. Only a hash of the cookie's token is stored, so a copied database
+    cannot be used to log in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    coach_id: int = Field(foreign_key="coach.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_wall: datetime = Field(default_factory=utc_now)
+    expires_wall: datetime
+
+
+class Correction(SQLModel, table=True):
+    """Who changed which rep, when and how (void, unvoid, reassign, manual time)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    coach_id: int | None = Field(default=None, foreign_key="coach.id")
+    action: str = Field(max_length=20)
+    detail_json: str = "{}"
+    created_wall: datetime = Field(default_factory=utc_now)
+
+
+class DeviceLayout(SQLModel, table=True):
+    """A named binding of drill roles to devices and channels, reused across sessions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=80)
+    bindings_json: str = "{}"
+    updated_wall: datetime = Field(default_factory=utc_now)
+
+
+class AppSetting(SQLModel, table=True):
+    """Club-wide settings a coach changes from the console (e.g. board privacy)."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    value_json: str = "null"
+    updated_wall: datetime = Field(default_factory=utc_now)
