@@ -2,6 +2,14 @@
 
 from drills.engine import Crossing, RunEngine, RunOutcome, RunState, SplitResult
 from drills.errors import DrillError, DrillFileError, DrillsError, EngineError
+from drills.intervals import (
+    BlockSlot,
+    IntervalOutcome,
+    IntervalSession,
+    IntervalState,
+    SlotRecord,
+    SlotStatus,
+)
 from drills.loader import check_paths, load_drill, load_drill_text, load_library
 from drills.model import (
     BlockKind,
@@ -22,10 +30,20 @@ from drills.model import (
     Timing,
     TurnSide,
 )
+from drills.pods import (
+    PodSeries,
+    SeriesOutcome,
+    SeriesState,
+    SeriesSummary,
+    Stimulus,
+    StimulusOutcome,
+    StimulusResult,
+)
 from drills.timing import Stamp, elapsed_us
 
 __all__ = [
     "BlockKind",
+    "BlockSlot",
     "Category",
     "Crossing",
     "Cue",
@@ -36,8 +54,12 @@ __all__ = [
     "DrillsError",
     "EngineError",
     "IntervalBlock",
+    "IntervalOutcome",
+    "IntervalSession",
+    "IntervalState",
     "Leg",
     "Movement",
+    "PodSeries",
     "PodStimuli",
     "Role",
     "RoleKind",
@@ -45,10 +67,18 @@ __all__ = [
     "RunOutcome",
     "RunState",
     "Segment",
+    "SeriesOutcome",
+    "SeriesState",
+    "SeriesSummary",
+    "SlotRecord",
+    "SlotStatus",
     "SplitResult",
     "Stamp",
     "StartSpec",
     "StartType",
+    "Stimulus",
+    "StimulusOutcome",
+    "StimulusResult",
     "TargetChoice",
     "Timing",
     "TurnSide",

@@ -160,6 +160,10 @@ class RunEngine:
         """
         return tuple(sorted((*self._before_go, *self._pending), key=cmp_to_key(_by_stamp)))
 
+    def crossed(self, role: str) -> bool:
+        """Whether a crossing of `role` has been accepted (a reactive target lights on it)."""
+        return role in self._last_by_role
+
     @property
     def expected_role(self) -> str | None:
         """The role whose next crossing counts, or None once the rep is over."""

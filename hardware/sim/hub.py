@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 
-from hardware.messages import DeviceKind, EventKind
+from hardware.messages import Caps, DeviceKind, EventKind
 from hardware.sim.device import VirtualDevice
 from hardware.sim.models import LatencyModel, SimClock, TruthEvent
 from hardware.sim.port import VirtualPort
@@ -28,6 +28,7 @@ class VirtualHub:
         clock: SimClock | None = None,
         latency: LatencyModel | None = None,
         seed: int = 0,
+        caps: Caps | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.device_id = device_id
@@ -39,7 +40,7 @@ class VirtualHub:
         self.latency = latency or LatencyModel()
         self.device = VirtualDevice(
             DeviceKind.HUB, device_id, boot_id=boot_id, channels=channels, clock=self.clock,
-            seed=seed,
+            seed=seed, caps=caps,
         )  # fmt: skip
         self.sim_port = VirtualPort(
             [self.device], latency=self.latency, seed=self.rng.getrandbits(32), name="sim-hub"

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from drills import Drill, StartType, Timing
+from drills import Drill, Timing
 from server.catalog.service import Catalog
 from server.errors import InvalidInputError
 
@@ -91,10 +91,6 @@ def unsupported_reason(drill: Drill) -> str | None:
     """Why the runner cannot time this drill yet, or None if it can."""
     if drill.timing is not Timing.GATES:
         return f"{drill.timing.value} drills are not supported by the plan runner yet"
-    if drill.start.type is not StartType.AUTO:
-        return f"{drill.start.type.value} starts are not supported yet (only auto starts)"
-    if drill.target_choice is not None:
-        return "reactive targets are not supported by the plan runner yet"
     return None
 
 

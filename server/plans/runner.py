@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -65,9 +66,13 @@ class PlanRunner:
         scheduler: AsyncIOScheduler, time_scale: float = 1.0, sim: SimDriver | None = None,
         done: list[dict[str, Any]] | None = None,
         on_rep: Callable[[dict[str, Any]], None] | None = None,
+        order: list[int] | None = None,
     ) -> None:  # fmt: skip
         self.session_id = session_id
         self.plan = plan
+        by_index = {step.index: step for step in steps}
+        if order is not None and sorted(order) == sorted(by_index):
+            steps = [by_index[i] for i in order]  # the queue as the coach left it (swaps)
         self.steps = steps
         self.athlete_ids = athlete_ids
         self.catalog = catalog
@@ -117,6 +122,35 @@ class PlanRunner:
             return
         self._skip_next = True
         self._interrupt()
+
+    def go(self) -> None:
+        """The coach's start for a coach-go drill; only for this session's armed rep."""
+        if self._rep_active is None or self.coordinator.active is not self._rep_active:
+            raise ConflictError("no rep of this session is armed: nothing to start")
+        self.coordinator.go()
+
+    def swap(self, athlete: str) -> None:
+        """Put `athlete` up next: their next rep of the current block moves to the front.
+
+        The queue order is saved with the progress, so a restart keeps the swap.
+        """
+        position = self.index + (1 if self.phase is Phase.RUNNING else 0)
+        if position >= len(self.steps):
+            raise ConflictError("no rep is left to swap")
+        block = self.steps[position].block
+        if self.steps[position].athlete == athlete:
+            return
+        for j in range(position + 1, len(self.steps)):
+            step = self.steps[j]
+            if step.block != block:
+                break
+            if step.athlete == athlete:
+                self.steps.insert(position, self.steps.pop(j))
+                if self.phase is not Phase.RUNNING:
+                    self._interrupt()  # restart the countdown for the new athlete
+                self._save_and_publish()
+                return
+        raise ConflictError(f"{athlete} has no rep left in this block")
 
     def abort(self, reason: str = "aborted by the coach") -> None:
         self._aborted = True
@@ -219,8 +253,14 @@ class PlanRunner:
             self.coordinator.layout.clear()
             self.coordinator.layout.update(self.sim.layout(drill))
         rep = self.coordinator.recorder.count_runs(drill.slug, athlete_id) + 1
+        # One generator per step, seeded by session and step: the same session replayed
+        # waits the same foreperiods and lights the same targets.
+        rng = random.Random(f"plan-session:{self.session_id}:step:{step.index}")
         try:
-            done = self.coordinator.begin(drill, athlete_id, step.athlete, rep, START_WITHIN_S)
+            done = self.coordinator.begin(
+                drill, athlete_id, step.athlete, rep, START_WITHIN_S,
+                familiarisation=step.familiarisation, plan_session_id=self.session_id, rng=rng,
+            )  # fmt: skip
         except ConflictError as exc:
             # No devices bound, a gate without clock sync, or the lane busy: the coach fixes
             # it and resumes; the same athlete is still next.
@@ -230,15 +270,13 @@ class PlanRunner:
         self._rep_active = active
         self.phase, self.countdown_end = Phase.RUNNING, None
         if self.sim is not None:
-            self.sim.rep_armed(drill, step.athlete, self.time_scale)
+            self.sim.rep_armed(drill, step.athlete, self.time_scale, self.coordinator.go)
         self._save_and_publish()
         try:
             outcome = await done
         finally:
             self._rep_active = None
         run_id = getattr(active, "run_id", None)
-        if run_id is not None:
-            self.store.mark_run(run_id, self.session_id, step.familiarisation)
         self._last_end[step.athlete] = utc_now()
         self._record(step, run_id, outcome.state.value, outcome)
 
@@ -265,6 +303,7 @@ class PlanRunner:
         nxt = self.steps[self.index] if self.index < len(self.steps) else None
         return {
             "phase": self.phase.value, "index": self.index, "total": len(self.steps),
+            "order": [step.index for step in self.steps],
             "next": None if nxt is None else {
                 "athlete": nxt.athlete, "drill": nxt.drill, "block": nxt.block,
                 "block_rep": nxt.block_rep, "familiarisation": nxt.familiarisation,

@@ -129,7 +129,9 @@ class PlanService:
             return
         self._launch(session_id, done=None)
 
-    def _launch(self, session_id: int, done: list[dict[str, Any]] | None) -> PlanRunner:
+    def _launch(
+        self, session_id: int, done: list[dict[str, Any]] | None, order: list[int] | None = None
+    ) -> PlanRunner:
         row = self.store.session_row(session_id)
         plan = self.store.plan(row.plan_id)
         try:
@@ -141,7 +143,7 @@ class PlanService:
             session_id, plan, plan_steps(plan, rosters, self.catalog), ids,
             catalog=self.catalog, coordinator=self.coordinator, store=self.store,
             live=self.live, scheduler=self.scheduler, time_scale=row.time_scale, sim=self.sim,
-            done=done, on_rep=self.on_rep,
+            done=done, on_rep=self.on_rep, order=order,
         )  # fmt: skip
         self.runners[session_id] = runner
         task = runner.start()
@@ -185,7 +187,18 @@ class PlanService:
                 raise ConflictError(f"plan session {session_id} is {row.state}, not paused")
             info = self.store.session_info(session_id)
             self.store.set_state(session_id, SessionState.RUNNING)
-            self._launch(session_id, done=list(info.progress.get("done", [])))
+            self._launch(
+                session_id, done=list(info.progress.get("done", [])),
+                order=info.progress.get("order"),
+            )  # fmt: skip
+        return self.store.session_info(session_id)
+
+    def go(self, session_id: int) -> SessionInfo:
+        self.runner(session_id).go()
+        return self.store.session_info(session_id)
+
+    def swap(self, session_id: int, athlete: str) -> SessionInfo:
+        self.runner(session_id).swap(athlete)
         return self.store.session_info(session_id)
 
     def skip(self, session_id: int) -> SessionInfo:

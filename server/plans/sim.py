@@ -9,13 +9,14 @@ ground truth keep real time.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 
 from drills import Drill
 from hardware.sim.athlete import VirtualAthlete, make_team
 from server.devices.service import DeviceManager
 from server.runs.coordinator import Binding
-from server.simulation import SimRig, layout_for_hub, schedule_rep
+from server.simulation import SimRig, channels_needed
 
 # Real seconds from arming a rep to the virtual athlete setting off, before scaling; a
 # floor keeps the arm ahead of the first beam break even at tiny scales.
@@ -38,16 +39,14 @@ class SimDriver:
         """Open the hub once, wide enough for the drill with the most crossings."""
         if self.rig is not None:
             return
-        widest = max(drills, key=lambda d: len(d.roles_in_order))
+        widest = max(drills, key=channels_needed)
         self.rig = await SimRig.start(self.devices, widest, self.seed)
         self._hub_key = next(iter(self.rig.session.devices.values())).info.key
 
     def layout(self, drill: Drill) -> dict[str, Binding]:
         if self.rig is None:
             raise RuntimeError("the simulated hub is not open")
-        if len(drill.roles_in_order) > self.rig.hub.channels:
-            raise RuntimeError(f"{drill.slug} needs more channels than the simulated hub has")
-        return layout_for_hub(drill, self._hub_key)
+        return self.rig.layout_for(drill)
 
     def athlete(self, name: str) -> VirtualAthlete:
         """The same body for the same name all session, seeded by the name."""
@@ -56,12 +55,15 @@ class SimDriver:
             self._athletes[name] = replace(body, name=name)
         return self._athletes[name]
 
-    def rep_armed(self, drill: Drill, athlete: str, time_scale: float) -> None:
+    def rep_armed(
+        self, drill: Drill, athlete: str, time_scale: float, go: Callable[[], object]
+    ) -> None:
+        """The virtual athlete runs the rep; for a coach-go drill a virtual coach taps GO."""
         if self.rig is None:
             raise RuntimeError("the simulated hub is not open")
         lead_s = max(MIN_LEAD_S, LEAD_S * time_scale)
-        schedule_rep(self.rig.hub, drill, self.layout(drill), self.athlete(athlete), self.rng,
-                     lead_s=lead_s)  # fmt: skip
+        self.rig.run_rep(drill, self.athlete(athlete), self.rng, go, lead_s=lead_s,
+                         layout=self.layout(drill))  # fmt: skip
 
     def close(self) -> None:
         if self.rig is not None:

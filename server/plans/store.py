@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from server.db.models import Athlete, Plan, PlanSession, Run, Team, utc_now
+from server.db.models import Athlete, Plan, PlanSession, Team, utc_now
 from server.errors import NotFoundError
 from server.plans.definition import PlanDefinition
 
@@ -161,16 +161,6 @@ class PlanStore:
                 update(PlanSession)
                 .where(col(PlanSession.id) == session_id)
                 .values(progress_json=json.dumps(progress, separators=(",", ":")))
-            )
-            session.commit()
-
-    def mark_run(self, run_id: int, session_id: int, familiarisation: bool) -> None:
-        """Tag a stored rep with its plan session and whether it was a practice rep."""
-        with Session(self.engine) as session:
-            session.exec(
-                update(Run)
-                .where(col(Run.id) == run_id)
-                .values(plan_session_id=session_id, familiarisation=familiarisation)
             )
             session.commit()
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from drills import Crossing, Drill, RunEngine, RunOutcome, RunState, Stamp
+from drills import Drill, RunEngine, RunOutcome, RunState, SplitResult, Stamp, StartType
 from drills.model import Timing
 from hardware.device import DeviceEvent
+from hardware.errors import HardwareError
 from hardware.link import mono_us
 from hardware.messages import EventKind
 from server.errors import ConflictError
+from server.runs import signals
 from server.runs.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,11 @@ log = logging.getLogger(__name__)
 # Allowance past a drill's time limit before the host declares a timeout: a finish stamped
 # just inside the limit may still be on its way over USB (up to ~20 ms, more on a radio hub).
 TIMEOUT_GRACE_S = 0.25
+# Crossings heard this close before a reactive cue's requested time wait for the onset event
+# before they are judged: the cue and the break come from different devices, and a break
+# stamped after the onset must not be called a false start because it arrived first.
+CUE_HOLD_MARGIN_US = 20_000
+BEAM_EDGES = {EventKind.BEAM_BROKEN: True, EventKind.BEAM_RESTORED: False}
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,15 @@ class ActiveRun:
     rep: int
     engine: RunEngine
     done: asyncio.Future[RunOutcome]
+    familiarisation: bool = False
+    plan_session_id: int | None = None
     run_id: int | None = None
     splits_recorded: int = 0
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    cue_at_mono_us: int | None = None  # reactive start: when the cue was asked for
+    held: list[tuple[str, bool, Stamp, DeviceEvent]] = field(default_factory=list)
+    target_lit: bool = False
 
     @property
     def context(self) -> dict[str, object]:
@@ -63,14 +77,18 @@ class RunCoordinator:
         recorder: RunRecorder,
         layout: dict[str, Binding],
         readiness: Callable[[str, bool], str | None] | None = None,
+        outputs: signals.Outputs | None = None,
     ) -> None:
         self.recorder = recorder
         self.layout = dict(layout)
         # Says why a device may not time a run yet (None when it may): no clock sync, lost;
         # the flag asks for what a split between two device clocks needs.
         self.readiness = readiness
+        # Lights and beeps (reactive cues, lit targets); None: such drills are refused.
+        self.outputs = outputs
         self.active: ActiveRun | None = None
         self.last_run_id: int | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     def _role_for(self, device: str, channel: int) -> str | None:
         for role, binding in self.layout.items():
@@ -79,39 +97,58 @@ class RunCoordinator:
         return None
 
     def begin(
-        self, drill: Drill, athlete_id: int, athlete: str, rep: int, start_within_s: float
-    ) -> asyncio.Future[RunOutcome]:
-        """Arm a rep. The future resolves when it finishes, times out or is voided."""
+        self, drill: Drill, athlete_id: int, athlete: str, rep: int, start_within_s: float,
+        *, familiarisation: bool = False, plan_session_id: int | None = None,
+        rng: random.Random | None = None,
+    ) -> asyncio.Future[RunOutcome]:  # fmt: skip
+        """Arm a rep. The future resolves when it finishes, times out or is voided.
+
+        `rng` draws a reactive rep's foreperiod and lit target; pass a seeded one so a
+        session can be replayed. Familiarisation and the plan session are stored when the
+        rep opens, so a crash mid-rep cannot leave a practice rep counted as a real one.
+        """
         if self.active is not None:
             raise CoordinatorBusy(
                 f"{self.active.athlete} is still running {self.active.drill.slug}"
             )
-        if drill.timing is not Timing.GATES or drill.target_choice is not None:
+        self._check_runnable(drill)
+        loop = asyncio.get_running_loop()
+        engine = RunEngine(drill)
+        active = ActiveRun(
+            drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,
+            athlete=athlete, rep=rep, engine=engine, done=loop.create_future(),
+            familiarisation=familiarisation, plan_session_id=plan_session_id,
+        )  # fmt: skip
+        if drill.start.type is StartType.REACTIVE or drill.target_choice is not None:
+            plan = engine.plan_cue(rng or random.Random())
+            if plan.foreperiod_us is not None:
+                active.cue_at_mono_us = mono_us() + plan.foreperiod_us
+                active.tasks.append(loop.create_task(self._give_cue(active)))
+        self.active = active
+        # An athlete who never crosses the start line must not block the queue forever.
+        active.timers.append(loop.call_later(start_within_s, self._no_start, active))
+        return active.done
+
+    def _check_runnable(self, drill: Drill) -> None:
+        """Refuse, with the reason, a rep this lane cannot time right now."""
+        if drill.timing is not Timing.GATES:
             raise ConflictError(
-                f"{drill.slug}: {drill.timing.value} drills"
-                f"{' with a reactive target' if drill.target_choice else ''}"
-                " cannot be run on a lane yet; gate drills can"
+                f"{drill.slug}: {drill.timing.value} drills run as a series, not as a lane rep"
             )
-        missing = [r for r in drill.roles_in_order if r not in self.layout]
+        missing = [r for r in drill.device_roles if r not in self.layout]
         if missing:
             raise ConflictError(f"{drill.slug}: no device bound to role(s) {', '.join(missing)}")
+        needs_outputs = drill.start.type is StartType.REACTIVE or drill.target_choice is not None
+        if needs_outputs and self.outputs is None:
+            raise ConflictError(f"{drill.slug}: lights or beeps are needed and none can be sent")
         if self.readiness is not None:
-            devices = sorted({self.layout[r].device for r in drill.roles_in_order})
+            devices = sorted({self.layout[r].device for r in drill.device_roles})
             across = len(devices) > 1
             problems = [
                 f"{d}: {why}" for d in devices if (why := self.readiness(d, across)) is not None
             ]
             if problems:
                 raise ConflictError("not ready to time a run: " + "; ".join(problems))
-        loop = asyncio.get_running_loop()
-        active = ActiveRun(
-            drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,
-            athlete=athlete, rep=rep, engine=RunEngine(drill), done=loop.create_future(),
-        )  # fmt: skip
-        self.active = active
-        # An athlete who never crosses the start line must not block the queue forever.
-        active.timers.append(loop.call_later(start_within_s, self._no_start, active))
-        return active.done
 
     def void(self, reason: str) -> None:
         active = self.active
@@ -119,6 +156,26 @@ class RunCoordinator:
             return
         active.engine.void(reason)
         self._finish(active)
+
+    def go(self) -> Stamp:
+        """The coach's GO for a coach-go drill: the clock starts now, on the host clock.
+
+        The tap reaches the host a few ms after the finger; the splits after the first are
+        device-timed and unaffected. Returns the GO stamp.
+        """
+        active = self.active
+        if active is None:
+            raise ConflictError("no rep is armed: nothing to start")
+        if active.drill.start.type is not StartType.COACH_GO:
+            raise ConflictError(
+                f"{active.drill.slug} starts '{active.drill.start.type.value}', not on GO"
+            )
+        if active.engine.state is not RunState.ARMED:
+            raise ConflictError(f"{active.athlete} has already started")
+        at = Stamp(mono_us=mono_us())
+        splits = active.engine.go(at)
+        self._advance(active, RunState.ARMED, splits, None)
+        return at
 
     def on_device_event(self, event: DeviceEvent) -> None:
         active = self.active
@@ -132,23 +189,41 @@ class RunCoordinator:
             log.info("ignored a replayed event: %s boot %d seq %d",
                      event.device, event.boot_id, event.seq)  # fmt: skip
             return
-        if active is None or event.kind != EventKind.BEAM_BROKEN:
+        broken = BEAM_EDGES.get(event.kind)
+        if active is None or broken is None:
             return
         role = self._role_for(event.device, event.channel)
         if role is None:
             return
-        stamp = Stamp(
-            mono_us=event.mono_us if event.mono_us is not None else event.received_mono_us,
-            clock=event.clock_id, ticks=event.ticks, tick_hz=event.tick_hz_est,
-        )  # fmt: skip
+        stamp = signals.stamp_of(event)
+        if self._hold_for_cue(active, stamp):
+            active.held.append((role, broken, stamp, event))
+            return
+        self._feed(active, role, broken, stamp, event)
+
+    def _feed(
+        self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent | None
+    ) -> None:
+        was = active.engine.state
+        # Every edge: a hold start needs the restores; other starts ignore them.
+        splits = active.engine.beam_edge(role, broken, stamp)
+        self._advance(active, was, splits, event)
+
+    def _advance(
+        self, active: ActiveRun, was: RunState, splits: list[SplitResult],
+        event: DeviceEvent | None,
+    ) -> None:  # fmt: skip
+        """Open the run at the start, store new splits, light a target, finish when over."""
         engine = active.engine
-        was = engine.state
-        splits = engine.crossing(Crossing(role, stamp))
-        if was is RunState.ARMED and engine.state is not RunState.ARMED:
-            # Usually the start crossing; but a start that arrives late (its gate was
-            # unplugged) can finish the run in the same call, with the held finish.
-            active.run_id = self.recorder.open_run(active.drill_id, active.athlete_id, active.rep)
-            self.recorder.attach_event(event, active.run_id)
+        if active.run_id is None and engine.state not in (RunState.ARMED, RunState.WAITING_CUE):
+            # Usually the start; but a start that arrives late (its gate was unplugged) can
+            # finish the run in the same call, with the held finish.
+            active.run_id = self.recorder.open_run(
+                active.drill_id, active.athlete_id, active.rep,
+                familiarisation=active.familiarisation, plan_session_id=active.plan_session_id,
+            )  # fmt: skip
+            if event is not None:
+                self.recorder.attach_event(event, active.run_id)
             if engine.state is RunState.RUNNING:
                 limit_s = active.drill.time_limit_us / 1e6 + TIMEOUT_GRACE_S
                 loop = asyncio.get_running_loop()
@@ -156,15 +231,77 @@ class RunCoordinator:
         for split in splits:
             assert active.run_id is not None
             active.splits_recorded += 1
-            final = active.splits_recorded == len(active.drill.segments)
+            final = active.splits_recorded == len(engine.drill.segments)
             self.recorder.add_split(
                 active.run_id, active.splits_recorded, split, active.context, final
             )
-        if engine.state not in (RunState.ARMED, RunState.RUNNING):
+        self._maybe_light_target(active)
+        if engine.state not in (RunState.ARMED, RunState.WAITING_CUE, RunState.RUNNING):
             self._finish(active)
 
+    # -- reactive starts and targets ----------------------------------------------------------
+
+    def _hold_for_cue(self, active: ActiveRun, stamp: Stamp) -> bool:
+        """Whether a crossing must wait for the cue's onset event before it can be judged."""
+        cue_at = active.cue_at_mono_us
+        return (
+            active.engine.state is RunState.WAITING_CUE
+            and cue_at is not None
+            and stamp.mono_us >= cue_at - CUE_HOLD_MARGIN_US
+        )
+
+    async def _give_cue(self, active: ActiveRun) -> None:
+        drill, at = active.drill, active.cue_at_mono_us
+        assert at is not None and self.outputs is not None
+        binding = self.layout[signals.cue_role(drill)]
+        try:
+            onset = await signals.give_cue(self.outputs, drill, binding.device, binding.channel, at)
+        except (HardwareError, TimeoutError) as exc:
+            if self.active is active and active.engine.state is RunState.WAITING_CUE:
+                active.engine.void(f"the cue could not be given: {exc or 'no onset event'}")
+                self._finish(active)
+            return
+        if self.active is not active:
+            return
+        was = active.engine.state
+        splits = active.engine.cue_onset(signals.stamp_of(onset))
+        self._advance(active, was, splits, onset)
+        held, active.held = active.held, []
+        for role, broken, stamp, event in held:
+            if self.active is active:
+                self._feed(active, role, broken, stamp, event)
+
+    def _maybe_light_target(self, active: ActiveRun) -> None:
+        choice = active.drill.target_choice
+        plan = active.engine.cue_plan
+        if active.target_lit or choice is None or plan is None or plan.target is None:
+            return
+        if not active.engine.crossed(choice.lit_at):
+            return
+        active.target_lit = True
+        binding = self.layout[plan.target]
+        # Not cancelled when the rep ends: a command half sent is still worth its ACK.
+        task = asyncio.get_running_loop().create_task(self._light(active, binding, plan.target))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _light(self, active: ActiveRun, binding: Binding, role: str) -> None:
+        assert self.outputs is not None
+        try:
+            await signals.light_target(self.outputs, binding.device, binding.channel)
+        except HardwareError as exc:
+            if self.active is active:
+                active.engine.void(f"target {role} could not be lit: {exc}")
+                self._finish(active)
+            return
+        self.recorder.live.publish({"type": "cue", **active.context, "target": role})
+
+    # -- endings ------------------------------------------------------------------------------
+
     def _no_start(self, active: ActiveRun) -> None:
-        if self.active is active and active.engine.state is RunState.ARMED:
+        if self.active is active and active.engine.state in (
+            RunState.ARMED, RunState.WAITING_CUE,
+        ):  # fmt: skip
             active.engine.void("no start crossing")
             self._finish(active)
 
@@ -182,6 +319,10 @@ class RunCoordinator:
     def _finish(self, active: ActiveRun) -> None:
         for timer in active.timers:
             timer.cancel()
+        current = asyncio.current_task()
+        for task in active.tasks:
+            if task is not current:
+                task.cancel()
         self.active = None
         self.last_run_id = active.run_id
         outcome = active.engine.outcome()

@@ -71,9 +71,15 @@ class RunRecorder:
             )
             return int(session.exec(query).one())
 
-    def open_run(self, drill_id: int, athlete_id: int, rep: int) -> int:
+    def open_run(
+        self, drill_id: int, athlete_id: int, rep: int, *, familiarisation: bool = False,
+        plan_session_id: int | None = None,
+    ) -> int:  # fmt: skip
         with Session(self.engine) as session:
-            run = RunRow(drill_id=drill_id, athlete_id=athlete_id, rep=rep, state="running")
+            run = RunRow(
+                drill_id=drill_id, athlete_id=athlete_id, rep=rep, state="running",
+                familiarisation=familiarisation, plan_session_id=plan_session_id,
+            )  # fmt: skip
             session.add(run)
             session.commit()
             session.refresh(run)
@@ -107,6 +113,8 @@ class RunRecorder:
             run.state = outcome.state.value
             run.reason = outcome.reason
             run.total_us = outcome.total_us
+            run.reaction_us = outcome.reaction_us
+            run.movement_us = outcome.movement_us
             run.finished_wall = utc_now()
             session.add(run)
             session.commit()
@@ -114,6 +122,8 @@ class RunRecorder:
             {
                 "type": "run", **context, "run_id": run_id, "state": outcome.state.value,
                 "total_s": seconds(outcome.total_us), "reason": outcome.reason,
+                "reaction_s": seconds(outcome.reaction_us),
+                "movement_s": seconds(outcome.movement_us),
             }
         )  # fmt: skip
 

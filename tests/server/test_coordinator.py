@@ -112,14 +112,23 @@ def test_no_run_starts_on_a_device_that_is_not_ready(sqlite_db: str) -> None:
     asyncio.run(body())
 
 
-def test_drills_the_lane_cannot_run_yet_are_refused_clearly(sqlite_db: str) -> None:
+def test_drills_the_lane_cannot_run_are_refused_clearly(sqlite_db: str) -> None:
     coordinator, athlete_id = _setup(sqlite_db)
 
     async def body() -> None:
         catalog = Catalog.load()
-        for slug in ("retro-walk-intervals", "pod-reaction", "reactive-y-agility"):
-            with pytest.raises(ConflictError, match=slug):
+        for slug in ("retro-walk-intervals", "pod-reaction"):
+            with pytest.raises(ConflictError, match=f"{slug}: .* run as a series"):
                 coordinator.begin(catalog.get(slug), athlete_id, "Ana", 1, start_within_s=5)
             assert coordinator.active is None
+        # A reactive target needs a light, so a coordinator that cannot send commands says so.
+        coordinator.outputs = None
+        coordinator.layout.update(
+            {r: Binding(HUB, i) for i, r in enumerate(("start", "trigger", "target_left",
+                                                        "target_right"))}
+        )  # fmt: skip
+        with pytest.raises(ConflictError, match="lights or beeps are needed"):
+            coordinator.begin(catalog.get("reactive-y-agility"), athlete_id, "Ana", 1, 5)
+        assert coordinator.active is None
 
     asyncio.run(body())

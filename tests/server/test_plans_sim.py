@@ -124,3 +124,64 @@ def test_planned_session_survives_a_restart_and_starts_on_time_once(sqlite_db: s
     with sqlite3.connect(sqlite_db) as conn:
         assert conn.execute("SELECT count(*) FROM plansession").fetchone() == (1,)
         assert conn.execute("SELECT count(*), min(state) FROM run").fetchone() == (1, "finished")
+
+
+def test_plan_runs_hold_reactive_target_and_coach_go_drills_with_a_swap(sqlite_db: str) -> None:
+    """Start types driven by the runner: a hold start (pro agility), a lit target (reactive
+    Y), a coach's GO (Illinois, tapped by the simulator's virtual coach). Bram is swapped up
+    before Ada; the queue order is saved with the progress."""
+    migrate(sqlite_db)
+    services = build_services(Settings(db=sqlite_db))
+    plans = services.plans
+    plans.use_simulator(services.devices, seed=9)
+    plan_text = (
+        'name = "Start types"\ncountdown_s = 300\n'
+        '[[blocks]]\ndrill = "pro-agility-5-10-5-left"\nreps = 1\nathletes = ["Ada", "Bram"]\n'
+        '[[blocks]]\ndrill = "reactive-y-agility"\nreps = 1\nathletes = ["Ada", "Bram"]\n'
+        '[[blocks]]\ndrill = "illinois-agility"\nreps = 1\nathletes = ["Ada"]\n'
+    )
+
+    async def body() -> tuple[int, list[int]]:
+        services.scheduler.start()
+        try:
+            await plans.start()
+            plan_id = plans.create_plan(plan_text, "start-types.toml")
+            info = plans.schedule(plan_id, None, TIME_SCALE)
+            while info.id not in plans.runners:
+                await asyncio.sleep(0.005)
+            runner = plans.runners[info.id]
+            plans.swap(info.id, "Bram")
+            order = list(plans.store.session_info(info.id).progress["order"])
+            assert runner.task is not None
+            final = await asyncio.wait_for(runner.task, timeout=180)
+            assert final.value == "finished", runner.reason
+            return info.id, order
+        finally:
+            await plans.stop()
+            services.scheduler.shutdown(wait=False)
+            await services.devices.close_all()
+
+    session_id, order = asyncio.run(body())
+    assert order[:2] == [1, 0], "Bram's step moved in front of Ada's, and was saved"
+    with sqlite3.connect(sqlite_db) as conn:
+        runs = conn.execute(
+            "SELECT d.slug, a.name, r.state, r.total_us, r.reaction_us, r.plan_session_id"
+            " FROM run r JOIN drill d ON d.id = r.drill_id JOIN athlete a ON a.id = r.athlete_id"
+            " ORDER BY r.id"
+        ).fetchall()
+        targets = conn.execute(
+            "SELECT s.to_role FROM split s JOIN run r ON r.id = s.run_id JOIN drill d"
+            " ON d.id = r.drill_id WHERE d.slug = 'reactive-y-agility' AND s.position = 2"
+        ).fetchall()
+    assert [(slug, name) for slug, name, *_ in runs] == [
+        ("pro-agility-5-10-5-left", "Bram"), ("pro-agility-5-10-5-left", "Ada"),
+        ("reactive-y-agility", "Ada"), ("reactive-y-agility", "Bram"),
+        ("illinois-agility", "Ada"),
+    ]  # fmt: skip
+    for slug, name, state, total_us, _reaction, plan_session in runs:
+        assert state == "finished", (slug, name, state)
+        assert total_us is not None and total_us > 1_000_000
+        assert plan_session == session_id
+    assert runs[-1][4] is not None, "GO to the start gate is kept as the reaction time"
+    assert len(targets) == 2 and {t for (t,) in targets} <= {"target_left", "target_right"}
+    services.engine.dispose()

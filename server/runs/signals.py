@@ -1,0 +1,94 @@
+"""The outputs a rep needs: the reactive start's cue and the lit target of a reactive cut.
+
+Kept apart from the coordinator because these are the only places a rep sends commands to
+devices, and their failure modes (a pod unplugged, a command refused) are device matters: the
+rep is voided with the reason, the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from drills import Stamp
+from drills.model import Cue, Drill
+from hardware.cues import Colour
+from hardware.device import DeviceEvent
+from hardware.link import mono_us
+from hardware.messages import Action, CommandAck, Pattern
+
+GREEN: Colour = (0, 255, 0)
+# A start cue is a flash or a short beep; a lit target stays on while the athlete cuts to it.
+CUE_LIGHT_MS = 1_000
+CUE_BEEP_MS = 250
+TARGET_LIGHT_MS = 3_000
+# How long after the requested time the onset event may take to arrive before the rep is
+# voided: a re-sent command and a slow link, with room to spare.
+ONSET_GRACE_S = 2.0
+
+
+class Outputs(Protocol):
+    """What the coordinator needs of the device owner (server.devices.DeviceManager)."""
+
+    async def send_command(
+        self,
+        device_key: str,
+        action: Action,
+        channel: int,
+        at_mono_us: int | None = None,
+        colour: Colour = (0, 0, 0),
+        pattern: Pattern = Pattern.SOLID,
+        duration_ms: int = 0,
+    ) -> CommandAck: ...
+
+    async def schedule_light(
+        self,
+        device_key: str,
+        channel: int,
+        at_mono_us: int,
+        colour: Colour = ...,
+        pattern: Pattern = Pattern.SOLID,
+        duration_ms: int = 0,
+    ) -> asyncio.Future[DeviceEvent]: ...
+
+    async def schedule_beep(
+        self, device_key: str, channel: int, at_mono_us: int, duration_ms: int = 0
+    ) -> asyncio.Future[DeviceEvent]: ...
+
+
+def stamp_of(event: DeviceEvent) -> Stamp:
+    """The engine's view of a device event: mapped host time plus the raw ticks."""
+    return Stamp(
+        mono_us=event.mono_us if event.mono_us is not None else event.received_mono_us,
+        clock=event.clock_id, ticks=event.ticks, tick_hz=event.tick_hz_est,
+    )  # fmt: skip
+
+
+def cue_role(drill: Drill) -> str:
+    """Where a reactive start's cue is given: the file's `cue_role`, else the start gate."""
+    return drill.start.cue_role or drill.start_role
+
+
+async def give_cue(
+    outputs: Outputs, drill: Drill, device: str, channel: int, at_mono_us: int
+) -> DeviceEvent:
+    """Schedule the start cue at a host time and wait for the device's onset event.
+
+    The device fires it at its own tick for `at_mono_us`, so the foreperiod is as exact as
+    the clock model; the onset event's stamp, not the request, is what starts the clock.
+    """
+    if drill.start.cue is Cue.BEEP:
+        onset = await outputs.schedule_beep(device, channel, at_mono_us, duration_ms=CUE_BEEP_MS)
+    else:
+        onset = await outputs.schedule_light(
+            device, channel, at_mono_us, colour=GREEN, duration_ms=CUE_LIGHT_MS
+        )
+    wait_s = max(0.0, (at_mono_us - mono_us()) / 1e6) + ONSET_GRACE_S
+    return await asyncio.wait_for(onset, timeout=wait_s)
+
+
+async def light_target(outputs: Outputs, device: str, channel: int) -> CommandAck:
+    """Light the chosen target at once: the athlete is already running at the trigger."""
+    return await outputs.send_command(
+        device, Action.LIGHT, channel, None, colour=GREEN, duration_ms=TARGET_LIGHT_MS
+    )
