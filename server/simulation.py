@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from drills import Drill, Movement, StartType
+from drills import Drill, Movement, StartType, Timing
 from drills.model import Leg
 from hardware.device import PortSession
 from hardware.messages import Caps, EventKind
@@ -37,6 +37,11 @@ SHUFFLE_FACTOR = 1.45
 # Hold start: the athlete settles into the beam this long before the hold must begin.
 HOLD_SETTLE_S = 0.4
 HOLD_EXTRA_S = 0.3
+# Pod series: the colour the athlete must not touch, how often they touch it anyway, and how
+# long the hand takes from leaving to reaching a pod.
+NO_GO_COLOUR = (255, 0, 0)
+NO_GO_ERROR_RATE = 0.05
+REACH_S = (0.25, 0.45)
 
 
 def layout_for_hub(drill: Drill, hub_key: str) -> dict[str, Binding]:
@@ -131,6 +136,7 @@ class SimRep:
     go_at_ns: int | None = None  # coach-go: when the virtual coach taps GO
     go_stamp_mono_us: int | None = None  # filled when GO has been given
     cue_ns: int | None = None  # reactive start: when the cue really came on
+    touches: list[tuple[int, int, int]] = field(default_factory=list)  # pods: (channel, lit, touch)
     target_role: str | None = None  # reactive target: the one the athlete ran to
     target_ns: int | None = None
 
@@ -234,7 +240,8 @@ def _schedule_pass(
 class SimRig:
     """A simulated hub opened through the real driver, with a drill's roles bound to it.
 
-    Its channels have lights too (a gate with an LED), so reactive targets can be lit.
+    Its channels have lights and touch pads too (a gate with an LED, or a hub of pods), so
+    reactive targets can be lit and pod series run on it.
     """
 
     def __init__(self, hub: VirtualHub, session: PortSession, drill: Drill) -> None:
@@ -262,7 +269,7 @@ class SimRig:
             channels=channels or channels_needed(drill),
             clock=clock,
             seed=seed,
-            caps=Caps.BEAM | Caps.LIGHT,
+            caps=Caps.BEAM | Caps.LIGHT | Caps.TOUCH,
         )
         port = hub.start()
         try:
@@ -286,6 +293,15 @@ class SimRig:
         """Schedule a rep of any gate drill: the virtual coach taps GO through `go` (the
         coordinator's), and the athlete cuts to whichever target lights."""
         layout = layout or self.layout_for(drill)
+        if drill.timing is Timing.INTERVALS:
+            return SimRep()  # the group walks to the beeps: nothing for a device to see
+        if drill.timing is Timing.PODS:
+            rep = SimRep()
+            self.hub.device.touch_after = self._pod_policy(rep, athlete, rng)
+            if drill.start.type is StartType.COACH_GO:
+                rep.go_at_ns = time.monotonic_ns() + round(lead_s * 1e9)
+                self._tap_go(rep, go, drill)
+            return rep
         if drill.start.type is StartType.REACTIVE:
             role = drill.start.cue_role or drill.start_role
             rep = SimRep()
@@ -305,17 +321,39 @@ class SimRig:
                 distance_m=leg.distance_m, reaction_s=reaction_time_s(athlete, rng),
             )  # fmt: skip
         if rep.go_at_ns is not None:
-            if go is None:
-                raise RuntimeError(f"{drill.slug} starts on GO: give run_rep the coach's go")
-            loop = asyncio.get_running_loop()
-            delay_s = max(0.0, (rep.go_at_ns - time.monotonic_ns()) / 1e9)
-
-            def tap() -> None:
-                stamp = go()
-                rep.go_stamp_mono_us = getattr(stamp, "mono_us", None)
-
-            loop.call_later(delay_s, tap)
+            self._tap_go(rep, go, drill)
         return rep
+
+    @staticmethod
+    def _tap_go(rep: SimRep, go: Callable[[], object] | None, drill: Drill) -> None:
+        """The virtual coach taps GO at the planned time."""
+        if go is None:
+            raise RuntimeError(f"{drill.slug} starts on GO: give run_rep the coach's go")
+        assert rep.go_at_ns is not None
+        delay_s = max(0.0, (rep.go_at_ns - time.monotonic_ns()) / 1e9)
+
+        def tap() -> None:
+            stamp = go()
+            rep.go_stamp_mono_us = getattr(stamp, "mono_us", None)
+
+        asyncio.get_running_loop().call_later(delay_s, tap)
+
+    def _pod_policy(
+        self, rep: SimRep, athlete: VirtualAthlete, rng: random.Random
+    ) -> Callable[[TruthOnset], float | None]:
+        """The athlete touches a green pod after reacting and reaching for it, and leaves a
+        red one alone (mostly: a few no-go errors, as people make them)."""
+
+        def policy(onset: TruthOnset) -> float | None:
+            command = self.hub.device.lit[onset.channel]
+            no_go = command is not None and command.colour == NO_GO_COLOUR
+            if no_go and rng.random() >= NO_GO_ERROR_RATE:
+                return None
+            delay_s = reaction_time_s(athlete, rng) + rng.uniform(*REACH_S)
+            rep.touches.append((onset.channel, onset.mono_ns, onset.mono_ns + round(delay_s * 1e9)))
+            return delay_s
+
+        return policy
 
     def _on_light(self, _device: VirtualDevice, onset: TruthOnset) -> None:
         """On the port thread: the athlete sees a start cue or the lit target and goes."""

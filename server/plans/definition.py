@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from drills import Drill, Timing
+from drills import Drill
 from server.catalog.service import Catalog
 from server.errors import InvalidInputError
 
@@ -85,13 +85,6 @@ class Step:
     athlete: str
     block_rep: int
     familiarisation: bool
-
-
-def unsupported_reason(drill: Drill) -> str | None:
-    """Why the runner cannot time this drill yet, or None if it can."""
-    if drill.timing is not Timing.GATES:
-        return f"{drill.timing.value} drills are not supported by the plan runner yet"
-    return None
 
 
 def parse_plan_text(text: str, source: str, catalog: Catalog) -> PlanDefinition:
@@ -165,9 +158,6 @@ def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
         err(f"{at}.drill", f"no drill {slug!r}; known drills: {', '.join(sorted(catalog.drills))}")
     else:
         drill = catalog.drills[slug]
-        if (why := unsupported_reason(drill)) is not None:
-            err(f"{at}.drill", f"{slug}: {why}")
-            drill = None
     reps = raw.get("reps", drill.reps if drill else 1)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         err(f"{at}.reps", f"must be a whole number, 1 or more, not {reps!r}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from drills import RunOutcome
+from drills import RunOutcome, Timing
 from server.catalog.service import Catalog
 from server.db.models import utc_now
 from server.errors import ConflictError
@@ -125,7 +125,7 @@ class PlanRunner:
 
     def go(self) -> None:
         """The coach's start for a coach-go drill; only for this session's armed rep."""
-        if self._rep_active is None or self.coordinator.active is not self._rep_active:
+        if self._rep_active is None or self.coordinator.current is not self._rep_active:
             raise ConflictError("no rep of this session is armed: nothing to start")
         self.coordinator.go()
 
@@ -167,7 +167,7 @@ class PlanRunner:
         self._interrupt()
 
     def _void_running(self, reason: str) -> bool:
-        if self._rep_active is not None and self.coordinator.active is self._rep_active:
+        if self._rep_active is not None and self.coordinator.current is self._rep_active:
             self.coordinator.void(reason)
             return True
         return False
@@ -256,17 +256,25 @@ class PlanRunner:
         # One generator per step, seeded by session and step: the same session replayed
         # waits the same foreperiods and lights the same targets.
         rng = random.Random(f"plan-session:{self.session_id}:step:{step.index}")
+        group = self._interval_group(step) if drill.timing is Timing.INTERVALS else [step]
         try:
-            done = self.coordinator.begin(
-                drill, athlete_id, step.athlete, rep, START_WITHIN_S,
-                familiarisation=step.familiarisation, plan_session_id=self.session_id, rng=rng,
-            )  # fmt: skip
+            if drill.timing is Timing.INTERVALS:
+                done = self.coordinator.begin_intervals(
+                    drill, [self._who(s, drill.slug) for s in group], self.time_scale,
+                    plan_session_id=self.session_id,
+                )  # fmt: skip
+            else:
+                done = self.coordinator.begin(
+                    drill, athlete_id, step.athlete, rep, START_WITHIN_S,
+                    familiarisation=step.familiarisation, plan_session_id=self.session_id,
+                    rng=rng,
+                )  # fmt: skip
         except ConflictError as exc:
             # No devices bound, a gate without clock sync, or the lane busy: the coach fixes
             # it and resumes; the same athlete is still next.
             self.pause(f"cannot arm {step.athlete} on {drill.slug}: {exc}")
             return
-        active = self.coordinator.active
+        active = self.coordinator.current
         self._rep_active = active
         self.phase, self.countdown_end = Phase.RUNNING, None
         if self.sim is not None:
@@ -277,8 +285,23 @@ class PlanRunner:
         finally:
             self._rep_active = None
         run_id = getattr(active, "run_id", None)
-        self._last_end[step.athlete] = utc_now()
-        self._record(step, run_id, outcome.state.value, outcome)
+        for member in group:
+            self._last_end[member.athlete] = utc_now()
+            self._record(member, run_id, outcome.state.value, outcome)
+
+    def _interval_group(self, step: Step) -> list[Step]:
+        """Interval blocks are done together: the queue's next steps of the same block and
+        round (everyone's rep 1 in round-robin order) form one group."""
+        group = [step]
+        for later in self.steps[self.index + 1 :]:
+            if later.block != step.block or later.block_rep != step.block_rep:
+                break
+            group.append(later)
+        return group
+
+    def _who(self, step: Step, slug: str) -> tuple[int, str, int]:
+        athlete_id = self.athlete_ids[(step.block, step.athlete)]
+        return athlete_id, step.athlete, self.coordinator.recorder.count_runs(slug, athlete_id) + 1
 
     def _record(
         self, step: Step, run_id: int | None, state: str, outcome: RunOutcome | None

@@ -24,6 +24,8 @@ from hardware.messages import EventKind
 from server.errors import ConflictError
 from server.runs import signals
 from server.runs.recorder import RunRecorder
+from server.runs.series import BEEPER_ROLE, IntervalRun, PodRun
+from server.runs.signals import Binding as Binding  # re-exported: callers bind roles with it
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,6 @@ TIMEOUT_GRACE_S = 0.25
 # stamped after the onset must not be called a false start because it arrived first.
 CUE_HOLD_MARGIN_US = 20_000
 BEAM_EDGES = {EventKind.BEAM_BROKEN: True, EventKind.BEAM_RESTORED: False}
-
-
-@dataclass(frozen=True)
-class Binding:
-    device: str
-    channel: int
 
 
 @dataclass
@@ -87,6 +83,7 @@ class RunCoordinator:
         # Lights and beeps (reactive cues, lit targets); None: such drills are refused.
         self.outputs = outputs
         self.active: ActiveRun | None = None
+        self.series: PodRun | IntervalRun | None = None
         self.last_run_id: int | None = None
         self._background: set[asyncio.Task[None]] = set()
 
@@ -107,10 +104,10 @@ class RunCoordinator:
         session can be replayed. Familiarisation and the plan session are stored when the
         rep opens, so a crash mid-rep cannot leave a practice rep counted as a real one.
         """
-        if self.active is not None:
-            raise CoordinatorBusy(
-                f"{self.active.athlete} is still running {self.active.drill.slug}"
-            )
+        self._check_free()
+        if drill.timing is Timing.PODS:
+            return self._begin_pods(drill, athlete_id, athlete, rep, familiarisation,
+                                    plan_session_id, rng or random.Random())  # fmt: skip
         self._check_runnable(drill)
         loop = asyncio.get_running_loop()
         engine = RunEngine(drill)
@@ -128,6 +125,71 @@ class RunCoordinator:
         # An athlete who never crosses the start line must not block the queue forever.
         active.timers.append(loop.call_later(start_within_s, self._no_start, active))
         return active.done
+
+    @property
+    def current(self) -> ActiveRun | PodRun | IntervalRun | None:
+        """Whatever holds the lane now: a gate rep, a pod series or an interval session."""
+        return self.active or self.series
+
+    def _check_free(self) -> None:
+        busy = self.current
+        if isinstance(busy, ActiveRun | PodRun):
+            raise CoordinatorBusy(f"{busy.athlete} is still running {busy.drill.slug}")
+        if busy is not None:
+            raise CoordinatorBusy(f"the {busy.drill.slug} session is still going")
+
+    def _bound(self, drill: Drill, roles: tuple[str, ...]) -> None:
+        missing = [r for r in roles if r not in self.layout]
+        if missing:
+            raise ConflictError(f"{drill.slug}: no device bound to role(s) {', '.join(missing)}")
+        if self.readiness is not None:
+            devices = sorted({self.layout[r].device for r in roles})
+            problems = [
+                f"{d}: {why}" for d in devices if (why := self.readiness(d, False)) is not None
+            ]
+            if problems:
+                raise ConflictError("not ready: " + "; ".join(problems))
+
+    def _begin_pods(
+        self, drill: Drill, athlete_id: int, athlete: str, rep: int, familiarisation: bool,
+        plan_session_id: int | None, rng: random.Random,
+    ) -> asyncio.Future[RunOutcome]:  # fmt: skip
+        if self.outputs is None:
+            raise ConflictError(f"{drill.slug}: pods must be lit and none can be")
+        # One pod's own clock times each response (light to touch), so no cross-device sync.
+        self._bound(drill, drill.device_roles)
+        run = PodRun(
+            drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,
+            athlete=athlete, rep=rep, rng=rng, recorder=self.recorder, outputs=self.outputs,
+            layout=self.layout, familiarisation=familiarisation,
+            plan_session_id=plan_session_id, on_end=self._series_ended,
+        )  # fmt: skip
+        self.series = run
+        return run.done
+
+    def begin_intervals(
+        self, drill: Drill, athletes: list[tuple[int, str, int]], time_scale: float = 1.0,
+        plan_session_id: int | None = None,
+    ) -> asyncio.Future[RunOutcome]:  # fmt: skip
+        """Start an interval session for a group of (athlete id, name, rep)."""
+        self._check_free()
+        if drill.timing is not Timing.INTERVALS:
+            raise ConflictError(f"{drill.slug} is not an interval drill")
+        if not athletes:
+            raise ConflictError(f"{drill.slug}: nobody to run the intervals")
+        beeper = self.layout.get(BEEPER_ROLE)
+        run = IntervalRun(
+            drill=drill, drill_id=self.recorder.drill_id(drill.slug), athletes=athletes,
+            recorder=self.recorder, outputs=self.outputs, beeper=beeper,
+            time_scale=time_scale, plan_session_id=plan_session_id,
+            on_end=self._series_ended,
+        )  # fmt: skip
+        self.series = run
+        return run.done
+
+    def _series_ended(self, run: PodRun | IntervalRun) -> None:
+        if self.series is run:
+            self.series = None
 
     def _check_runnable(self, drill: Drill) -> None:
         """Refuse, with the reason, a rep this lane cannot time right now."""
@@ -151,6 +213,9 @@ class RunCoordinator:
                 raise ConflictError("not ready to time a run: " + "; ".join(problems))
 
     def void(self, reason: str) -> None:
+        if self.series is not None:
+            self.series.void(reason)
+            return
         active = self.active
         if active is None:
             return
@@ -163,6 +228,9 @@ class RunCoordinator:
         The tap reaches the host a few ms after the finger; the splits after the first are
         device-timed and unaffected. Returns the GO stamp.
         """
+        if isinstance(self.series, PodRun) and self.series.waiting_for_go:
+            self.series.go()
+            return Stamp(mono_us=mono_us())
         active = self.active
         if active is None:
             raise ConflictError("no rep is armed: nothing to start")
@@ -188,6 +256,12 @@ class RunCoordinator:
         if not fresh:
             log.info("ignored a replayed event: %s boot %d seq %d",
                      event.device, event.boot_id, event.seq)  # fmt: skip
+            return
+        series = self.series
+        if isinstance(series, PodRun) and event.kind is EventKind.POD_TOUCHED:
+            role = self._role_for(event.device, event.channel)
+            if role is not None:
+                series.on_touch(role, signals.stamp_of(event))
             return
         broken = BEAM_EDGES.get(event.kind)
         if active is None or broken is None:

@@ -87,14 +87,15 @@ class RunRecorder:
             return run.id
 
     def add_split(
-        self, run_id: int, position: int, split: SplitResult, context: dict[str, Any], final: bool
-    ) -> None:
+        self, run_id: int, position: int, split: SplitResult, context: dict[str, Any],
+        final: bool, reaction_us: int | None = None,
+    ) -> None:  # fmt: skip
         with Session(self.engine) as session:
             session.add(
                 SplitRow(
                     run_id=run_id, position=position, name=split.name, from_role=split.from_role,
                     to_role=split.to_role, distance_m=split.distance_m,
-                    elapsed_us=split.elapsed_us,
+                    elapsed_us=split.elapsed_us, reaction_us=reaction_us,
                 )
             )  # fmt: skip
             session.commit()

@@ -8,11 +8,12 @@ rep is voided with the reason, the session goes on.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Protocol
 
 from drills import Stamp
 from drills.model import Cue, Drill
-from hardware.cues import Colour
+from hardware.cues import MIN_CUE_LEAD_US, Colour
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
 from hardware.messages import Action, CommandAck, Pattern
@@ -22,9 +23,19 @@ GREEN: Colour = (0, 255, 0)
 CUE_LIGHT_MS = 1_000
 CUE_BEEP_MS = 250
 TARGET_LIGHT_MS = 3_000
+# A cue asked for "now" is scheduled this far ahead: the device must hear it in time.
+MIN_LEAD_US = MIN_CUE_LEAD_US + 20_000
 # How long after the requested time the onset event may take to arrive before the rep is
 # voided: a re-sent command and a slow link, with room to spare.
 ONSET_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A drill role's device input or output: which device, which channel."""
+
+    device: str
+    channel: int
 
 
 class Outputs(Protocol):
