@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench import data_sections
 from bench.timing import run_timing
 from server.benchmarks.hotplug import run_hotplug_bench
+from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
 from server.benchmarks.throughput import run_throughput_bench
 from server.benchmarks.timing import run_timing_bench
@@ -208,6 +210,42 @@ Target: up (ready) within 2 s: median {_met(r["ready"]["p50_ms"] <= 2000)}, ever
 """
 
 
+def _live_md(r: Result) -> str:
+    cfg, base, fan = r["config"], r["baseline"], r["fanout"]
+    mem = fan["rss_mb"]
+    table = _stats_table(
+        [
+            ("baseline", f"{base['clients']} client(s), {cfg['baseline_s']:g} s", base),
+            ("fanout", f"{fan['clients']} clients, {cfg['duration_s']:g} s", fan),
+        ],
+        "messages",
+    )
+    complete = fan["clients_complete"] == fan["clients"] and fan["messages_missing"] == 0
+    ok_p99 = fan["p99_ms"] <= 50
+    ok_mem = mem["max_growth_pct"] <= 10
+    return f"""The real app under uvicorn in its own process on a temp SQLite file, no devices. A
+publisher inside it writes reps of `{cfg["drill"]}` through the real RunRecorder (commit, then
+publish) at {cfg["rate_hz"]:g} splits/s, each rep ending with a `run` message; the messages go
+through the real LiveHub (privacy rewrite, numbering, history) and `/ws/live`. Latency is a
+client's receive time minus the host monotonic time stamped right after the commit (one clock
+for both processes). All clients share one event loop in the benchmark process, so the last
+one read also waits for the others: the figure errs on the slow side. The baseline phase,
+with {base["clients"]} client(s), gives the same path without fan-out. Memory is the server
+process's RSS, sampled every {cfg["sample_s"]:g} s from the moment the clients were connected.
+
+Command: `python -m bench --only live` (or `agility bench live --json`)
+
+{table}
+
+Server RSS: {mem["start"]} MB at the start, {mem["end"]} MB at the end, {mem["max"]} MB at most
+({mem["samples"]} samples); growth {mem["growth_pct"]} %, at most {mem["max_growth_pct"]} %.
+Every client got every message ({fan["messages_published"]} each, in order):
+{_met(complete)} ({fan["clients_complete"]} of {fan["clients"]}).
+
+Targets: fan-out p99 <= 50 ms: {_met(ok_p99)}; memory flat within 10 %: {_met(ok_mem)}.
+"""
+
+
 SECTIONS = [
     Section("fullstack", "Split timing through the whole server", _fullstack, _fullstack_md),
     Section(
@@ -229,4 +267,22 @@ SECTIONS = [
         _throughput_md,
     ),
     Section("hotplug", "Hot-plug to ready", lambda seed: run_hotplug_bench(seed=seed), _hotplug_md),
+    Section(
+        "live",
+        "Live feed fan-out and memory",
+        lambda seed: run_live_fanout_bench(),  # nothing random in it: the seed is not used
+        _live_md,
+    ),
+    Section(
+        "boards",
+        "Leaderboards on a million splits",
+        data_sections.board_scale,
+        data_sections.board_scale_md,
+    ),
+    Section(
+        "report-pdf",
+        "Team PDF report for a season",
+        data_sections.report_pdf,
+        data_sections.report_pdf_md,
+    ),
 ]

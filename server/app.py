@@ -11,26 +11,40 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 
+from server.auth.controllers import AuthController
+from server.auth.guards import coach_policy
+from server.auth.middleware import SecurityMiddleware
+from server.auth.service import AuthService
 from server.catalog.service import Catalog
 from server.config import Settings
+from server.corrections.controllers import CorrectionsController
+from server.corrections.service import CorrectionService
 from server.db.session import make_engine
 from server.demo import Demo
+from server.devices.controllers import DevicesController
+from server.devices.layouts import LayoutService
 from server.devices.service import DeviceManager
 from server.errors import EXCEPTION_HANDLERS
+from server.leaderboard import summary as board_summary
 from server.leaderboard.controllers import LeaderboardController
-from server.live.controllers import live_feed
+from server.live.controllers import live_feed, live_since
 from server.live.hub import LiveHub
+from server.live.privacy import NameRedactor
+from server.pages import PAGE_HANDLERS
 from server.plans.controllers import PlansController
 from server.plans.service import PlanService
+from server.reports.controllers import ReportsController
+from server.roster.controllers import AthletesController, RosterCsvController, TeamsController
 from server.runs.controllers import RunsController
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
+from server.settings.controllers import SettingsController
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +72,25 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     engine = make_engine(settings.db)
     catalog = catalog or Catalog.load()
     catalog.sync(engine)
+    if board_summary.ensure_built(engine):
+        log.info("leaderboard summary built from the stored reps")
     live = LiveHub()
+    live.redact = NameRedactor(engine)  # /ws/live is public: names as the privacy setting says
     recorder = RunRecorder(engine, live)
     coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event)
+    devices = DeviceManager(coordinator.on_device_event, live)
     coordinator.readiness = devices.not_ready_reason
+    coordinator.outputs = devices
     scheduler = AsyncIOScheduler(timezone="UTC")
     plans = PlanService(engine, catalog, coordinator, live, scheduler)
     services = Services(
         settings, engine, catalog, live, recorder, coordinator, devices, scheduler, plans
     )
     if settings.demo:
-        services.demo = Demo(catalog, coordinator, devices, scheduler, settings.seed)
+        plans.use_simulator(devices, settings.seed)
+        services.demo = Demo(
+            catalog, coordinator, devices, scheduler, settings.seed, busy=plans.has_running
+        )
     return services
 
 
@@ -84,17 +105,6 @@ def healthz(services: Services) -> dict[str, Any]:
         "devices": len(services.devices.snapshot()),
         "live_clients": services.live.client_count,
     }
-
-
-@get("/api/devices", sync_to_thread=False, tags=["devices"])
-def list_devices(services: Services) -> list[dict[str, Any]]:
-    """Every identified device with its clock-sync quality and link counters."""
-    return services.devices.snapshot()
-
-
-@get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
-def index() -> Response[bytes]:
-    return Response((WEB_DIR / "index.html").read_bytes(), media_type=MediaType.HTML)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -123,8 +133,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     return Litestar(
         route_handlers=[
-            healthz, list_devices, index, live_feed, LeaderboardController, RunsController,
-            PlansController,
+            healthz, live_feed, live_since, LeaderboardController, RunsController,
+            CorrectionsController, DevicesController,
+            PlansController, AuthController, TeamsController, AthletesController,
+            RosterCsvController, SettingsController, ReportsController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[WEB_DIR],
                                        include_in_schema=False),
         ],
@@ -134,8 +146,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "catalog": Provide(lambda: svc.catalog, sync_to_thread=False),
             "live_hub": Provide(lambda: svc.live, sync_to_thread=False),
             "plan_service": Provide(lambda: svc.plans, sync_to_thread=False),
+            "app_settings": Provide(lambda: svc.settings, sync_to_thread=False),
+            "devices": Provide(lambda: svc.devices, sync_to_thread=False),
+            "layouts": Provide(lambda: LayoutService(svc.engine, svc.coordinator),
+                               sync_to_thread=False),
+            "corrections": Provide(lambda: CorrectionService(svc.engine, svc.live, svc.catalog),
+                                   sync_to_thread=False),
         },
         lifespan=[lifespan],
+        # Login, CSRF and the coach-only rule for every route: server/auth/.
+        middleware=[SecurityMiddleware(AuthService(svc.engine))],
+        guards=[coach_policy],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="Agility drill orchestrator", version="0.1.0",
                                      path="/schema"),

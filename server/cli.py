@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import socket
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drills import DrillFileError, check_paths
+from drills import DrillFileError, Timing, check_paths
 from hardware.errors import HardwareError
 from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
 from server.db.session import migrate
@@ -41,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into `head`: stop quietly, as other command-line tools do.
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def db_option(sp: argparse.ArgumentParser) -> None:
+        # The environment's AGILITY_DB is the default of every command, so a shell that set
+        # it once (say, to the demo's database) points every command at the same data.
         sp.add_argument(
-            "--db", default=DEFAULT_DB, help=f"SQLite file or database URL (default {DEFAULT_DB})"
-        )
+            "--db", default=os.environ.get("AGILITY_DB", DEFAULT_DB),
+            help=f"SQLite file or database URL (default: $AGILITY_DB, else {DEFAULT_DB})",
+        )  # fmt: skip
 
     serve = sub.add_parser("serve", help="run the server with real devices")
     db_option(serve)
@@ -141,6 +149,18 @@ def _parser() -> argparse.ArgumentParser:
 
     plans_cli.add_parser(sub, db_option)
 
+    from server.auth import cli as auth_cli
+
+    auth_cli.add_parser(sub)
+
+    from server import norms_cli
+
+    norms_cli.add_parser(sub)
+
+    from server.reports import cli as reports_cli
+
+    reports_cli.add_parser(sub, db_option)
+
     from server.benchmarks.cli import add_bench_parser
 
     add_bench_parser(sub)
@@ -210,12 +230,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     app = create_app(settings)
-    shown = _lan_address() if args.lan else args.host
+    from server.lan import lan_url, print_qr
+
+    url = lan_url(args.port) if args.lan else f"http://{args.host}:{args.port}/"
     what = "Demo" if args.demo else "Server"
-    print(
-        f"{what} starting: open http://{shown}:{args.port}/ (database {args.db}; Ctrl+C stops)",
-        flush=True,
-    )
+    print(f"{what} starting: open {url} (database {args.db}; Ctrl+C stops)", flush=True)
+    if args.lan:
+        print("Phones on this network: scan this code or open the address above.")
+        print_qr(url)
+        sys.stdout.flush()
     uvicorn.run(app, host=host, port=args.port, log_level="info", ws="websockets-sansio")
     return 0
 
@@ -244,10 +267,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 async def _run_reps(args: argparse.Namespace) -> int:
     from hardware.sim.athlete import make_team
     from server.app import build_services
-    from server.simulation import SimRig, layout_for_hub, schedule_rep
+    from server.simulation import SimRig, layout_for_hub
 
     services = build_services(Settings(db=args.db))
     drill = services.catalog.get(args.drill)
+    if drill.timing is Timing.INTERVALS:
+        raise AppError(f"{drill.slug} is run for a group: put it in a plan file (agility run PLAN)")
     rig: SimRig | None = None
     try:
         if args.device == "sim":
@@ -265,10 +290,11 @@ async def _run_reps(args: argparse.Namespace) -> int:
         for i in range(args.reps):
             rep = first_rep + i
             done = services.coordinator.begin(
-                drill, athlete_id, args.athlete, rep, start_within_s=args.start_within
-            )
+                drill, athlete_id, args.athlete, rep, start_within_s=args.start_within,
+                rng=random.Random(f"{args.seed}:{rep}"),
+            )  # fmt: skip
             if rig is not None:
-                schedule_rep(rig.hub, drill, rig.layout, virtual, rng, lead_s=0.2)
+                rig.run_rep(drill, virtual, rng, go=services.coordinator.go, lead_s=0.2)
             elif not args.json:
                 print(f"rep {rep}: ready, {args.athlete} may go", flush=True)
             outcome = await done

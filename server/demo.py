@@ -1,5 +1,8 @@
 """Demo mode: a squad of virtual athletes runs backward sprints through simulated gates.
 
+Sessions a coach starts from the console run too, on a second simulated hub with virtual
+athletes named after the roster (server/plans/sim.py); the squad pauses while they do.
+
 The gates are a simulated hub on a pseudo-terminal, driven by the real driver, so the demo
 exercises the same path as a coach's USB gates: pty, protocol, clock sync, engine, storage,
 live feed. APScheduler decides when the next rep starts; the device clock times it.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,6 +41,7 @@ class Demo:
         devices: DeviceManager,
         scheduler: AsyncIOScheduler,
         seed: int,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.catalog = catalog
         self.coordinator = coordinator
@@ -47,6 +52,8 @@ class Demo:
         self.rig: SimRig | None = None
         self.squad: list[tuple[VirtualAthlete, int]] = []
         self.reps_started = 0
+        # True while a coach's session runs (console or plan): the squad waits its turn.
+        self.busy = busy
 
     async def start(self) -> None:
         drill = self.catalog.get(DEMO_DRILL)
@@ -66,8 +73,11 @@ class Demo:
 
     async def _next_rep(self) -> None:
         rig = self.rig
-        if rig is None or self.coordinator.active is not None:
+        if rig is None or self.coordinator.current is not None or self.busy():
             return
+        # A session on the other simulated hub may have bound the lane elsewhere.
+        self.coordinator.layout.clear()
+        self.coordinator.layout.update(rig.layout)
         athlete, athlete_id = self.squad[self.reps_started % len(self.squad)]
         rep = self.coordinator.recorder.count_runs(rig.drill.slug, athlete_id) + 1
         self.reps_started += 1

@@ -6,9 +6,12 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.status_codes import (
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
@@ -32,6 +35,22 @@ class InvalidInputError(AppError):
 
 class ConflictError(AppError):
     """The request clashes with the current state (a rep is already running)."""
+
+
+class NotAuthorizedError(AppError):
+    """No valid coach login: a missing or expired session, or a wrong name or password."""
+
+
+class ForbiddenError(AppError):
+    """Logged in or not, this request may not do that (no CSRF token, setup from afar)."""
+
+
+class TooManyAttemptsError(AppError):
+    """Too many failed logins; `retry_after_s` says when the next attempt is heard."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 def _error(
@@ -62,8 +81,19 @@ def handle_app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[
     if isinstance(exc, InvalidInputError):
         first = str(exc).splitlines()[0]
         return _error(HTTP_422_UNPROCESSABLE_ENTITY, first, list(getattr(exc, "errors", [])))
-    status = HTTP_404_NOT_FOUND if isinstance(exc, NotFoundError) else HTTP_409_CONFLICT
+    if isinstance(exc, TooManyAttemptsError):
+        response = _error(HTTP_429_TOO_MANY_REQUESTS, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    status = next((s for cls, s in _APP_STATUS.items() if isinstance(exc, cls)), HTTP_409_CONFLICT)
     return _error(status, str(exc))
+
+
+_APP_STATUS: dict[type[AppError], int] = {
+    NotFoundError: HTTP_404_NOT_FOUND,
+    NotAuthorizedError: HTTP_401_UNAUTHORIZED,
+    ForbiddenError: HTTP_403_FORBIDDEN,
+}
 
 
 EXCEPTION_HANDLERS = {

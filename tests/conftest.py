@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.support import PG_ADMIN_URL, DemoServer, free_port, skip_or_fail
+from server.db.scratch import postgres_reachable, scratch_postgres
+from tests.support import PG_ADMIN_URL, DemoServer, free_port, server_process, skip_or_fail
 
 
 @pytest.fixture
@@ -24,22 +20,11 @@ def sqlite_db(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_db() -> Iterator[str]:
     """A fresh PostgreSQL database per test, dropped afterwards."""
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # the driver raises several kinds when nothing listens
-        skip_or_fail(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
-        raise AssertionError("unreachable") from exc
-    name = f"agility_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    problem = postgres_reachable(PG_ADMIN_URL)
+    if problem is not None:
+        skip_or_fail(problem)
+    with scratch_postgres(PG_ADMIN_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -56,31 +41,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     port = free_port()
     db = str(tmp / "var" / "demo.db")  # a folder that does not exist yet, as on a fresh clone
     log = tmp / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--db", db,
-             "--seed", "7"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"demo server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"demo server not up in 30 s:\n{log.read_text()}")
-        time.sleep(0.2)
-    try:
+    args = [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--db", db,
+            "--seed", "7"]  # fmt: skip
+    with server_process(args, port, log, "demo server") as (proc, base):
         yield DemoServer(base, db, proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 IN_CI = os.environ.get("CI") == "true"
@@ -36,3 +40,37 @@ class DemoServer:
         self.db = db
         self.proc = proc
         self.log = log
+
+
+@contextmanager
+def server_process(
+    args: Sequence[str], port: int, log: Path, what: str, cwd: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Start a server process, wait until its /healthz answers (30 s at most), stop it after.
+
+    Its output goes to `log`, which a failure quotes, since a server that will not start
+    says why there.
+    """
+    with log.open("wb") as out:
+        proc = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"{what} exited early:\n{log.read_text()}")
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} not up in 30 s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield proc, base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from server.benchmarks.hotplug import run_hotplug_bench
+from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
 from server.benchmarks.throughput import run_throughput_bench
 from server.benchmarks.timing import run_timing_bench
@@ -92,8 +93,23 @@ def _hotplug(args: argparse.Namespace) -> int:
     )
 
 
+def _live(args: argparse.Namespace) -> int:
+    result = run_live_fanout_bench(
+        args.clients, args.rate, args.duration, args.baseline_clients, args.baseline_s,
+    )  # fmt: skip
+    return _emit(
+        args,
+        result,
+        lambda r: (
+            _table([("baseline", r["baseline"]), ("fanout", r["fanout"])], "messages")
+            + f"\nserver RSS MB {r['fanout']['rss_mb']}"
+            + f"\nclients complete {r['fanout']['clients_complete']} of {r['fanout']['clients']}"
+        ),
+    )
+
+
 def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `bench timing|reaction|throughput|hotplug`; each sets func(args) -> int."""
+    """Register `bench timing|reaction|throughput|hotplug|live`; each sets func(args) -> int."""
     bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
     sub = bench.add_subparsers(dest="bench_command", required=True)
 
@@ -122,3 +138,12 @@ def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     _common(hotplug)
     hotplug.add_argument("--trials", type=int, default=10)
     hotplug.set_defaults(func=_hotplug)
+
+    live = sub.add_parser("live", help="live feed: commit-to-client latency and server memory")
+    live.add_argument("--json", action="store_true", help="print one JSON object")
+    live.add_argument("--clients", type=int, default=200, help="WebSocket clients")
+    live.add_argument("--rate", type=float, default=20.0, help="splits per second")
+    live.add_argument("--duration", type=float, default=600.0, metavar="S")
+    live.add_argument("--baseline-clients", type=int, default=1)
+    live.add_argument("--baseline-s", type=float, default=30.0, metavar="S")
+    live.set_defaults(func=_live)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint, false
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -51,6 +51,9 @@ class Drill(SQLModel, table=True):
 class Run(SQLModel, table=True):
     """One rep by one athlete. Created when the athlete starts, finished or not."""
 
+    # An athlete's reps of one drill, read whenever their board row is rewritten.
+    __table_args__ = (Index("ix_run_drill_athlete", "drill_id", "athlete_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     drill_id: int = Field(foreign_key="drill.id", index=True)
     athlete_id: int = Field(foreign_key="athlete.id", index=True)
@@ -86,6 +89,25 @@ class Split(SQLModel, table=True):
     created_wall: datetime = Field(default_factory=utc_now)
     # Pod touches: light onset to the athlete's first movement (elapsed_us runs to the touch).
     reaction_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class BoardBest(SQLModel, table=True):
+    """Each athlete's best and last counted time per drill and segment ("" = the whole rep).
+
+    Derived from run and split, and rewritten for an athlete and drill whenever one of their
+    reps ends or is corrected (server/leaderboard/summary.py), so a board reads one row per
+    athlete whatever the length of the club's history.
+    """
+
+    drill_id: int = Field(foreign_key="drill.id", primary_key=True)
+    segment: str = Field(primary_key=True, max_length=60)
+    athlete_id: int = Field(foreign_key="athlete.id", primary_key=True)
+    best_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    best_manual: bool = False
+    last_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_manual: bool = False
+    last_run_id: int
+    runs: int
 
 
 class DeviceEvent(SQLModel, table=True):

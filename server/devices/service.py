@@ -1,12 +1,22 @@
-"""The server's device owner: ports opened by URL or found by USB identity, one event listener."""
+"""The server's device owner: ports opened by URL or found by USB identity, one event listener.
+
+Test mode (the coach walks the lane waving at each beam) pushes every device edge on the live
+feed, so the devices page shows which gate and channel each one is, without a drill running.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from hardware.clock import CRYSTAL_TOLERANCE_PPM
+from hardware.device import DeviceEvent
 from hardware.discovery import DeviceHub, PortLister, PortMatcher, PortWatcher, system_ports
 from hardware.registry import DeviceState
+from server.live.hub import LiveHub
+
+log = logging.getLogger(__name__)
 
 
 class DeviceManager(DeviceHub):
@@ -15,6 +25,32 @@ class DeviceManager(DeviceHub):
     Inherited: open(url), close(url), close_all(), sessions, snapshot(), watch(matcher),
     send_command(...), schedule_light(...), schedule_beep(...), registry.
     """
+
+    def __init__(
+        self, listener: Callable[[DeviceEvent], None], live: LiveHub | None = None
+    ) -> None:
+        super().__init__(self._dispatch)
+        self._timing_listener = listener
+        self.live = live
+        self.test_mode = False
+
+    def _dispatch(self, event: DeviceEvent) -> None:
+        try:
+            self._timing_listener(event)  # stored raw first, then timed: test mode changes neither
+        finally:
+            if self.test_mode and self.live is not None:
+                self.live.publish(
+                    {"type": "device", "device": event.device, "channel": event.channel,
+                     "kind": event.kind.name.lower()}
+                )  # fmt: skip
+
+    def devices_page(self) -> list[dict[str, Any]]:
+        """snapshot() plus `last_event_s_ago`: seconds since the device last reported an edge
+        (None if never), the quickest sign a gate is wired and aimed."""
+        rows = self.snapshot()
+        for row in rows:
+            row["last_event_s_ago"] = row.get("last_event_age_s")
+        return rows
 
     def watch_usb(
         self,

@@ -1,14 +1,26 @@
-"""Leaderboards: best and last valid time per athlete for a drill, best first."""
+"""Leaderboards: best and last valid time per athlete for a drill or one of its segments.
+
+A valid rep is finished, has a time, and is neither a familiarisation rep nor voided; a rep
+typed in by a coach (manual) counts and says so. The ranking is aggregated in SQL, filtered
+by drill first, so it reads one drill's rows of the run (and split) indexes whatever the size
+of the history: the boards are reloaded by every phone after every rep.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import ColumnElement, Engine, and_, exists, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from server.db.models import Athlete, Drill, Run
-from server.errors import NotFoundError
+from server.db.models import Athlete, BoardBest, Drill, Run, Split
+from server.errors import InvalidInputError, NotFoundError
+from server.leaderboard.summary import WHOLE_REP
+from server.settings import get_privacy, public_name
 
 
 @dataclass(frozen=True)
@@ -18,6 +30,12 @@ class BoardEntry:
     best_s: float
     last_s: float
     runs: int
+    diff_to_pb_s: float
+    """Last minus personal best on this board: 0 when the last rep is the best."""
+    best_manual: bool = False
+    """The best time was typed in by a coach, not timed by the gates."""
+    last_manual: bool = False
+    athlete_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -26,48 +44,268 @@ class Board:
     name: str
     direction: str
     entries: list[BoardEntry]
+    segment: str | None = None
+    """None: whole-rep times; else the name of the split that is ranked."""
+    segments: tuple[str, ...] = ()
+    group: str | None = None
+    groups: tuple[str, ...] = ()
+    """Groups with someone on this drill's all-time board, for the page's filter."""
+    day: str | None = None
+    """UTC date (YYYY-MM-DD) the board is limited to, or None for all time."""
 
 
-def leaderboard(engine: Engine, slug: str) -> Board:
+def day_bounds(day: str | None, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """`today` or `YYYY-MM-DD` as a half-open UTC interval; a day is a UTC date on purpose
+    (one rule for every server, whatever its time zone)."""
+    if not day:
+        return None
+    if day == "today":
+        start_day = (now or datetime.now(UTC)).astimezone(UTC).date()
+    else:
+        try:
+            start_day = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInputError(f"day must be 'today' or YYYY-MM-DD, not {day!r}") from None
+    start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def valid_runs(
+    drill_id: int,
+    group: str | None = None,
+    bounds: tuple[datetime, datetime] | None = None,
+    dialect: str = "sqlite",
+) -> list[ColumnElement[bool]]:
+    """The conditions for a rep that counts on a board; `dialect` picks the day filter's
+    form that each planner turns into a walk of the started_wall index."""
+    where: list[ColumnElement[bool]] = [
+        col(Run.drill_id) == drill_id,
+        col(Run.state) == "finished",
+        col(Run.familiarisation).is_(False),  # practice reps are stored, not ranked
+        col(Run.voided).is_(False),  # a coach took it off the boards
+    ]
+    if group:
+        where.append(
+            col(Run.athlete_id).in_(select(Athlete.id).where(col(Athlete.group_name) == group))
+        )
+    if bounds is None:
+        return where
+    in_day = (col(Run.started_wall) >= bounds[0], col(Run.started_wall) < bounds[1])
+    if dialect == "sqlite":
+        # One day holds few reps, but SQLite, seeing plain range conditions, would rather
+        # walk the drill's whole history in the board index; a set of ids it cannot.
+        where.append(col(Run.id).in_(select(Run.id).where(*in_day)))
+    else:
+        where.extend(in_day)  # PostgreSQL's statistics pick the started_wall index itself
+    return where
+
+
+def leaderboard(
+    engine: Engine,
+    slug: str,
+    segment: str | None = None,
+    group: str | None = None,
+    day: str | None = None,
+    segments: tuple[str, ...] | None = None,
+    names: str | None = None,
+) -> Board:
+    """`segments`: the drill's split names (from the catalogue); `names`: the privacy mode,
+    read from the settings when None, so a public answer never forgets it."""
+    bounds = day_bounds(day)
     with Session(engine) as session:
         drill = session.exec(select(Drill).where(Drill.slug == slug)).first()
-        if drill is None:
+        if drill is None or drill.id is None:
             raise NotFoundError(f"no drill {slug!r}")
-        finished = (
-            Run.drill_id == drill.id,
-            Run.state == "finished",
-            col(Run.total_us).is_not(None),
-            col(Run.familiarisation).is_(False),  # practice reps are stored, not ranked
-        )
-        rows = session.exec(
-            select(
-                Run.athlete_id,
-                func.min(Run.total_us),
-                func.count(col(Run.id)),
-                func.max(col(Run.id)),
+        if segments is None:
+            segments = _segments_seen(session, drill.id)
+        if segment is not None and segment not in segments:
+            raise NotFoundError(f"drill {slug!r} has no segment {segment!r}")
+        if bounds is None:
+            # All time: the summary's one row per athlete (server/leaderboard/summary.py).
+            rows = _summary_rows(session, drill.id, segment, group)
+        else:
+            where = valid_runs(drill.id, group, bounds, engine.dialect.name)
+            rows = (
+                _segment_rows(session, where, segment)
+                if segment is not None
+                else _total_rows(session, drill.id, where)
             )
-            .where(*finished)
-            .group_by(col(Run.athlete_id))
-        ).all()
-        last_ids = [row[3] for row in rows]
-        last_us = dict(
-            session.exec(select(Run.id, Run.total_us).where(col(Run.id).in_(last_ids))).all()
+        mode = names or get_privacy(engine)
+        groups = _groups(session, drill.id)
+    entries: list[BoardEntry] = []
+    for i, row in enumerate(rows):
+        best_us, last_us = row["best_us"], row["last_us"]
+        # Competition ranking: equal bests share a rank, the next rank skips.
+        rank = entries[-1].rank if entries and best_us == rows[i - 1]["best_us"] else i + 1
+        entries.append(
+            BoardEntry(
+                rank=rank, athlete=public_name(row["name"], row["display_name"], mode),
+                best_s=best_us / 1e6, last_s=last_us / 1e6, runs=row["runs"],
+                diff_to_pb_s=(last_us - best_us) / 1e6, best_manual=row["best_manual"],
+                last_manual=row["last_manual"], athlete_id=row["athlete_id"],
+            )
+        )  # fmt: skip
+    return Board(
+        drill=slug, name=drill.name, direction=drill.direction, entries=entries,
+        segment=segment, segments=tuple(segments), group=group, groups=groups,
+        day=None if bounds is None else bounds[0].date().isoformat(),
+    )  # fmt: skip
+
+
+def _total_rows(
+    session: Session, drill_id: int, where: list[ColumnElement[bool]]
+) -> list[dict[str, Any]]:
+    agg = (
+        select(
+            col(Run.athlete_id).label("athlete_id"),
+            func.min(Run.total_us).label("best_us"),
+            func.count().label("runs"),
+            func.max(Run.id).label("last_id"),
         )
-        names = dict(
-            session.exec(
-                select(Athlete.id, Athlete.name).where(col(Athlete.id).in_([r[0] for r in rows]))
-            ).all()
+        .where(*where, col(Run.total_us).is_not(None))
+        .group_by(col(Run.athlete_id))
+        .subquery()
+    )
+    last = aliased(Run)
+    best = aliased(Run)
+    # Was a best time typed in? One index seek per athlete, not a scan (EXISTS: PostgreSQL
+    # has no max() of booleans).
+    best_manual = exists().where(
+        col(best.drill_id) == drill_id, col(best.athlete_id) == agg.c.athlete_id,
+        col(best.total_us) == agg.c.best_us, col(best.manual).is_(True),
+        col(best.state) == "finished", col(best.voided).is_(False),
+        col(best.familiarisation).is_(False),
+    )  # fmt: skip
+    query = (
+        sa_select(
+            agg.c.athlete_id,
+            agg.c.best_us,
+            agg.c.runs,
+            col(last.total_us),
+            col(last.manual),
+            best_manual,
+            col(Athlete.name),
+            col(Athlete.display_name),
         )
-    ordered = sorted(rows, key=lambda r: (r[1], names.get(r[0], "")))
-    entries = [
-        BoardEntry(
-            rank=i + 1,
-            athlete=names.get(athlete_id, f"athlete {athlete_id}"),
-            best_s=best_us / 1e6,
-            last_s=(last_us.get(last_id) or best_us) / 1e6,
-            runs=count,
+        .join(last, col(last.id) == agg.c.last_id)
+        .join(Athlete, col(Athlete.id) == agg.c.athlete_id)
+        .order_by(agg.c.best_us, col(Athlete.name))
+    )
+    return [
+        {
+            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last_us,
+            "last_manual": bool(last_manual), "best_manual": bool(b_manual), "name": name,
+            "display_name": display,
+        }
+        for a_id, best_us, runs, last_us, last_manual, b_manual, name, display
+        in session.execute(query).all()
+    ]  # fmt: skip
+
+
+def _segment_rows(
+    session: Session, where: list[ColumnElement[bool]], segment: str
+) -> list[dict[str, Any]]:
+    joined = and_(col(Split.run_id) == col(Run.id), col(Split.name) == segment)
+    agg = (
+        select(
+            col(Run.athlete_id).label("athlete_id"),
+            func.min(Split.elapsed_us).label("best_us"),
+            func.count().label("runs"),
+            func.max(Run.id).label("last_id"),
         )
-        for i, (athlete_id, best_us, count, last_id) in enumerate(ordered)
-        if best_us is not None
+        .join(Split, joined)
+        .where(*where)
+        .group_by(col(Run.athlete_id))
+        .subquery()
+    )
+    last = aliased(Split)
+    last_us = (
+        sa_select(func.min(last.elapsed_us))
+        .where(col(last.run_id) == agg.c.last_id, col(last.name) == segment)
+        .scalar_subquery()
+    )
+    query = (
+        sa_select(
+            agg.c.athlete_id,
+            agg.c.best_us,
+            agg.c.runs,
+            last_us,
+            col(Athlete.name),
+            col(Athlete.display_name),
+        )
+        .join(Athlete, col(Athlete.id) == agg.c.athlete_id)
+        .order_by(agg.c.best_us, col(Athlete.name))
+    )
+    # Manual reps have no splits, so a segment board holds timed splits only.
+    return [
+        {
+            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last,
+            "last_manual": False, "best_manual": False, "name": name, "display_name": display,
+        }
+        for a_id, best_us, runs, last, name, display in session.execute(query).all()
+    ]  # fmt: skip
+
+
+def _segments_seen(session: Session, drill_id: int) -> tuple[str, ...]:
+    """Split names with a counted time, from the summary (a drill unknown to the catalogue)."""
+    names = session.exec(
+        select(col(BoardBest.segment))
+        .where(col(BoardBest.drill_id) == drill_id, col(BoardBest.segment) != WHOLE_REP)
+        .distinct()
+    ).all()
+    return tuple(sorted(names))
+
+
+def _groups(session: Session, drill_id: int) -> tuple[str, ...]:
+    names = session.exec(
+        select(col(Athlete.group_name))
+        .join(BoardBest, col(BoardBest.athlete_id) == col(Athlete.id))
+        .where(col(BoardBest.drill_id) == drill_id, col(Athlete.group_name).is_not(None))
+        .distinct()
+    ).all()
+    return tuple(sorted(n for n in names if n))
+
+
+def _summary_rows(
+    session: Session, drill_id: int, segment: str | None, group: str | None
+) -> list[dict[str, Any]]:
+    where = [
+        col(BoardBest.drill_id) == drill_id,
+        col(BoardBest.segment) == (segment if segment is not None else WHOLE_REP),
     ]
-    return Board(drill=slug, name=drill.name, direction=drill.direction, entries=entries)
+    if group:
+        where.append(col(Athlete.group_name) == group)
+    query = (
+        select(BoardBest, Athlete.name, Athlete.display_name)
+        .join(Athlete, col(Athlete.id) == col(BoardBest.athlete_id))
+        .where(*where)
+        .order_by(col(BoardBest.best_us), col(Athlete.name))
+    )
+    return [
+        {
+            "athlete_id": b.athlete_id, "best_us": b.best_us, "runs": b.runs,
+            "last_us": b.last_us, "last_manual": b.last_manual, "best_manual": b.best_manual,
+            "name": name, "display_name": display,
+        }
+        for b, name, display in session.exec(query).all()
+    ]  # fmt: skip
+
+
+def drills_run_on(engine: Engine, day: str = "today") -> list[str]:
+    """Slugs of drills with at least one counted rep on that UTC day, for the TV's rotation."""
+    bounds = day_bounds(day)
+    assert bounds is not None
+    with Session(engine) as session:
+        rows = session.exec(
+            select(col(Drill.slug))
+            .distinct()
+            .join(Run, col(Run.drill_id) == col(Drill.id))
+            .where(
+                col(Run.started_wall) >= bounds[0],
+                col(Run.started_wall) < bounds[1],
+                col(Run.state) == "finished",
+                col(Run.voided).is_(False),
+                col(Run.familiarisation).is_(False),
+            )
+        ).all()
+    return sorted(rows)

@@ -1,4 +1,4 @@
-"""WebSocket endpoint of the live feed."""
+"""WebSocket endpoint of the live feed, and the catch-up route for pages that reconnect."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from litestar import WebSocket, websocket
+from litestar import MediaType, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from server.live.hub import LiveHub
@@ -14,22 +14,24 @@ from server.live.hub import LiveHub
 
 @websocket("/ws/live")
 async def live_feed(socket: WebSocket[Any, Any, Any], live_hub: LiveHub) -> None:
-    """Pushes JSON messages: `split` as each split is committed, `run` when a rep ends."""
+    """Pushes JSON messages: `split` as each split is committed, `run` when a rep ends.
+
+    The first message, `hello`, carries the `epoch` and the `seq` the page is now at: with
+    the `seq` it had before a disconnect, that is the gap `/api/live/since` fills.
+    """
     await socket.accept()
     queue = live_hub.subscribe()
-    # Reading is the only way to learn that the client left; nothing it sends is used.
-    reader = asyncio.create_task(_drain(socket))
+    seen = live_hub.seq
+    # Reading is the only way to learn that the client left; nothing it sends is used. The
+    # reader then wakes the sender with the sentinel: one task per client, not one per message
+    # (with a squad's phones on the feed, that overhead was most of the fan-out time).
+    reader = asyncio.create_task(_drain(socket, queue))
     try:
-        await socket.send_json({"type": "hello", "clients": live_hub.client_count})
-        while True:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if reader in done:
-                getter.cancel()
-                break
-            text = getter.result()
-            if text is None:
-                break
+        await socket.send_json(
+            {"type": "hello", "clients": live_hub.client_count, "epoch": live_hub.epoch,
+             "seq": seen}
+        )  # fmt: skip
+        while (text := await queue.get()) is not None:
             await socket.send_text(text)
     except WebSocketDisconnect:
         pass
@@ -42,7 +44,28 @@ async def live_feed(socket: WebSocket[Any, Any, Any], live_hub: LiveHub) -> None
             await socket.close()
 
 
-async def _drain(socket: WebSocket[Any, Any, Any]) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
+async def _drain(socket: WebSocket[Any, Any, Any], queue: asyncio.Queue[str | None]) -> None:
+    try:
         while True:
             await socket.receive_data(mode="text")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        # A full queue means the sender is busy and will fail on its next send instead.
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(None)
+
+
+@get("/api/live/since", sync_to_thread=False, tags=["live"], media_type=MediaType.JSON)
+def live_since(live_hub: LiveHub, epoch: str, seq: int) -> Response[bytes]:
+    """The messages after `seq` of server start `epoch`, exactly as `/ws/live` sent them:
+    `{"reload": false, "epoch", "messages": [...]}`; or `{"reload": true, ...}` when
+    they are no longer kept (another epoch, or more than the last 1,000 messages ago), and
+    the page must reload its boards instead."""
+    missed = live_hub.since(epoch, seq)
+    head = f'{{"epoch":"{live_hub.epoch}",'
+    if missed is None:
+        body = head + '"reload":true,"messages":[]}'
+    else:
+        body = head + '"reload":false,"messages":[' + ",".join(missed) + "]}"
+    return Response(body.encode(), media_type=MediaType.JSON)

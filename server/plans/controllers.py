@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
+from server.auth.guards import requires_coach
 from server.plans.service import PlanService
 from server.plans.store import PlanInfo, SessionInfo
 
@@ -21,9 +22,16 @@ class ScheduleRequest:
     """Rests and countdowns are multiplied by this (tests and demos); 1 on a real field."""
 
 
+@dataclass
+class SwapRequest:
+    athlete: str
+    """Name of the athlete to put up next, as the plan names them."""
+
+
 class PlansController(Controller):
     path = "/api/plans"
     tags = ("plans",)
+    guards = (requires_coach,)
 
     @get("/", sync_to_thread=False)
     def list_plans(self, plan_service: PlanService) -> list[PlanInfo]:
@@ -65,6 +73,16 @@ class PlansController(Controller):
     @post("/sessions/{session_id:int}/resume", sync_to_thread=False, status_code=HTTP_200_OK)
     def resume(self, session_id: int, plan_service: PlanService) -> SessionInfo:
         return plan_service.resume(session_id)
+
+    @post("/sessions/{session_id:int}/go", sync_to_thread=False, status_code=HTTP_200_OK)
+    def go(self, session_id: int, plan_service: PlanService) -> SessionInfo:
+        """The coach's start for a coach-go drill (the big button): the clock starts now."""
+        return plan_service.go(session_id)
+
+    @post("/sessions/{session_id:int}/swap", sync_to_thread=False, status_code=HTTP_200_OK)
+    def swap(self, session_id: int, data: SwapRequest, plan_service: PlanService) -> SessionInfo:
+        """Put another athlete of the current block up next (they run before the others)."""
+        return plan_service.swap(session_id, data.athlete)
 
     @post("/sessions/{session_id:int}/skip", sync_to_thread=False, status_code=HTTP_200_OK)
     def skip(self, session_id: int, plan_service: PlanService) -> SessionInfo:

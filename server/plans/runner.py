@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # Real seconds an armed athlete has to cross the start line before the rep is voided; not
 # scaled, since it bounds a real person (or a virtual one running at real speed).
 START_WITHIN_S = 60.0
+# How many athletes after the next one the progress lists, for the run view's queue.
+QUEUE_SHOWN = 8
 
 
 class Phase(StrEnum):
@@ -327,6 +329,11 @@ class PlanRunner:
         return {
             "phase": self.phase.value, "index": self.index, "total": len(self.steps),
             "order": [step.index for step in self.steps],
+            "queue": [
+                {"athlete": s.athlete, "drill": s.drill, "block": s.block,
+                 "block_rep": s.block_rep}
+                for s in self.steps[self.index + 1 : self.index + 1 + QUEUE_SHOWN]
+            ],
             "next": None if nxt is None else {
                 "athlete": nxt.athlete, "drill": nxt.drill, "block": nxt.block,
                 "block_rep": nxt.block_rep, "familiarisation": nxt.familiarisation,

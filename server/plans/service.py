@@ -164,6 +164,10 @@ class PlanService:
             rosters.append(names)
         return rosters, ids
 
+    def has_running(self) -> bool:
+        """Whether a session is going (running or paused mid-way): the lane is the coach's."""
+        return bool(self.runners)
+
     def runner(self, session_id: int) -> PlanRunner:
         runner = self.runners.get(session_id)
         if runner is None:

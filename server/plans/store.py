@@ -165,12 +165,13 @@ class PlanStore:
             session.commit()
 
     def team_members(self, team: str) -> list[str]:
-        """A group's athletes, by name, so a plan for a group runs in a stable order."""
+        """A group's athletes, by name, so a plan for a group runs in a stable order; archived
+        athletes have left the squad and are not called up."""
         with Session(self.engine) as session:
             names = session.exec(
                 select(Athlete.name)
                 .join(Team, col(Team.id) == Athlete.team_id)
-                .where(Team.name == team)
+                .where(Team.name == team, col(Athlete.archived).is_(False))
                 .order_by(col(Athlete.name))
             ).all()
         if not names:

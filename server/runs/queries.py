@@ -1,4 +1,4 @@
-"""Read side of runs: recent reps with their splits."""
+"""Read side of runs: recent reps with their splits, names as the privacy setting allows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.db.models import Athlete, Drill, Run, Split
+from server.settings import get_privacy, public_name
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,20 @@ class RecentRun:
     total_s: float | None
     splits: dict[str, float]
     started_wall: str
+    voided: bool = False
+    """Taken off the boards by a coach (the rep is kept, with its times)."""
+    manual: bool = False
+    """The time was typed in by a coach, not timed by the gates."""
 
 
-def recent_runs(engine: Engine, drill_slug: str | None, limit: int) -> list[RecentRun]:
+def recent_runs(
+    engine: Engine, drill_slug: str | None, limit: int, names: str | None = None
+) -> list[RecentRun]:
+    """`names`: the privacy mode; read from the settings when None (a public answer)."""
+    mode = names or get_privacy(engine)
     with Session(engine) as session:
         query = (
-            select(Run, Drill.slug, Athlete.name)
+            select(Run, Drill.slug, Athlete.name, Athlete.display_name)
             .join(Drill, col(Drill.id) == col(Run.drill_id))
             .join(Athlete, col(Athlete.id) == col(Run.athlete_id))
             .order_by(col(Run.id).desc())
@@ -34,7 +43,7 @@ def recent_runs(engine: Engine, drill_slug: str | None, limit: int) -> list[Rece
         if drill_slug:
             query = query.where(Drill.slug == drill_slug)
         rows = session.exec(query).all()
-        run_ids = [run.id for run, _, _ in rows]
+        run_ids = [run.id for run, _, _, _ in rows]
         splits: dict[int, dict[str, float]] = {}
         for split in session.exec(
             select(Split).where(col(Split.run_id).in_(run_ids)).order_by(col(Split.position))
@@ -42,9 +51,11 @@ def recent_runs(engine: Engine, drill_slug: str | None, limit: int) -> list[Rece
             splits.setdefault(split.run_id, {})[split.name] = split.elapsed_us / 1e6
     return [
         RecentRun(
-            run_id=run.id or 0, drill=slug, athlete=name, rep=run.rep, state=run.state,
+            run_id=run.id or 0, drill=slug, athlete=public_name(name, display, mode),
+            rep=run.rep, state=run.state,
             total_s=None if run.total_us is None else run.total_us / 1e6,
             splits=splits.get(run.id or 0, {}), started_wall=run.started_wall.isoformat(),
+            voided=run.voided, manual=run.manual,
         )
-        for run, slug, name in rows
+        for run, slug, name, display in rows
     ]  # fmt: skip

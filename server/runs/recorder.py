@@ -16,6 +16,7 @@ from server.db.models import Drill as DrillRow
 from server.db.models import Run as RunRow
 from server.db.models import Split as SplitRow
 from server.errors import NotFoundError
+from server.leaderboard import summary as board_summary
 from server.live.hub import LiveHub
 
 
@@ -118,6 +119,7 @@ class RunRecorder:
             run.movement_us = outcome.movement_us
             run.finished_wall = utc_now()
             session.add(run)
+            board_summary.refresh(session, [(run.drill_id, run.athlete_id)])
             session.commit()
         self.live.publish(
             {

@@ -63,3 +63,17 @@ def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
     assert args.func(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["events_delivered"] == printed["events_sent"] == 100
+
+
+def test_board_scale_benchmark_runs_on_a_small_history() -> None:
+    from server.benchmarks.board_scale import run_board_scale_bench
+    from server.benchmarks.bulk_history import HistorySize
+
+    size = HistorySize(teams=1, athletes_per_team=4, drills=3, days=5, reps_per_athlete_drill=6)
+    result = run_board_scale_bench(size, queries=8, postgres=False)
+    sqlite = result["sqlite"]
+    assert sqlite["counts"]["runs"] == size.runs == 72
+    assert sqlite["counts"]["splits"] > 0
+    for key in ("board", "board_segment", "board_group", "board_day", "naive_python"):
+        assert sqlite[key]["queries"] > 0 and sqlite[key]["p95_ms"] >= sqlite[key]["p50_ms"]
+    assert result["postgresql"] is None

@@ -117,10 +117,13 @@ def test_drills_the_lane_cannot_run_are_refused_clearly(sqlite_db: str) -> None:
 
     async def body() -> None:
         catalog = Catalog.load()
-        for slug in ("retro-walk-intervals", "pod-reaction"):
-            with pytest.raises(ConflictError, match=f"{slug}: .* run as a series"):
-                coordinator.begin(catalog.get(slug), athlete_id, "Ana", 1, start_within_s=5)
-            assert coordinator.active is None
+        # An interval drill is a group's session (begin_intervals), never one athlete's rep.
+        with pytest.raises(ConflictError, match=r"retro-walk-intervals: .* run as a series"):
+            coordinator.begin(catalog.get("retro-walk-intervals"), athlete_id, "Ana", 1, 5)
+        # A pod series needs lights, and this coordinator has no device outputs.
+        with pytest.raises(ConflictError, match="pod-reaction: pods must be lit"):
+            coordinator.begin(catalog.get("pod-reaction"), athlete_id, "Ana", 1, 5)
+        assert coordinator.current is None
         # A reactive target needs a light, so a coordinator that cannot send commands says so.
         coordinator.outputs = None
         coordinator.layout.update(

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM, DemoServer, skip_or_fail
+from tests.support import DemoServer
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-        raise
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        try:
-            yield browser
-        finally:
-            browser.close()
+pytestmark = pytest.mark.browser
 
 
 def test_new_split_appears_without_reload(browser: Any, demo_server: DemoServer) -> None:
@@ -63,6 +39,4 @@ def test_new_split_appears_without_reload(browser: Any, demo_server: DemoServer)
     first = rows[0].inner_text()
     assert " s" in first
     assert outside == [], f"the page fetched from outside the app: {outside}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "leaderboard-phone.png"), full_page=True)
     page.close()

@@ -1,14 +1,16 @@
-// Leaderboard page: a view of server state. Loads the board over HTTP, then follows the
-// live feed (/ws/live); after a reconnect it reloads the board so nothing missed is lost.
-"use strict";
+// Public leaderboard (/): per drill and segment, best and last, rank and difference to the
+// personal best, filtered by group or day. A view of server state: it loads the board over
+// HTTP and follows /ws/live; after a reconnect it catches up (js/live.js).
+import { $, clear, h, query } from "./js/dom.js";
+import { describe, lastRepLine, renderBoard } from "./js/board.js";
+import { LiveFeed } from "./js/live.js";
+import { mountThemeToggle } from "./js/theme.js";
 
-const state = { drill: null, socket: null, retryMs: 1000, lastRunId: null };
-
-const $ = (id) => document.getElementById(id);
-
-function fmt(seconds) {
-  return seconds == null ? "–" : seconds.toFixed(3) + " s";
-}
+const params = new URLSearchParams(location.search);
+const state = {
+  drill: params.get("drill"), segment: params.get("segment") || "",
+  group: params.get("group") || "", day: params.get("day") || "", drills: [],
+};
 
 async function getJSON(url) {
   const res = await fetch(url, { headers: { Accept: "application/json" } });
@@ -16,98 +18,100 @@ async function getJSON(url) {
   return res.json();
 }
 
-async function loadDrills() {
-  const drills = await getJSON("/api/drills");
-  const select = $("drill-select");
-  select.innerHTML = "";
-  for (const d of drills) {
-    const opt = document.createElement("option");
-    opt.value = d.slug;
-    opt.textContent = d.name;
-    select.appendChild(opt);
-  }
-  const wanted = new URLSearchParams(location.search).get("drill");
-  const fallback = drills.find((d) => d.slug === "backward-sprint-10m") || drills[0];
-  state.drill = (drills.find((d) => d.slug === wanted) || fallback || {}).slug || null;
-  select.value = state.drill || "";
-  select.addEventListener("change", () => {
-    state.drill = select.value;
-    history.replaceState(null, "", "?drill=" + encodeURIComponent(state.drill));
-    loadBoard();
-  });
+function saveUrl() {
+  const q = query({ drill: state.drill, segment: state.segment, group: state.group, day: state.day });
+  history.replaceState(null, "", location.pathname + q);
 }
 
+async function loadDrills() {
+  state.drills = await getJSON("/api/drills");
+  const select = $("#drill-select");
+  clear(select, ...state.drills.map((d) => h("option", { value: d.slug }, d.name)));
+  const fallback = state.drills.find((d) => d.slug === "backward-sprint-10m") || state.drills[0];
+  const wanted = state.drills.find((d) => d.slug === state.drill) || fallback;
+  state.drill = wanted ? wanted.slug : null;
+  select.value = state.drill || "";
+  fillSegments(wanted ? wanted.segments : []);
+}
+
+function fillSegments(segments) {
+  const select = $("#segment-select");
+  clear(select, h("option", { value: "" }, "Whole rep"),
+        ...(segments || []).map((s) => h("option", { value: s }, s)));
+  if (!(segments || []).includes(state.segment)) state.segment = "";
+  select.value = state.segment;
+}
+
+let loading = null;
 async function loadBoard(flashAthlete) {
   if (!state.drill) return;
-  const board = await getJSON("/api/leaderboards/" + encodeURIComponent(state.drill));
-  $("drill-name").textContent = board.name;
-  document.title = board.name + " · Agility";
-  const body = $("board-body");
-  body.innerHTML = "";
-  if (board.entries.length === 0) {
-    body.innerHTML = '<tr><td colspan="5" class="empty">No runs yet.</td></tr>';
-    return;
+  const url = "/api/leaderboards/" + encodeURIComponent(state.drill) +
+    query({ segment: state.segment, group: state.group, day: state.day });
+  const mine = (loading = getJSON(url));
+  const board = await mine;
+  if (mine !== loading) return; // a newer request for other filters won
+  const title = board.name + (state.segment ? " · " + state.segment : "");
+  $("#drill-name").textContent = title;
+  document.title = title + " · Agility";
+  if (Array.isArray(board.segments) && board.segments.length) fillSegments(board.segments);
+  if (Array.isArray(board.groups)) {
+    clear($("#group-list"), ...board.groups.map((g) => h("option", { value: g })));
   }
-  for (const e of board.entries) {
-    const tr = document.createElement("tr");
-    tr.dataset.athlete = e.athlete;
-    if (e.athlete === flashAthlete) tr.className = "flash";
-    for (const [text, cls] of [[e.rank, ""], [e.athlete, ""], [fmt(e.best_s), "num best"],
-                               [fmt(e.last_s), "num last"], [e.runs, "num"]]) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      if (cls) td.className = cls;
-      tr.appendChild(td);
-    }
-    body.appendChild(tr);
+  renderBoard($("#board-body"), board, { flash: flashAthlete });
+}
+
+function onMessage(msg) {
+  if (msg.drill && msg.drill !== state.drill) return;
+  const line = describe(msg);
+  if (line) $("#latest").textContent = line;
+  if ((msg.type === "run" && msg.state === "finished") || msg.type === "correction") {
+    loadBoard(msg.type === "run" ? msg.athlete : null).catch(console.error);
   }
 }
 
-function showLatest(msg) {
-  const line = $("latest");
-  if (msg.type === "split") {
-    line.textContent = `${msg.athlete}: ${msg.split} ${fmt(msg.elapsed_s)}`;
-  } else if (msg.type === "run") {
-    const what = msg.state === "finished" ? fmt(msg.total_s) : msg.state.replace("_", " ");
-    line.textContent = `${msg.athlete} · rep ${msg.rep}: ${what}`;
-  }
-}
-
-function setStatus(on) {
-  const el = $("live-status");
-  el.textContent = on ? "live" : "reconnecting…";
+function setStatus(on, text) {
+  const el = $("#live-status");
+  el.textContent = text;
   el.className = "status " + (on ? "status-on" : "status-off");
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${proto}//${location.host}/ws/live`);
-  state.socket = socket;
-  socket.addEventListener("open", () => {
-    setStatus(true);
-    state.retryMs = 1000;
-    loadBoard().catch(console.error); // catch up on anything missed while away
+function bindFilters() {
+  $("#filters").addEventListener("submit", (ev) => ev.preventDefault());
+  $("#drill-select").addEventListener("change", (ev) => {
+    state.drill = ev.target.value;
+    const drill = state.drills.find((d) => d.slug === state.drill);
+    fillSegments(drill ? drill.segments : []);
+    changed();
   });
-  socket.addEventListener("message", (ev) => {
-    const msg = JSON.parse(ev.data);
-    if (msg.type === "hello") return;
-    if (msg.drill !== state.drill) return;
-    showLatest(msg);
-    if (msg.type === "run" && msg.state === "finished") loadBoard(msg.athlete).catch(console.error);
+  $("#segment-select").addEventListener("change", (ev) => { state.segment = ev.target.value; changed(); });
+  $("#day-select").addEventListener("change", (ev) => { state.day = ev.target.value; changed(); });
+  $("#group-filter").addEventListener("change", (ev) => {
+    state.group = ev.target.value.trim();
+    changed();
   });
-  socket.addEventListener("close", () => {
-    setStatus(false);
-    setTimeout(connect, state.retryMs);
-    state.retryMs = Math.min(state.retryMs * 2, 10000);
-  });
+  $("#day-select").value = state.day;
+  $("#group-filter").value = state.group;
+}
+
+function changed() {
+  saveUrl();
+  loadBoard().catch((err) => { $("#latest").textContent = "Cannot load the board: " + err.message; });
 }
 
 window.addEventListener("DOMContentLoaded", async () => {
+  mountThemeToggle($("#theme-toggle"));
+  bindFilters();
   try {
     await loadDrills();
     await loadBoard();
+    const line = await lastRepLine(state.drill);
+    if (line && $("#latest").textContent.startsWith("Waiting")) $("#latest").textContent = line;
   } catch (err) {
-    $("latest").textContent = "Cannot reach the server: " + err.message;
+    $("#latest").textContent = "Cannot reach the server: " + err.message;
   }
-  connect();
+  window.agilityLive = new LiveFeed({
+    onMessage,
+    onReload: () => loadBoard().catch(console.error),
+    onStatus: setStatus,
+  }).start();
 });

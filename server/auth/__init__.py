@@ -1,0 +1,1 @@
+"""Coach accounts, logins, CSRF and the guards that close coach routes."""

@@ -1,0 +1,1 @@
+"""corrections domain: coach changes to recorded reps, each logged."""

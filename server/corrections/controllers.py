@@ -1,0 +1,83 @@
+"""Correction routes (coach only): thin, the logic is in server/corrections/service.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from server.auth.guards import current_coach, requires_coach
+from server.corrections.service import CorrectionEntry, CorrectionService, RunSummary
+
+
+@dataclass
+class VoidRequest:
+    reason: str
+    """Why the rep does not count (shown in the corrections log)."""
+
+
+@dataclass
+class ReassignRequest:
+    athlete_id: int
+    """The athlete who really ran it (any team)."""
+
+
+@dataclass
+class ManualRequest:
+    drill: str
+    """Drill slug."""
+    athlete_id: int
+    total_s: float
+    """More than 0 and under the drill's time limit."""
+    note: str = ""
+
+
+def _coach_id(request: Request[Any, Any, Any]) -> int | None:
+    coach = current_coach(request)
+    return None if coach is None else coach.id
+
+
+class CorrectionsController(Controller):
+    path = "/api/runs"
+    tags = ("corrections",)
+    guards = (requires_coach,)
+
+    # On the loop, not in a thread: a correction is a short write and is then published.
+    @post("/{run_id:int}/void", sync_to_thread=False, status_code=HTTP_200_OK)
+    def void(
+        self, run_id: int, data: VoidRequest, request: Request[Any, Any, Any],
+        corrections: CorrectionService,
+    ) -> RunSummary:  # fmt: skip
+        """Take a rep off every board; it stays in the record with its times."""
+        return corrections.void(run_id, data.reason, _coach_id(request))
+
+    @post("/{run_id:int}/unvoid", sync_to_thread=False, status_code=HTTP_200_OK)
+    def unvoid(
+        self, run_id: int, request: Request[Any, Any, Any], corrections: CorrectionService
+    ) -> RunSummary:
+        return corrections.unvoid(run_id, _coach_id(request))
+
+    @post("/{run_id:int}/reassign", sync_to_thread=False, status_code=HTTP_200_OK)
+    def reassign(
+        self, run_id: int, data: ReassignRequest, request: Request[Any, Any, Any],
+        corrections: CorrectionService,
+    ) -> RunSummary:  # fmt: skip
+        """The rep was someone else's (the wrong athlete was up)."""
+        return corrections.reassign(run_id, data.athlete_id, _coach_id(request))
+
+    @post("/manual", sync_to_thread=False, status_code=HTTP_201_CREATED)
+    def manual(
+        self, data: ManualRequest, request: Request[Any, Any, Any],
+        corrections: CorrectionService,
+    ) -> RunSummary:  # fmt: skip
+        """A rep timed by hand, stored with `manual = true` and no splits."""
+        return corrections.manual(
+            data.drill, data.athlete_id, data.total_s, data.note, _coach_id(request)
+        )
+
+    @get("/{run_id:int}/corrections", sync_to_thread=True)
+    def log(self, run_id: int, corrections: CorrectionService) -> list[CorrectionEntry]:
+        """Every correction of a rep, oldest first: action, coach, detail (before/after), at."""
+        return corrections.log(run_id)

@@ -1,0 +1,212 @@
+"""Coach corrections of reps: void, unvoid, reassign to another athlete, a time typed in.
+
+Each change and its `correction` row (who, when, before and after) commit in one
+transaction, so the log never misses a change nor names one that did not happen; only then
+is a `correction` message pushed, and every board showing that drill reloads. A voided rep
+keeps its engine state and times: the boards leave it out, the record does not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from server.catalog.service import Catalog
+from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
+from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.leaderboard import summary as board_summary
+from server.live.hub import LiveHub
+
+MAX_REASON = 200
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A rep as the console shows it after a correction (full names: coach routes only)."""
+
+    run_id: int
+    drill: str
+    athlete_id: int
+    athlete: str
+    rep: int
+    state: str
+    total_s: float | None
+    voided: bool
+    manual: bool
+
+
+@dataclass(frozen=True)
+class CorrectionEntry:
+    action: str
+    coach: str | None
+    """The coach's name; None if the coach was removed or the change came from a script."""
+    detail: dict[str, Any]
+    at: datetime
+
+
+def invalid(message: str) -> InvalidInputError:
+    error = InvalidInputError(message)
+    error.errors = [message]
+    return error
+
+
+class CorrectionService:
+    def __init__(self, engine: Engine, live: LiveHub, catalog: Catalog) -> None:
+        self.engine = engine
+        self.live = live
+        self.catalog = catalog
+
+    def void(self, run_id: int, reason: str, coach_id: int | None) -> RunSummary:
+        reason = " ".join(reason.split())
+        if not reason:
+            raise invalid("reason: say why the rep is voided")
+        if len(reason) > MAX_REASON:
+            raise invalid(f"reason: at most {MAX_REASON} characters")
+        with Session(self.engine) as session:
+            run = self._editable(session, run_id)
+            if run.voided:
+                raise ConflictError(f"run {run_id} is already voided")
+            run.voided = True
+            detail = {"reason": reason, "before": {"voided": False}, "after": {"voided": True}}
+            return self._commit(session, run, "void", detail, coach_id)
+
+    def unvoid(self, run_id: int, coach_id: int | None) -> RunSummary:
+        with Session(self.engine) as session:
+            run = self._editable(session, run_id)
+            if not run.voided:
+                raise ConflictError(f"run {run_id} is not voided")
+            run.voided = False
+            detail = {"before": {"voided": True}, "after": {"voided": False}}
+            return self._commit(session, run, "unvoid", detail, coach_id)
+
+    def reassign(self, run_id: int, athlete_id: int, coach_id: int | None) -> RunSummary:
+        with Session(self.engine) as session:
+            run = self._editable(session, run_id)
+            target = session.get(Athlete, athlete_id)
+            if target is None:
+                raise NotFoundError(f"no athlete {athlete_id}")
+            if target.archived:
+                raise ConflictError(f"{target.name} is archived; restore them first")
+            if run.athlete_id == athlete_id:
+                raise ConflictError(f"run {run_id} is already {target.name}'s")
+            was = session.get(Athlete, run.athlete_id)
+            detail = {
+                "before": {"athlete_id": run.athlete_id, "athlete": was.name if was else None},
+                "after": {"athlete_id": athlete_id, "athlete": target.name},
+            }
+            run.athlete_id = athlete_id
+            return self._commit(session, run, "reassign", detail, coach_id)
+
+    def manual(
+        self, drill_slug: str, athlete_id: int, total_s: float, note: str, coach_id: int | None
+    ) -> RunSummary:
+        """A rep timed by hand (a gate failed): counts on the drill's board, marked manual,
+        with no splits, so it never appears on a segment board."""
+        note = " ".join(note.split())
+        if len(note) > MAX_NOTE:
+            raise invalid(f"note: at most {MAX_NOTE} characters")
+        if not math.isfinite(total_s) or total_s <= 0:
+            raise invalid("total_s: must be more than 0")
+        limit_us = self._time_limit_us(drill_slug)
+        total_us = round(total_s * 1_000_000)
+        if limit_us is not None and total_us >= limit_us:
+            raise invalid(f"total_s: must be under the drill's time limit, {limit_us / 1e6:g} s")
+        with Session(self.engine) as session:
+            drill = session.exec(select(Drill).where(Drill.slug == drill_slug)).first()
+            if drill is None or drill.id is None:
+                raise NotFoundError(f"no drill {drill_slug!r}")
+            athlete = session.get(Athlete, athlete_id)
+            if athlete is None:
+                raise NotFoundError(f"no athlete {athlete_id}")
+            if athlete.archived:
+                raise ConflictError(f"{athlete.name} is archived; restore them first")
+            done = session.exec(
+                select(func.count())
+                .select_from(Run)
+                .where(Run.drill_id == drill.id, Run.athlete_id == athlete_id)
+            ).one()
+            now = utc_now()
+            run = Run(
+                drill_id=drill.id, athlete_id=athlete_id, rep=int(done) + 1, state="finished",
+                total_us=total_us, started_wall=now, finished_wall=now, manual=True,
+            )  # fmt: skip
+            session.add(run)
+            session.flush()  # the id, for the correction row in the same transaction
+            detail = {
+                "note": note,
+                "after": {"drill": drill_slug, "athlete_id": athlete_id, "total_us": total_us},
+            }
+            return self._commit(session, run, "manual", detail, coach_id)
+
+    def log(self, run_id: int) -> list[CorrectionEntry]:
+        with Session(self.engine) as session:
+            if session.get(Run, run_id) is None:
+                raise NotFoundError(f"no run {run_id}")
+            rows = session.exec(
+                select(Correction, Coach.name)
+                .join(Coach, col(Coach.id) == col(Correction.coach_id), isouter=True)
+                .where(Correction.run_id == run_id)
+                .order_by(col(Correction.id))
+            ).all()
+        return [
+            CorrectionEntry(c.action, coach, json.loads(c.detail_json), c.created_wall)
+            for c, coach in rows
+        ]
+
+    def _time_limit_us(self, slug: str) -> int | None:
+        drill = self.catalog.drills.get(slug)
+        return None if drill is None else drill.time_limit_us
+
+    @staticmethod
+    def _editable(session: Session, run_id: int) -> Run:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFoundError(f"no run {run_id}")
+        if run.state == "running":
+            # The coordinator still holds it and will write its outcome; void it there.
+            raise ConflictError(f"run {run_id} is still running; correct it once it has ended")
+        return run
+
+    def _commit(
+        self, session: Session, run: Run, action: str, detail: dict[str, Any], coach_id: int | None
+    ) -> RunSummary:
+        assert run.id is not None
+        session.add(run)
+        # The boards of every athlete this touched, in the same transaction.
+        pairs = [(run.drill_id, run.athlete_id)]
+        before = detail.get("before", {}).get("athlete_id")
+        if isinstance(before, int):
+            pairs.append((run.drill_id, before))
+        board_summary.refresh(session, pairs)
+        session.add(
+            Correction(
+                run_id=run.id, coach_id=coach_id, action=action,
+                detail_json=json.dumps(detail, separators=(",", ":")),
+            )
+        )  # fmt: skip
+        session.commit()
+        summary = _summary(session, run)
+        self.live.publish(
+            {"type": "correction", "run_id": summary.run_id, "action": action,
+             "drill": summary.drill}
+        )  # fmt: skip
+        return summary
+
+
+def _summary(session: Session, run: Run) -> RunSummary:
+    assert run.id is not None
+    drill = session.get(Drill, run.drill_id)
+    athlete = session.get(Athlete, run.athlete_id)
+    return RunSummary(
+        run_id=run.id, drill=drill.slug if drill else "", athlete_id=run.athlete_id,
+        athlete=athlete.name if athlete else "", rep=run.rep, state=run.state,
+        total_s=None if run.total_us is None else run.total_us / 1e6, voided=run.voided,
+        manual=run.manual,
+    )  # fmt: skip

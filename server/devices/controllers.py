@@ -1,0 +1,70 @@
+"""Device and layout routes (coach only): thin, the logic is in service.py and layouts.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, delete, get, post, put
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from server.auth.guards import requires_coach
+from server.config import Settings
+from server.devices.layouts import LayoutInfo, LayoutService
+from server.devices.service import DeviceManager
+from server.lan import lan_url, listens_on_lan, qr_svg
+
+
+@dataclass
+class TestModeRequest:
+    on: bool
+
+
+class DevicesController(Controller):
+    path = "/api"
+    tags = ("devices",)
+    guards = (requires_coach,)
+
+    @get("/devices", sync_to_thread=False)
+    def list_devices(self, devices: DeviceManager) -> list[dict[str, Any]]:
+        """Every identified device: kind, id, port, battery, beams, clock sync, state, link
+        counters and `last_event_s_ago`."""
+        return devices.devices_page()
+
+    @get("/devices/test", sync_to_thread=False)
+    def get_test_mode(self, devices: DeviceManager) -> dict[str, bool]:
+        return {"on": devices.test_mode}
+
+    @post("/devices/test", sync_to_thread=False, status_code=HTTP_200_OK)
+    def set_test_mode(self, data: TestModeRequest, devices: DeviceManager) -> dict[str, bool]:
+        """While on, every beam edge and touch is pushed on /ws/live as
+        {"type": "device", "device", "channel", "kind"}."""
+        devices.test_mode = data.on
+        return {"on": devices.test_mode}
+
+    @get("/layouts", sync_to_thread=True)
+    def list_layouts(self, layouts: LayoutService) -> list[LayoutInfo]:
+        return layouts.layouts()
+
+    @put("/layouts/{name:str}", sync_to_thread=True)
+    def put_layout(self, name: str, data: dict[str, Any], layouts: LayoutService) -> LayoutInfo:
+        """Body {"bindings": {"role": {"device": "<key from /api/devices>", "channel": 0}}}:
+        creates or replaces the layout `name`; every binding is checked first."""
+        return layouts.put(name, data.get("bindings"))
+
+    @delete("/layouts/{name:str}", sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def delete_layout(self, name: str, layouts: LayoutService) -> None:
+        layouts.delete(name)
+
+    # On the loop: it swaps the bindings the device events are read against.
+    @post("/layouts/{name:str}/apply", sync_to_thread=False, status_code=HTTP_200_OK)
+    def apply_layout(self, name: str, layouts: LayoutService) -> LayoutInfo:
+        """Bind drill roles to devices as the layout says, from the next rep on."""
+        return layouts.apply(name)
+
+    @get("/lan", sync_to_thread=False)
+    def lan(self, app_settings: Settings) -> dict[str, Any]:
+        """The address phones open, and its QR code as inline SVG; `lan` is false when the
+        server listens on this laptop only (start it with `--lan` for phones)."""
+        url = lan_url(app_settings.port)
+        return {"url": url, "qr_svg": qr_svg(url), "lan": listens_on_lan(app_settings.host)}

@@ -1,0 +1,178 @@
+"""`agility export`: a team's reps as CSV, XLSX or PDF, from any database the server can use.
+
+Every team and every date unless --team, --from or --to narrow it (days are UTC, inclusive).
+Without --db the database is AGILITY_DB from the environment, else var/agility.db.
+Exit status: 0 written; 1 nothing to export (no reps in scope, or every rep voided, practice,
+a false start or unfinished: the reason is printed and no file is written, so a script can
+tell an empty export from a real one); 2 a usage error (bad date, unknown team or norm,
+no such database, or one whose schema is older than this program: `agility migrate` it).
+The database is only read. Messages and the progress bar go to stderr; stdout carries the
+file only with `--out -`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from server.config import Settings
+from server.errors import AppError
+from server.reports.data import NothingToExportError, Progress, make_scope
+from server.reports.service import (
+    FORMATS,
+    ExportResult,
+    load_summary,
+    parse_norm_choices,
+    write_export,
+)
+from server.reports.summary import TeamSummary
+
+EXIT_EMPTY = 1
+EXIT_USAGE = 2
+
+
+def add_parser(
+    sub: Any, db_option: Callable[[argparse.ArgumentParser], None]
+) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "export",
+        help="export reps as CSV, XLSX or a PDF team report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    db_option(p)
+    # None means: AGILITY_DB from the environment, else the default file (server.config).
+    p.set_defaults(db=None)
+    p.add_argument("--team", help="team name (default: every team)")
+    p.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        help="first day, YYYY-MM-DD, UTC, inclusive (default: the first rep)",
+    )
+    p.add_argument(
+        "--to",
+        dest="date_to",
+        metavar="DATE",
+        help="last day, YYYY-MM-DD, UTC, inclusive (default: the last rep)",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        required=True,
+        choices=list(FORMATS),
+        help="csv: one row per rep; csv-summary: one row per athlete and drill; "
+        "xlsx: a summary sheet and a sheet per drill; pdf: the team report",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write, or - for stdout")
+    p.add_argument(
+        "--norm",
+        action="append",
+        default=[],
+        metavar="DRILL=POPULATION[,...]",
+        help="rate DRILL against these norm populations (repeatable), e.g. "
+        "t-test=college-men,college-women; without it only screening "
+        "cut-offs apply",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+    p.set_defaults(func=run_export)
+    return p
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"agility export: {message}", file=sys.stderr)
+    return status
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr, only for a person watching a terminal."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("reading", total=None)
+
+    def update(what: str, done: int, total: int) -> None:
+        bar.update(task, description=what, completed=done, total=total or None)
+
+    with bar:
+        yield update
+
+
+def _database(db: str | None) -> str:
+    chosen = db or Settings().db
+    if "://" not in chosen and not Path(chosen).expanduser().is_file():
+        raise AppError(f"no database at {chosen} (pass --db FILE or set AGILITY_DB)")
+    return chosen
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.catalog.service import Catalog
+    from server.db.session import make_engine
+
+    try:
+        scope = make_scope(args.team, args.date_from, args.date_to)
+        choices = parse_norm_choices(args.norm)
+        db = _database(args.db)
+    except AppError as exc:
+        return _fail(f"error: {exc}", EXIT_USAGE)
+    # Read-only: no migration here (an export must not change the database it reads).
+    engine = make_engine(db)
+    to_stdout = args.out == "-"
+    show = not args.quiet and sys.stderr.isatty()
+    try:
+        with _progress(show) as progress:
+            summary = load_summary(engine, scope, Catalog.load().drills, choices, progress)
+            if to_stdout:
+                result = _to_stdout(summary, args.fmt, progress)
+            else:
+                result = write_export(summary, args.fmt, Path(args.out), progress)
+    except NothingToExportError as exc:
+        return _fail(str(exc), EXIT_EMPTY)
+    except AppError as exc:
+        return _fail(f"error: {exc}", EXIT_USAGE)
+    except SQLAlchemyError as exc:
+        first = str(exc).splitlines()[0]
+        return _fail(
+            f"error: cannot read {db} ({first}); a database from an older version "
+            f"needs `agility migrate --db {db}` first",
+            EXIT_USAGE,
+        )
+    finally:
+        engine.dispose()
+    if not args.quiet:
+        pages = f", {result.pages} pages" if result.pages else ""
+        where = "stdout" if to_stdout else str(result.path)
+        print(
+            f"wrote {where} ({args.fmt}): {result.athletes} athletes, {result.valid_reps} "
+            f"valid reps of {result.reps}{pages}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _to_stdout(summary: TeamSummary, fmt: str, progress: Progress | None) -> ExportResult:
+    with tempfile.TemporaryDirectory(prefix="agility-export-") as folder:
+        result = write_export(summary, fmt, Path(folder) / f"out.{FORMATS[fmt][1]}", progress)
+        with result.path.open("rb") as source:
+            shutil.copyfileobj(source, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    return result

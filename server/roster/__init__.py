@@ -1,0 +1,1 @@
+"""The squad: teams, athletes, and their CSV import and export."""

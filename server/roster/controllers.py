@@ -1,0 +1,129 @@
+"""Roster routes (coach only): thin, the logic is in service.py and csv_io.py."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+from anyio import to_thread
+from litestar import Controller, MediaType, Response, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
+from sqlalchemy import Engine
+
+from server.auth.guards import requires_coach
+from server.roster import csv_io
+from server.roster.service import (
+    AthleteInfo,
+    TeamInfo,
+    create_athlete,
+    create_team,
+    list_athletes,
+    list_teams,
+    update_athlete,
+    update_team,
+)
+
+CSV = "text/csv; charset=utf-8"
+
+
+def _csv(text: str, filename: str) -> Response[bytes]:
+    # The byte-order mark makes Excel read the file as UTF-8 (names with å, é, ø).
+    return Response(
+        ("\ufeff" + text).encode("utf-8"),
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@dataclass
+class ImportForm:
+    file: UploadFile
+    team: str | None = None
+    """Team of rows whose `team` cell is empty."""
+    mode: str = csv_io.ImportMode.CHECK.value
+    """check (nothing is stored), all (only if every row is valid) or valid_only."""
+
+
+class TeamsController(Controller):
+    path = "/api/teams"
+    tags = ("roster",)
+    guards = (requires_coach,)
+
+    @get("/", sync_to_thread=True)
+    def get_teams(self, db_engine: Engine) -> list[TeamInfo]:
+        return list_teams(db_engine)
+
+    @post("/", sync_to_thread=True)
+    def post_team(self, data: dict[str, Any], db_engine: Engine) -> TeamInfo:
+        """{"name"}; 409 when the name is taken."""
+        return create_team(db_engine, data)
+
+    @patch("/{team_id:int}", sync_to_thread=True)
+    def patch_team(self, team_id: int, data: dict[str, Any], db_engine: Engine) -> TeamInfo:
+        """{"name"?, "archived"?}"""
+        return update_team(db_engine, team_id, data)
+
+
+class AthletesController(Controller):
+    path = "/api/athletes"
+    tags = ("roster",)
+    guards = (requires_coach,)
+
+    @get("/", sync_to_thread=True)
+    def get_athletes(
+        self, db_engine: Engine, team_id: int | None = None, include_archived: bool = False
+    ) -> list[AthleteInfo]:
+        return list_athletes(db_engine, team_id, include_archived)
+
+    @post("/", sync_to_thread=True)
+    def post_athlete(self, data: dict[str, Any], db_engine: Engine) -> AthleteInfo:
+        """`team_id` (or `team`, a name, made if new), `name`, and any other field."""
+        return create_athlete(db_engine, data)
+
+    @patch("/{athlete_id:int}", sync_to_thread=True)
+    def patch_athlete(
+        self, athlete_id: int, data: dict[str, Any], db_engine: Engine
+    ) -> AthleteInfo:
+        """The fields given change; `{"archived": true}` takes the athlete off the roster."""
+        return update_athlete(db_engine, athlete_id, data)
+
+
+class RosterCsvController(Controller):
+    path = "/api/roster"
+    tags = ("roster",)
+    guards = (requires_coach,)
+
+    @get("/template.csv", sync_to_thread=False, media_type=CSV)
+    def template(self) -> Response[bytes]:
+        """The columns and two example rows, to fill in a spreadsheet."""
+        return _csv(csv_io.template_csv(), "roster-template.csv")
+
+    @get("/export.csv", sync_to_thread=True, media_type=CSV)
+    def export(
+        self, db_engine: Engine, team_id: int | None = None, include_archived: bool = False
+    ) -> Response[bytes]:
+        """Every athlete (of `team_id` if given), in the template's columns."""
+        return _csv(csv_io.export_csv(db_engine, team_id, include_archived), "roster.csv")
+
+    @post("/import", media_type=MediaType.JSON, status_code=HTTP_200_OK)
+    async def import_csv(
+        self,
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+        db_engine: Engine,
+    ) -> Response[dict[str, Any]]:
+        """{"imported", "valid_rows", "errors": [{"line", "field", "message"}]}; 422 when
+        there are errors and nothing was imported."""
+        content = await data.file.read()
+        report = await to_thread.run_sync(
+            csv_io.import_roster, db_engine, content, data.team, data.mode
+        )
+        body = {
+            "imported": report.imported,
+            "valid_rows": report.valid_rows,
+            "errors": [asdict(e) for e in report.errors],
+        }
+        status = HTTP_422_UNPROCESSABLE_ENTITY if report.refused else HTTP_200_OK
+        return Response(body, status_code=status)

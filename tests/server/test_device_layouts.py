@@ -1,0 +1,203 @@
+"""The devices page and named layouts over real HTTP, with a simulated hub on a real pty
+opened by the server itself: last event age, test mode on the live feed, layout CRUD and
+apply, and the binding checks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.sync.client import connect
+
+from hardware.messages import EventKind
+from hardware.sim.hub import VirtualHub
+from server.app import Services, build_services, create_app
+from server.config import Settings
+from server.db.session import migrate
+from server.devices.layouts import parse_bindings
+from server.errors import InvalidInputError
+from server.runs.coordinator import Binding
+from tests.auth_support import csrf_headers, login_client
+from tests.support import free_port
+
+
+@dataclass
+class Rig:
+    base_url: str
+    services: Services
+    hub: VirtualHub
+    key: str
+
+
+@pytest.fixture
+def rig(sqlite_db: str) -> Iterator[Rig]:
+    """The whole app under uvicorn in a thread, told to open the simulated hub's port."""
+    migrate(sqlite_db)
+    hub = VirtualHub(device_id=0x5100_00AA, channels=4, seed=3)
+    port = free_port()
+    services = build_services(Settings(db=sqlite_db, port=port, devices=(hub.start(),)))
+    config = uvicorn.Config(
+        create_app(services.settings, services), host="127.0.0.1", port=port,
+        log_level="warning", ws="websockets-sansio",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started or not services.devices.snapshot():
+            assert thread.is_alive() and time.monotonic() < deadline, "server or hub not up"
+            time.sleep(0.05)
+        key = services.devices.snapshot()[0]["key"]
+        yield Rig(f"http://127.0.0.1:{port}", services, hub, key)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        hub.stop()
+
+
+def _edge(rig: Rig, channel: int) -> None:
+    rig.hub.schedule_edge(channel, EventKind.BEAM_BROKEN, time.monotonic_ns() + 20_000_000)
+
+
+def _next(ws: Any, kind: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        msg: dict[str, Any] = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if msg["type"] == kind:
+            return msg
+
+
+def test_every_route_needs_a_coach(rig: Rig) -> None:
+    routes: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", "/api/devices", None), ("POST", "/api/devices/test", {"on": True}),
+        ("GET", "/api/layouts", None), ("PUT", "/api/layouts/lane", {"bindings": {}}),
+        ("DELETE", "/api/layouts/lane", None), ("POST", "/api/layouts/lane/apply", None),
+        ("GET", "/api/lan", None),
+    ]  # fmt: skip
+    with httpx.Client(base_url=rig.base_url, timeout=10) as anon:
+        headers = csrf_headers(anon)
+        for method, path, body in routes:
+            res = anon.request(method, path, json=body, headers=headers)
+            assert res.status_code == 401, (method, path, res.status_code)
+    assert rig.services.devices.test_mode is False
+
+
+def test_devices_page_and_test_mode(rig: Rig) -> None:
+    ws_url = rig.base_url.replace("http://", "ws://") + "/ws/live"
+    with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
+        login_client(coach, rig.services.engine)
+        (device,) = coach.get("/api/devices").json()
+        assert device["key"] == rig.key
+        assert "last_event_s_ago" in device and device["last_event_s_ago"] is None
+        with connect(ws_url, open_timeout=5) as ws:
+            _next(ws, "hello")
+            _edge(rig, 2)  # test mode off: nothing on the feed
+            time.sleep(0.5)
+            assert coach.post("/api/devices/test", json={"on": True}).json() == {"on": True}
+            assert coach.get("/api/devices/test").json() == {"on": True}
+            _edge(rig, 3)
+            msg = _next(ws, "device")
+            assert {k: msg[k] for k in ("device", "channel", "kind")} == {
+                "device": rig.key, "channel": 3, "kind": "beam_broken",
+            }  # fmt: skip
+            assert coach.post("/api/devices/test", json={"on": False}).json() == {"on": False}
+        (device,) = coach.get("/api/devices").json()
+        age = device["last_event_s_ago"]
+        assert isinstance(age, float) and 0 <= age < 5
+
+
+def test_layouts_crud_and_apply(rig: Rig) -> None:
+    coordinator = rig.services.coordinator
+    lane = {"start": {"device": rig.key, "channel": 0}, "finish": {"device": rig.key, "channel": 1}}
+    with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
+        login_client(coach, rig.services.engine)
+        res = coach.put("/api/layouts/Lane 1", json={"bindings": lane})
+        assert res.status_code == 200, res.text
+        assert res.json()["bindings"] == lane and res.json()["active"] is False
+        moved = {**lane, "finish": {"device": rig.key, "channel": 3}}
+        assert coach.put("/api/layouts/Lane 1", json={"bindings": moved}).status_code == 200
+        assert coach.put("/api/layouts/Spare", json={"bindings": lane}).status_code == 200
+        listed = coach.get("/api/layouts").json()
+        assert [(x["name"], x["bindings"]["finish"]["channel"]) for x in listed] == [
+            ("Lane 1", 3), ("Spare", 1),
+        ]  # fmt: skip
+
+        res = coach.post("/api/layouts/Lane 1/apply")
+        assert res.status_code == 200 and res.json()["active"] is True
+        assert coordinator.layout == {"start": Binding(rig.key, 0), "finish": Binding(rig.key, 3)}
+        actives = {x["name"]: x["active"] for x in coach.get("/api/layouts").json()}
+        assert actives == {"Lane 1": True, "Spare": False}
+
+        assert coach.delete("/api/layouts/Spare").status_code == 204
+        assert coach.delete("/api/layouts/Spare").status_code == 404
+        assert coach.post("/api/layouts/Spare/apply").status_code == 404
+        assert [x["name"] for x in coach.get("/api/layouts").json()] == ["Lane 1"]
+
+
+def test_no_layout_change_during_a_rep(rig: Rig) -> None:
+    coordinator = rig.services.coordinator
+    with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
+        login_client(coach, rig.services.engine)
+        lane = {"start": {"device": rig.key, "channel": 0}}
+        assert coach.put("/api/layouts/Lane", json={"bindings": lane}).status_code == 200
+
+        # Stands in for an ActiveRun: only the athlete and the drill's slug are read.
+        busy = SimpleNamespace(athlete="Ana", drill=SimpleNamespace(slug="sprint-10m"))
+        coordinator.active = busy  # type: ignore[assignment]
+        try:
+            res = coach.post("/api/layouts/Lane/apply")
+        finally:
+            coordinator.active = None
+        assert res.status_code == 409 and "Ana" in res.json()["detail"]
+        assert coordinator.layout == {}
+
+
+def test_bad_bindings_are_refused_with_every_problem(rig: Rig) -> None:
+    with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
+        login_client(coach, rig.services.engine)
+        bad = {
+            "start": {"device": "", "channel": 0},
+            "finish": {"device": rig.key, "channel": -1},
+            "split": {"device": rig.key, "channel": True},
+        }
+        res = coach.put("/api/layouts/Broken", json={"bindings": bad})
+        assert res.status_code == 422
+        errors = res.json()["errors"]
+        assert len(errors) == 3, errors
+        assert any("start.device" in e for e in errors)
+        assert any("finish.channel" in e for e in errors)
+        assert any("split.channel" in e for e in errors)
+        assert coach.put("/api/layouts/Broken", json={"bindings": []}).status_code == 422
+        assert coach.get("/api/layouts").json() == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ({"start": {"device": "hub-1", "channel": 0}, "finish": {"device": "hub-1", "channel": 0}},
+         "already bound to start"),
+        ({"start": {"device": "hub-1", "channel": "0"}}, "start.channel"),
+        ({"start": {"device": "hub-1"}}, "start.channel"),
+        ({"start": {"device": "hub-1", "channel": 0, "port": "x"}}, "unknown field"),
+        ({"": {"device": "hub-1", "channel": 0}}, "role name"),
+        ({"start": "hub-1:0"}, "an object"),
+    ],
+)  # fmt: skip
+def test_parse_bindings_names_the_problem(raw: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        parse_bindings(raw)
+    assert any(fragment in e for e in caught.value.errors), caught.value.errors
+
+
+def test_parse_bindings_accepts_a_layout() -> None:
+    raw = {"start": {"device": " hub-1 ", "channel": 0}, "finish": {"device": "g2", "channel": 7}}
+    assert parse_bindings(raw) == {"start": Binding("hub-1", 0), "finish": Binding("g2", 7)}

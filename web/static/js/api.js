@@ -1,0 +1,61 @@
+// JSON API client: every state-changing request carries X-CSRF-Token (the agility_csrf
+// cookie's value, docs/CONSOLE-API.md); answers that are not 2xx become ApiError.
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    const detail = (body && (body.detail || body.message)) || `the server answered ${status}`;
+    super(detail);
+    this.status = status;
+    this.body = body || {};
+    this.detail = detail;
+    // 422: strings ("field: message") or row objects ({line, field, message}).
+    this.errors = Array.isArray(this.body.errors) ? this.body.errors : [];
+    this.retryAfter = retryAfter;
+  }
+}
+
+export function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === "agility_csrf") return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+export async function api(method, url, body) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin" };
+  if (!SAFE.has(method)) {
+    // Any GET sets the cookie; a page opened from the cache may not have it yet.
+    if (!csrfToken()) await fetch("/api/auth/me", { credentials: "same-origin" });
+    headers["X-CSRF-Token"] = csrfToken();
+  }
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ApiError(0, { detail: "cannot reach the server (" + err.message + ")" });
+  }
+  const type = res.headers.get("content-type") || "";
+  const data = res.status === 204 ? null : type.includes("json") ? await res.json() : await res.text();
+  if (!res.ok) {
+    const error = new ApiError(res.status, typeof data === "object" ? data : { detail: data },
+                               res.headers.get("Retry-After"));
+    if (res.status === 401) window.dispatchEvent(new CustomEvent("agility:unauthorized"));
+    throw error;
+  }
+  return data;
+}
+
+export const get = (url) => api("GET", url);
+export const post = (url, body) => api("POST", url, body === undefined ? {} : body);
+export const put = (url, body) => api("PUT", url, body);
+export const patch = (url, body) => api("PATCH", url, body);
+export const del = (url) => api("DELETE", url);

@@ -1,0 +1,281 @@
+// Run view: who is up and who is next, the countdown (with beeps), splits as they happen,
+// false starts and timeouts, the big START button (space bar), pause, resume, skip, abort
+// and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live.
+import { get, post } from "../api.js";
+import { $, clear, fmtS, fmtState, h } from "../dom.js";
+import { emit, fillSelect, guarded, notify } from "./ui.js";
+import { queueOf } from "./plans.js";
+
+const SESSION_KEY = "agility-session";
+const LIVE_STATES = ["running", "paused", "scheduled"];
+
+export function createRunView(ctx) {
+  const S = {
+    id: Number(localStorage.getItem(SESSION_KEY)) || null,
+    info: null, phase: null, state: null, next: null, done: 0, total: 0, reason: null,
+    countdownEnd: null, lastSecond: null, rep: null, abortArmed: null, refresh: null,
+  };
+
+  const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
+
+  async function fetchSession() {
+    if (!S.id) return;
+    const info = await get(`/api/plans/sessions/${S.id}`);
+    if (info.id !== S.id) return;
+    S.info = info;
+    const p = info.progress || {};
+    S.state = info.state;
+    S.phase = info.state === "finished" || info.state === "aborted" ? "done" : p.phase || null;
+    S.next = p.next || null;
+    S.done = p.index || 0;
+    S.total = p.total || 0;
+    S.reason = info.reason || p.reason || null;
+    S.countdownEnd = S.phase === "countdown" && p.countdown_end_wall ? Date.parse(p.countdown_end_wall) : null;
+    emit("session", info);
+    render();
+    renderRep();
+  }
+
+  // Live messages name athletes as public pages do (privacy setting); the session's
+  // progress (coach only) has roster names, so every `plan` message refetches it, one
+  // request at a time.
+  function refreshSoon() {
+    if (S.refresh) {
+      S.refresh.again = true;
+      return;
+    }
+    S.refresh = { again: false };
+    guarded(fetchSession).finally(() => {
+      const again = S.refresh.again;
+      S.refresh = null;
+      if (again) refreshSoon();
+    });
+  }
+
+  /** The roster name of the athlete of the rep under way, when the session knows it. */
+  function fullName(rep) {
+    const next = S.info && S.info.progress && S.info.progress.next;
+    if (next && !rep.outcome && next.drill === rep.drill && S.phase === "running") return next.athlete;
+    const done = ((S.info && S.info.progress && S.info.progress.done) || []).find((d) => d.run_id && d.run_id === rep.run_id);
+    return done ? done.athlete : rep.athlete;
+  }
+
+  function open(id, { switchTab = true } = {}) {
+    S.id = id;
+    S.rep = null;
+    localStorage.setItem(SESSION_KEY, String(id));
+    if (switchTab) ctx.openTab("run");
+    return guarded(fetchSession);
+  }
+
+  async function listLiveSessions() {
+    const sessions = (await get("/api/plans/sessions")).filter((s) => LIVE_STATES.includes(s.state));
+    const list = $("#live-sessions");
+    if (!sessions.length) {
+      clear(list, h("li", { class: "muted" }, "No session is running, paused or scheduled."));
+      return;
+    }
+    clear(list, ...sessions.map((s) => h("li", {},
+      h("span", { class: "badge " + s.state }, s.state), `${s.plan} (#${s.id})`,
+      h("button", { type: "button", class: "small", onclick: () => open(s.id) }, "Open"))));
+  }
+
+  function upLabel() {
+    if (S.state === "scheduled") return "Scheduled";
+    if (S.phase === "countdown") return "Up next — get ready";
+    if (S.phase === "running") return "Up now";
+    if (S.phase === "paused" || S.state === "paused") return "Paused — next up";
+    return "Session over";
+  }
+
+  function render() {
+    $("#run-none").hidden = Boolean(S.id && S.info);
+    $("#run-view").hidden = !(S.id && S.info);
+    if (!S.info) return;
+    const over = ["finished", "aborted", "missed"].includes(S.state);
+    $("#run-plan").textContent = S.info.plan;
+    const badge = $("#run-state");
+    badge.textContent = S.state;
+    badge.className = "badge " + S.state;
+    $("#run-progress").textContent = S.total ? `${S.done} of ${S.total} reps done` : "";
+    const reason = $("#run-reason");
+    reason.textContent = S.reason || "";
+    reason.hidden = !S.reason;
+    $("#up-label").textContent = upLabel();
+    $("#up-name").textContent = S.next && !over ? S.next.athlete : "–";
+    $("#up-drill").textContent = S.next && !over
+      ? `${drillName(S.next.drill)} · rep ${S.next.block_rep}${S.next.familiarisation ? " (practice)" : ""}`
+      : "";
+    renderQueue(over);
+    $("#pause-button").disabled = S.state !== "running";
+    $("#resume-button").disabled = S.state !== "paused";
+    $("#skip-button").disabled = !["running", "paused"].includes(S.state);
+    $("#abort-button").disabled = over;
+    $("#go-button").disabled = S.phase !== "running" || S.state !== "running";
+    tick();
+  }
+
+  function renderQueue(over) {
+    const queue = over ? [] : queueOf(S.info);
+    const after = queue.slice(1, 4);
+    clear($("#next-list"), ...(after.length
+      ? after.map((step) => h("li", {}, step.athlete,
+          step.drill !== (S.next || {}).drill ? h("span", { class: "muted" }, ` · ${drillName(step.drill)}`) : null))
+      : [h("li", { class: "muted" }, over ? "–" : "nobody after this rep")]));
+    // Swap: anyone else with a rep left in the current block.
+    const block = S.next ? S.next.block : null;
+    const names = [...new Set(queue.slice(1).filter((s) => s.block === block).map((s) => s.athlete))]
+      .filter((n) => !S.next || n !== S.next.athlete);
+    fillSelect($("#swap-select"), names.map((n) => ({ value: n, label: n })));
+    $("#swap-button").disabled = names.length === 0 || over;
+  }
+
+  function tick() {
+    const el = $("#countdown");
+    el.classList.remove("go");
+    if (S.phase === "countdown" && S.countdownEnd) {
+      const left = Math.max(0, Math.ceil((S.countdownEnd - Date.now()) / 1000));
+      el.textContent = String(left);
+      if (left !== S.lastSecond) {
+        if (left > 0 && left <= 3) ctx.beeper.tick();
+        S.lastSecond = left;
+      }
+    } else if (S.phase === "running" && S.state === "running") {
+      el.textContent = "GO";
+      el.classList.add("go");
+    } else {
+      el.textContent = "";
+    }
+  }
+
+  function renderRep() {
+    const rep = S.rep;
+    if (!rep) return;
+    $("#rep-title").textContent = `${fullName(rep) || ""} · ${drillName(rep.drill)}${rep.rep ? " · rep " + rep.rep : ""}`;
+    let elapsed = 0;
+    clear($("#splits-body"), ...(rep.splits.length ? rep.splits.map((s) => {
+      elapsed += s.elapsed_s;
+      return h("tr", { dataset: { split: s.split } }, h("td", {}, s.split),
+               h("td", { class: "num" }, fmtS(s.elapsed_s)), h("td", { class: "num" }, fmtS(elapsed)));
+    }) : [h("tr", {}, h("td", { colspan: 3, class: "empty" }, "waiting for the first gate…"))]));
+    const out = $("#rep-outcome");
+    out.className = "outcome";
+    if (!rep.outcome) {
+      out.textContent = rep.cue ? `Cue given: ${rep.cue}` : "";
+      return;
+    }
+    const o = rep.outcome;
+    out.classList.add(o.state === "finished" ? "good" : "bad");
+    out.textContent = o.state === "finished"
+      ? `Finished: ${fmtS(o.total_s)}`
+      : `${fmtState(o.state).replace(/^./, (c) => c.toUpperCase())}${o.reason ? ": " + o.reason : ""}`;
+  }
+
+  function onPlan(msg) {
+    // A session started elsewhere (another console, the CLI, a planned time) is followed
+    // when none is open here, or the open one is over.
+    const idle = !S.id || ["finished", "aborted", "missed"].includes(S.state);
+    if (idle && msg.session_id !== S.id && LIVE_STATES.includes(msg.state)) {
+      open(msg.session_id, { switchTab: false });
+      return;
+    }
+    if (msg.session_id !== S.id) return;
+    const armed = msg.phase === "running" && S.phase !== "running";
+    S.state = msg.state;
+    S.phase = msg.state === "finished" || msg.state === "aborted" ? "done" : msg.phase;
+    // Keep the roster name while the same step is up (no rep done since); the refetch
+    // below brings the roster name of the next one.
+    const same = S.next && msg.next && msg.done === S.done && S.next.drill === msg.next.drill;
+    S.next = msg.next && same ? { ...msg.next, athlete: S.next.athlete } : msg.next;
+    S.done = msg.done;
+    S.total = msg.total;
+    S.reason = msg.reason;
+    S.countdownEnd = msg.phase === "countdown" && msg.countdown_end_wall ? Date.parse(msg.countdown_end_wall) : null;
+    S.lastSecond = null;
+    if (armed && msg.next) {
+      S.rep = { athlete: S.next.athlete, drill: msg.next.drill, rep: null, run_id: null, splits: [], outcome: null };
+      ctx.beeper.go();
+      renderRep();
+    }
+    render();
+    refreshSoon();
+  }
+
+  function onSplit(msg) {
+    if (!S.rep || (S.rep.run_id && S.rep.run_id !== msg.run_id) || S.rep.outcome) {
+      S.rep = { athlete: msg.athlete, drill: msg.drill, rep: msg.rep, run_id: msg.run_id, splits: [], outcome: null };
+    }
+    Object.assign(S.rep, { run_id: msg.run_id, rep: msg.rep, drill: msg.drill });
+    S.rep.splits.push({ split: msg.split, elapsed_s: msg.elapsed_s });
+    renderRep();
+  }
+
+  function onRun(msg) {
+    if (!S.rep || (S.rep.run_id && S.rep.run_id !== msg.run_id)) {
+      S.rep = { athlete: msg.athlete, drill: msg.drill, rep: msg.rep, run_id: msg.run_id, splits: [], outcome: null };
+    }
+    Object.assign(S.rep, { run_id: msg.run_id, rep: msg.rep, outcome: msg });
+    renderRep();
+  }
+
+  async function control(action, body) {
+    if (!S.id) return;
+    const info = await guarded(() => post(`/api/plans/sessions/${S.id}/${action}`, body));
+    if (info) {
+      notify(action === "go" ? "Started." : `Session: ${action} done.`);
+      await guarded(fetchSession);
+    }
+  }
+
+  function bind() {
+    $("#go-button").addEventListener("click", () => control("go"));
+    $("#pause-button").addEventListener("click", () => control("pause"));
+    $("#resume-button").addEventListener("click", () => control("resume"));
+    $("#skip-button").addEventListener("click", () => control("skip"));
+    $("#swap-button").addEventListener("click", () => {
+      const athlete = $("#swap-select").value;
+      if (athlete) control("swap", { athlete });
+    });
+    const abort = $("#abort-button");
+    abort.addEventListener("click", () => {
+      // Two presses, so a stray tap on a sideline laptop cannot end a session.
+      if (!S.abortArmed) {
+        abort.textContent = "Really abort?";
+        S.abortArmed = setTimeout(() => { abort.textContent = "Abort"; S.abortArmed = null; }, 4000);
+        return;
+      }
+      clearTimeout(S.abortArmed);
+      S.abortArmed = null;
+      abort.textContent = "Abort";
+      control("abort");
+    });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.code !== "Space" || document.body.dataset.tab !== "run" || ev.repeat) return;
+      const t = ev.target;
+      if (t.closest && t.closest("input, select, textarea, dialog")) return;
+      ev.preventDefault();
+      if (!$("#go-button").disabled) control("go");
+    });
+    setInterval(tick, 100);
+  }
+
+  bind();
+  return {
+    open,
+    show: async () => {
+      if (S.id) await fetchSession();
+      else render();
+      await listLiveSessions();
+    },
+    onReload: () => Promise.all([fetchSession(), listLiveSessions()]),
+    onLive(msg) {
+      if (msg.type === "plan") onPlan(msg);
+      else if (msg.type === "split") onSplit(msg);
+      else if (msg.type === "run") onRun(msg);
+      else if (msg.type === "cue" && S.rep) {
+        S.rep.cue = msg.target;
+        renderRep();
+      }
+    },
+  };
+}
