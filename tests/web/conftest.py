@@ -4,17 +4,14 @@ process whose plan reps are run by virtual athletes on a simulated hub (tests/we
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import CHROMIUM, free_port, server_process, skip_or_fail
-from tests.web.web_support import SimServer
+from tests.support import CHROMIUM, skip_or_fail
+from tests.web.web_support import SimServer, sim_server_at
 
-ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
@@ -40,9 +37,5 @@ def browser() -> Iterator[Any]:
 def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
     """A fresh database with no coach; the server on a free loopback port."""
     tmp = tmp_path_factory.mktemp("sim")
-    port = free_port()
-    db = str(tmp / "agility.db")
-    log = tmp / "server.log"
-    args = [sys.executable, "-m", "tests.web.sim_server", "--db", db, "--port", str(port)]
-    with server_process(args, port, log, "test server", cwd=ROOT) as (_proc, base):
-        yield SimServer(base, db, log)
+    with sim_server_at(str(tmp / "agility.db"), tmp / "server.log") as server:
+        yield server

@@ -3,6 +3,7 @@ simulated hub, signing a page in, and a watch on what a page fetches and which e
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 
 from tests.auth_support import TEST_PASSWORD, ensure_coach, log_in
+from tests.support import free_port, server_process
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 COACH = "coach"
 OVER = ("finished", "aborted", "missed")
 
@@ -24,6 +27,15 @@ class SimServer:
     base_url: str
     db: str
     log: Path
+
+
+@contextmanager
+def sim_server_at(db: str, log: Path) -> Iterator[SimServer]:
+    """tests/web/sim_server.py on a free loopback port, serving `db` (made if missing)."""
+    port = free_port()
+    args = [sys.executable, "-m", "tests.web.sim_server", "--db", db, "--port", str(port)]
+    with server_process(args, port, log, "test server", cwd=ROOT) as (_proc, base):
+        yield SimServer(base, db, log)
 
 
 @contextmanager

@@ -1,46 +1,26 @@
-// Reports tab: the team report (GET /api/reports/team) as one table, athletes by drills
-// (best, rank, change), filtered by team and dates; the export downloads
-// (GET /api/reports/export?format=csv|xlsx|pdf with the same filters) are plain links.
+// Reports tab: the team report (GET /api/reports/team) as one table, filtered by team and
+// dates (report-table.js); choosing an athlete opens their history chart
+// (GET /api/reports/athlete/{id} with the same dates, athlete-history.js). The export
+// downloads (GET /api/reports/export?format=csv|xlsx|pdf with the same filters) are plain links.
 import { get } from "../api.js";
 import { $, $$, clear, h, query } from "../dom.js";
 import { errorNodes, fillSelect, on } from "./ui.js";
+import { teamTable } from "./report-table.js";
+import { createHistoryPanel } from "./athlete-history.js";
 
 function filters() {
   return { team_id: $("#report-team").value, from: $("#report-from").value, to: $("#report-to").value };
 }
 
-function changeText(change) {
-  if (!change) return null;
-  const sign = change.pct > 0 ? "+" : "";
-  return h("span", { class: "manual-mark" + (change.flagged ? " flagged" : ""),
-                     title: `${change.direction}, beyond ${change.threshold_s} s: ${change.flagged ? "yes" : "no"}` },
-           ` ${sign}${change.pct}%`);
-}
-
-function teamTable(report) {
-  const drills = report.drills || [];
-  const athletes = report.athletes || [];
-  if (!athletes.length) return [h("p", { class: "muted" }, report.message || "No reps in this scope.")];
-  return [
-    report.message ? h("p", { class: "muted" }, report.message) : null,
-    h("table", { class: "board report-table", id: "report-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Athlete"), h("th", {}, "Group"),
-        drills.map((d) => h("th", { class: "num", title: d.slug }, d.name)),
-        h("th", {}, "Forward:backward"))),
-      h("tbody", {}, athletes.map((a) => h("tr", { dataset: { athleteId: a.id } },
-        h("td", {}, a.name), h("td", {}, a.group || ""),
-        drills.map((d) => {
-          const cell = (a.drills || {})[d.slug];
-          if (!cell || cell.best_s == null) return h("td", { class: "num muted" }, "–");
-          return h("td", { class: "num" }, cell.best_s.toFixed(3),
-                   cell.rank ? h("span", { class: "manual-mark" }, ` #${cell.rank}`) : null,
-                   changeText(cell.change));
-        }),
-        h("td", {}, (a.fb_ratios || []).map((r) => `${r.distance_m} m: ${r.ratio}`).join(", ") || "–"))))),
-  ];
-}
-
 export function createReports(ctx) {
+  let report = null;
+  let token = 0;
+  const panel = createHistoryPanel($("#athlete-report"), { onClose: (athlete) => {
+    markSelected(null);
+    const button = $(`#report-table tr[data-athlete-id="${athlete.id}"] .athlete-link`);
+    if (button) button.focus();
+  } });
+
   function fillTeams() {
     fillSelect($("#report-team"), ctx.store.teams.map((t) => ({ value: String(t.id), label: t.name })),
                { blank: "All teams" });
@@ -52,19 +32,48 @@ export function createReports(ctx) {
     }
   }
 
+  function markSelected(id) {
+    for (const row of $$("#report-table tbody tr[data-athlete-id]")) {
+      const chosen = Number(row.dataset.athleteId) === id;
+      row.classList.toggle("selected", chosen);
+      const button = $(".athlete-link", row);
+      if (button) button.setAttribute("aria-expanded", String(chosen));
+    }
+  }
+
+  function pick(athlete, { focus = true } = {}) {
+    markSelected(athlete.id);
+    const { from, to } = filters();
+    panel.open(athlete, () => get(`/api/reports/athlete/${athlete.id}` + query({ from, to })), { focus });
+  }
+
   async function show() {
     updateLinks();
+    const mine = ++token;
     const box = $("#reports-content");
-    clear(box, h("p", { class: "muted" }, "Loading the team report…"));
+    if (!report) clear(box, h("p", { class: "muted" }, "Loading the team report…"));
+    let fresh;
     try {
-      clear(box, ...teamTable(await get("/api/reports/team" + query(filters()))));
+      fresh = await get("/api/reports/team" + query(filters()));
     } catch (err) {
+      if (mine !== token) return;
+      report = null;
+      panel.close();
       // Litestar's own 404 for a route it does not have says only "Not Found".
       const missing = (err.status === 404 && err.detail === "Not Found") || err.status === 405;
       clear(box, h("div", { class: "alert" }, missing
         ? `Reports are not available on this server (GET /api/reports/team answered ${err.status}).`
         : errorNodes(err)));
+      return;
     }
+    if (mine !== token) return; // the filters changed while this one loaded
+    report = fresh;
+    const selected = panel.athleteId;
+    const still = (report.athletes || []).find((a) => a.id === selected);
+    clear(box, ...teamTable(report, { onPick: (a) => pick(a), selected: still ? still.id : null }));
+    // The open chart follows the new filters, or closes when its athlete left the table.
+    if (still) pick(still, { focus: false });
+    else panel.close();
   }
 
   for (const id of ["#report-team", "#report-from", "#report-to"]) $(id).addEventListener("change", show);
