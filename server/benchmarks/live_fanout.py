@@ -213,6 +213,8 @@ def _report(states: list[_Client], splits: int, seqs: range, rss: list[float]) -
             "start": round(rss[0], 1), "end": round(rss[-1], 1), "max": round(max(rss), 1),
             "growth_pct": round((rss[-1] / rss[0] - 1) * 100, 2),
             "max_growth_pct": round((max(rss) / rss[0] - 1) * 100, 2), "samples": len(rss),
+            # A dozen points along the run, to tell a leak (a ramp) from a warm-up (a knee).
+            "trend": [round(rss[i * (len(rss) - 1) // 11], 1) for i in range(12)],
         },
     }  # fmt: skip
 

@@ -106,16 +106,13 @@ def refresh(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     for drill_id, athlete_id in set(pairs):
         mine = (col(Run.drill_id) == drill_id, col(Run.athlete_id) == athlete_id)
         runs = session.execute(_RUNS.where(*mine, *_counted())).all()
-        ids = [r[0] for r in runs]
-        splits = (
-            session.execute(
-                _SPLITS.where(col(Split.run_id).in_(ids)).order_by(
-                    col(Split.run_id), col(Split.position)
-                )
-            ).all()
-            if ids
-            else []
-        )
+        # A join, not an IN list of the run ids: one statement whatever the history's length
+        # (an IN list makes a new, ever larger statement to prepare and cache per rep).
+        splits = session.execute(
+            _SPLITS.join(Run, col(Run.id) == col(Split.run_id))
+            .where(*mine, *_counted())
+            .order_by(col(Split.run_id), col(Split.position))
+        ).all()
         session.execute(delete(BoardBest).where(
             col(BoardBest.drill_id) == drill_id, col(BoardBest.athlete_id) == athlete_id
         ))  # fmt: skip
