@@ -25,12 +25,16 @@ class RecentRun:
     """Taken off the boards by a coach (the rep is kept, with its times)."""
     manual: bool = False
     """The time was typed in by a coach, not timed by the gates."""
+    athlete_id: int | None = None
+    """Only in a coach's answer (the console corrects reps by athlete id)."""
 
 
 def recent_runs(
-    engine: Engine, drill_slug: str | None, limit: int, names: str | None = None
-) -> list[RecentRun]:
-    """`names`: the privacy mode; read from the settings when None (a public answer)."""
+    engine: Engine, drill_slug: str | None, limit: int, names: str | None = None,
+    with_ids: bool = False,
+) -> list[RecentRun]:  # fmt: skip
+    """`names`: the privacy mode; read from the settings when None (a public answer).
+    `with_ids`: add athlete ids (a coach's answer)."""
     mode = names or get_privacy(engine)
     with Session(engine) as session:
         query = (
@@ -56,6 +60,7 @@ def recent_runs(
             total_s=None if run.total_us is None else run.total_us / 1e6,
             splits=splits.get(run.id or 0, {}), started_wall=run.started_wall.isoformat(),
             voided=run.voided, manual=run.manual,
+            athlete_id=run.athlete_id if with_ids else None,
         )
         for run, slug, name, display in rows
     ]  # fmt: skip

@@ -3,6 +3,7 @@ over real HTTP, where no hidden full name may appear: boards, recent runs, the l
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from server.live.hub import LiveHub
 from server.runs.queries import recent_runs
 from server.runs.recorder import RunRecorder
 from server.settings.service import update_settings
-from tests.auth_support import serve
+from tests.auth_support import login_client, serve
 
 DRILL = "sprint-20m"  # segments 0-10m and 10-20m
 SEGMENTS = ("0-10m", "10-20m")
@@ -229,7 +230,15 @@ def test_public_answers_never_show_a_hidden_full_name(sqlite_db: str) -> None:
             assert board["entries"][0]["athlete"] == "A.L."
             assert board["segments"] == list(SEGMENTS)
             assert len(answers["since"].json()["messages"]) == 4
+            (anon_recent,) = answers["recent"].json()
+            assert anon_recent["athlete_id"] is None
 
+        # A signed-in coach corrects reps by name and id: the console gets both in full.
+        with contextlib.closing(login_client(server.base_url, services.engine)) as coach:
+            (mine,) = coach.get("/api/runs/recent").json()
+            assert mine["athlete"] == "Ada Lind" and mine["athlete_id"] == world.ids["Ada Lind"]
+
+        with httpx.Client(base_url=server.base_url, timeout=10) as anon:
             # The setting changes: the kept messages were written under the old one, so a
             # page catching up reloads instead of receiving them.
             update_settings(services.engine, {"public_names": "full"})
