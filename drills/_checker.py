@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
-from drills._toml_lines import FieldPath, LineLocator, format_path
+from drills._toml_lines import FieldPath, LineLocator, decode_error_line, format_path
 from drills.errors import DrillError
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 MISSING = object()
 
 
@@ -173,3 +176,33 @@ class Checker:
         for key in keys:
             if key in table:
                 self.error((*at, key), f"only used {why}")
+
+
+def read_utf8(path: Path) -> tuple[str | None, list[DrillError]]:
+    """A data file's text, or why it cannot be read, as an error naming the file."""
+    try:
+        return path.read_bytes().decode("utf-8"), []
+    except OSError as exc:
+        return None, [DrillError(str(path), "", f"cannot read: {exc.strerror or exc}")]
+    except UnicodeDecodeError as exc:
+        return None, [DrillError(str(path), "", f"not UTF-8 text: {exc.reason}")]
+
+
+def parse_checked(
+    text: str, source_name: str, build: Callable[[Checker, dict[str, Any]], T | None]
+) -> tuple[T | None, Checker]:
+    """Parse TOML and validate it with `build`, collecting every problem in the Checker.
+
+    Errors come in reading order, which is how a person fixes a file; problems without a
+    line (missing top-level fields) come first.
+    """
+    c = Checker(source_name, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = decode_error_line(str(exc), c.locator.line_count)
+        c.errors.append(DrillError(source_name, "", f"not valid TOML: {exc}", line))
+        return None, c
+    result = build(c, data)
+    c.errors.sort(key=lambda e: (e.line is not None, e.line or 0))
+    return result, c

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drills._checker import MISSING, Checker, toml_type
+from drills._checker import MISSING, Checker, parse_checked, read_utf8, toml_type
 from drills._course import derive_splits, parse_legs, parse_roles, parse_target_choice
 from drills._links import check_links
 from drills._sections import check_start_role, parse_blocks, parse_start, parse_stimuli
-from drills._toml_lines import FieldPath, LineLocator, decode_error_line
+from drills._toml_lines import FieldPath, LineLocator
 from drills.errors import DrillError, DrillFileError
 from drills.model import (
     Category,
@@ -242,18 +241,7 @@ def _build(c: Checker, data: Mapping[str, object], expected_slug: str | None) ->
 
 
 def _parse(text: str, source_name: str, expected_slug: str | None) -> tuple[Drill | None, Checker]:
-    c = Checker(source_name, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = decode_error_line(str(exc), c.locator.line_count)
-        c.errors.append(DrillError(source_name, "", f"not valid TOML: {exc}", line))
-        return None, c
-    drill = _build(c, data, expected_slug)
-    # Reading order is how a coach fixes a file; problems without a line (missing top-level
-    # fields) come first.
-    c.errors.sort(key=lambda e: (e.line is not None, e.line or 0))
-    return drill, c
+    return parse_checked(text, source_name, lambda c, data: _build(c, data, expected_slug))
 
 
 def load_drill_text(text: str, source_name: str, *, expected_slug: str | None = None) -> Drill:
@@ -268,12 +256,9 @@ def load_drill_text(text: str, source_name: str, *, expected_slug: str | None = 
 
 
 def _read(path: Path) -> tuple[Drill | None, list[DrillError], LineLocator | None]:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return None, [DrillError(str(path), "", f"cannot read: {exc.strerror or exc}")], None
-    except UnicodeDecodeError as exc:
-        return None, [DrillError(str(path), "", f"not UTF-8 text: {exc.reason}")], None
+    text, errors = read_utf8(path)
+    if text is None:
+        return None, errors, None
     drill, c = _parse(text, str(path), path.stem)
     return drill, c.errors, c.locator
 

@@ -15,14 +15,13 @@ import itertools
 import math
 import re
 import statistics
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from drills._checker import MISSING, Checker, toml_type
-from drills._toml_lines import FieldPath, decode_error_line
+from drills._checker import MISSING, Checker, parse_checked, read_utf8, toml_type
+from drills._toml_lines import FieldPath
 from drills.errors import DrillError, DrillsError
 
 NORMS_DIR = Path(__file__).resolve().parent
@@ -522,25 +521,13 @@ def _build(c: Checker, data: dict[str, object], stem: str | None) -> NormTable |
 
 
 def _parse(text: str, source_name: str, stem: str | None) -> tuple[NormTable | None, Checker]:
-    c = Checker(source_name, text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = decode_error_line(str(exc), c.locator.line_count)
-        c.errors.append(DrillError(source_name, "", f"not valid TOML: {exc}", line))
-        return None, c
-    table = _build(c, data, stem)
-    c.errors.sort(key=lambda e: (e.line is not None, e.line or 0))
-    return table, c
+    return parse_checked(text, source_name, lambda c, data: _build(c, data, stem))
 
 
 def _read(path: Path) -> tuple[NormTable | None, list[DrillError]]:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return None, [DrillError(str(path), "", f"cannot read: {exc.strerror or exc}")]
-    except UnicodeDecodeError as exc:
-        return None, [DrillError(str(path), "", f"not UTF-8 text: {exc.reason}")]
+    text, errors = read_utf8(path)
+    if text is None:
+        return None, errors
     table, c = _parse(text, str(path), path.stem)
     return table, c.errors
 
