@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from server.db.models import Athlete, BoardBest, Drill, Run, Split
 from server.errors import InvalidInputError, NotFoundError
-from server.leaderboard.summary import WHOLE_REP
+from server.leaderboard.summary import WHOLE_REP, counted
 from server.settings import get_privacy, public_name
 
 
@@ -78,12 +78,7 @@ def valid_runs(
 ) -> list[ColumnElement[bool]]:
     """The conditions for a rep that counts on a board; `dialect` picks the day filter's
     form that each planner turns into a walk of the started_wall index."""
-    where: list[ColumnElement[bool]] = [
-        col(Run.drill_id) == drill_id,
-        col(Run.state) == "finished",
-        col(Run.familiarisation).is_(False),  # practice reps are stored, not ranked
-        col(Run.voided).is_(False),  # a coach took it off the boards
-    ]
+    where: list[ColumnElement[bool]] = [col(Run.drill_id) == drill_id, *counted()]
     if group:
         where.append(
             col(Run.athlete_id).in_(select(Athlete.id).where(col(Athlete.group_name) == group))
@@ -162,7 +157,7 @@ def _total_rows(
             func.count().label("runs"),
             func.max(Run.id).label("last_id"),
         )
-        .where(*where, col(Run.total_us).is_not(None))
+        .where(*where)
         .group_by(col(Run.athlete_id))
         .subquery()
     )
@@ -172,9 +167,7 @@ def _total_rows(
     # has no max() of booleans).
     best_manual = exists().where(
         col(best.drill_id) == drill_id, col(best.athlete_id) == agg.c.athlete_id,
-        col(best.total_us) == agg.c.best_us, col(best.manual).is_(True),
-        col(best.state) == "finished", col(best.voided).is_(False),
-        col(best.familiarisation).is_(False),
+        col(best.total_us) == agg.c.best_us, col(best.manual).is_(True), *counted(best),
     )  # fmt: skip
     query = (
         sa_select(
@@ -303,9 +296,7 @@ def drills_run_on(engine: Engine, day: str = "today") -> list[str]:
             .where(
                 col(Run.started_wall) >= bounds[0],
                 col(Run.started_wall) < bounds[1],
-                col(Run.state) == "finished",
-                col(Run.voided).is_(False),
-                col(Run.familiarisation).is_(False),
+                *counted(),
             )
         ).all()
     return sorted(rows)

@@ -49,11 +49,13 @@ class _Acc:
             self.last_us, self.last_manual, self.last_run_id = us, manual, run_id
 
 
-def _counted() -> list[ColumnElement[bool]]:
-    """A rep counts on a board when finished with a time, not voided, not practice."""
+def counted(run: Any = Run) -> list[ColumnElement[bool]]:
+    """A rep counts on a board when finished with a time, not voided, not practice: the one
+    rule the summary and the day boards (server/leaderboard/service.py) apply. `run` may be
+    an alias of the run table, for a query that reads it twice."""
     return [
-        col(Run.state) == "finished", col(Run.total_us).is_not(None),
-        col(Run.voided).is_(False), col(Run.familiarisation).is_(False),
+        col(run.state) == "finished", col(run.total_us).is_not(None),
+        col(run.voided).is_(False), col(run.familiarisation).is_(False),
     ]  # fmt: skip
 
 
@@ -105,12 +107,12 @@ def refresh(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
     session.flush()
     for drill_id, athlete_id in set(pairs):
         mine = (col(Run.drill_id) == drill_id, col(Run.athlete_id) == athlete_id)
-        runs = session.execute(_RUNS.where(*mine, *_counted())).all()
+        runs = session.execute(_RUNS.where(*mine, *counted())).all()
         # A join, not an IN list of the run ids: one statement whatever the history's length
         # (an IN list makes a new, ever larger statement to prepare and cache per rep).
         splits = session.execute(
             _SPLITS.join(Run, col(Run.id) == col(Split.run_id))
-            .where(*mine, *_counted())
+            .where(*mine, *counted())
             .order_by(col(Split.run_id), col(Split.position))
         ).all()
         session.execute(delete(BoardBest).where(
@@ -128,10 +130,10 @@ def rebuild(engine: Engine) -> int:
         drill_ids = session.exec(select(Run.drill_id).distinct()).all()
         session.execute(delete(BoardBest))
         for drill_id in drill_ids:
-            runs = session.execute(_RUNS.where(col(Run.drill_id) == drill_id, *_counted())).all()
+            runs = session.execute(_RUNS.where(col(Run.drill_id) == drill_id, *counted())).all()
             splits = session.execute(
                 _SPLITS.join(Run, col(Run.id) == col(Split.run_id))
-                .where(col(Run.drill_id) == drill_id, *_counted())
+                .where(col(Run.drill_id) == drill_id, *counted())
                 .order_by(col(Split.run_id), col(Split.position))
             ).all()
             rows = _rows(_accumulate(runs, splits))
