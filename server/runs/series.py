@@ -115,8 +115,7 @@ class PodRun:
                     binding.device, binding.channel, at, colour=COLOURS.get(stimulus.colour,
                     (255, 255, 255)), duration_ms=stimuli.window_us // 1000,
                 )  # fmt: skip
-                wait_s = (at - mono_us()) / 1e6 + signals.ONSET_GRACE_S
-                onset = await asyncio.wait_for(onset_future, timeout=max(wait_s, 0.1))
+                onset = await signals.wait_onset(onset_future, at)
                 self._settled.clear()
                 result = self.series.onset(stimulus.index, signals.stamp_of(onset))
                 window_end_us = signals.stamp_of(onset).mono_us + stimuli.window_us

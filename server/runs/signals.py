@@ -94,6 +94,12 @@ async def give_cue(
         onset = await outputs.schedule_light(
             device, channel, at_mono_us, colour=GREEN, duration_ms=CUE_LIGHT_MS
         )
+    return await wait_onset(onset, at_mono_us)
+
+
+async def wait_onset(onset: asyncio.Future[DeviceEvent], at_mono_us: int) -> DeviceEvent:
+    """The device's report of a light or beep asked for at `at_mono_us`; TimeoutError if it
+    has not come ONSET_GRACE_S after that time."""
     wait_s = max(0.0, (at_mono_us - mono_us()) / 1e6) + ONSET_GRACE_S
     return await asyncio.wait_for(onset, timeout=wait_s)
 
