@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +135,7 @@ class SimRep:
     go_at_ns: int | None = None  # coach-go: when the virtual coach taps GO
     go_stamp_mono_us: int | None = None  # filled when GO has been given
     cue_ns: int | None = None  # reactive start: when the cue really came on
+    crossings: list[Crossing] = field(default_factory=list)  # the route, as planned
     touches: list[tuple[int, int, int]] = field(default_factory=list)  # pods: (channel, lit, touch)
     target_role: str | None = None  # reactive target: the one the athlete ran to
     target_ns: int | None = None
@@ -157,10 +157,10 @@ class _ReactiveStart:
 @dataclass
 class _TargetRun:
     rep: SimRep
-    speed_mps: float
+    athlete: VirtualAthlete
+    lit_at: str  # the trigger role: the athlete's speed there carries them to the target
     distance_m: float
     reaction_s: float
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 def schedule_rep(
@@ -196,7 +196,7 @@ def plan_rep(
     if kind is StartType.COACH_GO:
         rep.go_at_ns = set_off_ns
         set_off_ns += round(reaction_time_s(athlete, rng) * 1e9)
-    crossings = route_crossings(drill, athlete, rng)
+    crossings = rep.crossings = route_crossings(drill, athlete, rng)
     target = drill.target_choice
     for index, crossing in enumerate(crossings):
         if target is not None and crossing.role == target.role:
@@ -312,13 +312,11 @@ class SimRig:
             rep = plan_rep(self.hub, drill, layout, athlete, rng, lead_s, bounce_prob)
         choice = drill.target_choice
         if choice is not None:
-            last = route_crossings(drill, athlete, rng)
-            trigger = next(c for c in last if c.role == choice.lit_at)
             leg = next(s for s in drill.segments if s.to_role == choice.role)
             self._target_layout = layout
             self._target = _TargetRun(
-                rep, speed_mps=athlete.speed_at(trigger.t_s, trigger.backward),
-                distance_m=leg.distance_m, reaction_s=reaction_time_s(athlete, rng),
+                rep, athlete, choice.lit_at, distance_m=leg.distance_m,
+                reaction_s=reaction_time_s(athlete, rng),
             )  # fmt: skip
         if rep.go_at_ns is not None:
             self._tap_go(rep, go, drill)
@@ -376,7 +374,9 @@ class SimRig:
         if role is None:
             return
         self._target = None
-        at_ns = onset.mono_ns + round((run.reaction_s + run.distance_m / run.speed_mps) * 1e9)
+        trigger = next(c for c in run.rep.crossings if c.role == run.lit_at)
+        speed_mps = run.athlete.speed_at(trigger.t_s, trigger.backward)
+        at_ns = onset.mono_ns + round((run.reaction_s + run.distance_m / speed_mps) * 1e9)
         self.hub.schedule_edge(onset.channel, EventKind.BEAM_BROKEN, at_ns)
         self.hub.schedule_edge(onset.channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
         run.rep.target_role, run.rep.target_ns = role, at_ns
