@@ -23,10 +23,9 @@ from server.catalog.service import Catalog
 from server.config import Settings
 from server.db.models import Run, Split
 from server.db.session import migrate
-from server.devices.service import DeviceManager
-from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
-from server.simulation import SimRep, SimRig
+from server.simulation import SimRep
+from tests.server.lanes import sim_lane
 
 TOLERANCE_US = 1000
 GATE_DRILLS = sorted(s for s, d in Catalog.load().drills.items() if d.timing is Timing.GATES)
@@ -44,17 +43,12 @@ def _truth_points_ns(drill: Drill, rep: SimRep) -> list[int]:
 async def _lane(
     drill: Drill, recorder: RunRecorder, seed: int
 ) -> tuple[Drill, SimRep, int, RunState, str | None]:
-    coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event)
-    coordinator.outputs = devices
-    coordinator.readiness = devices.not_ready_reason
-    rig = await SimRig.start(devices, drill, seed=seed, drift_ppm=120.0)
-    coordinator.layout.update(rig.layout)
     rng = random.Random(seed)
     athlete = make_team(1, rng)[0]
     team = recorder.ensure_team("Library")
     athlete_id = recorder.ensure_athlete(team, f"{athlete.name} {drill.slug}")
-    try:
+    lane = sim_lane(recorder, drill, seed, drift_ppm=120.0, check_readiness=True)
+    async with lane as (coordinator, rig):
         done = coordinator.begin(
             drill, athlete_id, athlete.name, 1, start_within_s=20.0, rng=random.Random(seed)
         )
@@ -63,9 +57,6 @@ async def _lane(
         run_id = coordinator.last_run_id
         assert run_id is not None, f"{drill.slug}: no run was opened ({outcome})"
         return drill, rep, run_id, outcome.state, outcome.reason
-    finally:
-        await devices.close_all()
-        rig.stop()
 
 
 def test_every_gate_drill_runs_to_completion_within_1ms(sqlite_db: str) -> None:
@@ -118,12 +109,7 @@ def test_a_hold_released_too_early_does_not_start_the_clock(sqlite_db: str) -> N
     assert drill.start.type is StartType.HOLD and drill.start.hold_us == 3_000_000
 
     async def main() -> tuple[RunState, int | None, SimRep]:
-        coordinator = RunCoordinator(services.recorder, layout={})
-        devices = DeviceManager(coordinator.on_device_event)
-        coordinator.outputs = devices
-        rig = await SimRig.start(devices, drill, seed=7)
-        coordinator.layout.update(rig.layout)
-        try:
+        async with sim_lane(services.recorder, drill, seed=7) as (coordinator, rig):
             recorder = services.recorder
             athlete_id = recorder.ensure_athlete(recorder.ensure_team("Hold"), "Fidget")
             done = coordinator.begin(drill, athlete_id, "Fidget", 1, start_within_s=20.0)
@@ -135,9 +121,6 @@ def test_a_hold_released_too_early_does_not_start_the_clock(sqlite_db: str) -> N
             rep = rig.run_rep(drill, athlete, random.Random(7), go=None, lead_s=5.5)
             outcome = await asyncio.wait_for(done, timeout=40)
             return outcome.state, outcome.total_us, rep
-        finally:
-            await devices.close_all()
-            rig.stop()
 
     state, total_us, rep = asyncio.run(main())
     assert state is RunState.FINISHED and total_us is not None
@@ -193,12 +176,7 @@ def _reactive_lane(
     services.catalog.sync(services.engine)
 
     async def main() -> tuple[RunState, str | None, SimRep, int]:
-        coordinator = RunCoordinator(services.recorder, layout={})
-        devices = DeviceManager(coordinator.on_device_event)
-        coordinator.outputs = devices
-        rig = await SimRig.start(devices, drill, seed=11)
-        coordinator.layout.update(rig.layout)
-        try:
+        async with sim_lane(services.recorder, drill, seed=11) as (coordinator, rig):
             recorder = services.recorder
             athlete_id = recorder.ensure_athlete(recorder.ensure_team("Cue"), "Quick")
             done = coordinator.begin(
@@ -218,9 +196,6 @@ def _reactive_lane(
             outcome = await asyncio.wait_for(done, timeout=30)
             assert coordinator.last_run_id is not None
             return outcome.state, outcome.reason, rep, coordinator.last_run_id
-        finally:
-            await devices.close_all()
-            rig.stop()
 
     state, reason, rep, run_id = asyncio.run(main())
     with Session(services.engine) as session:

@@ -20,9 +20,8 @@ from server.app import build_services
 from server.config import Settings
 from server.db.models import Run, Split
 from server.db.session import migrate
-from server.devices.service import DeviceManager
-from server.runs.coordinator import RunCoordinator
-from server.simulation import SimRep, SimRig
+from server.simulation import SimRep
+from tests.server.lanes import sim_lane
 
 TOLERANCE_US = 1000
 
@@ -75,13 +74,8 @@ def test_pod_series_times_each_touch_on_the_pods_clock(sqlite_db: str) -> None:
     services.catalog.sync(services.engine)
 
     async def main() -> tuple[RunState, str | None, SimRep, int, dict[str, int]]:
-        coordinator = RunCoordinator(services.recorder, layout={})
-        devices = DeviceManager(coordinator.on_device_event)
-        coordinator.outputs = devices
-        rig = await SimRig.start(devices, drill, seed=4)
-        coordinator.layout.update(rig.layout)
-        channels = {role: b.channel for role, b in rig.layout.items()}
-        try:
+        async with sim_lane(services.recorder, drill, seed=4) as (coordinator, rig):
+            channels = {role: b.channel for role, b in rig.layout.items()}
             recorder = services.recorder
             athlete_id = recorder.ensure_athlete(recorder.ensure_team("Pods"), "Lina")
             done = coordinator.begin(drill, athlete_id, "Lina", 1, 20.0, rng=random.Random(8))
@@ -90,9 +84,6 @@ def test_pod_series_times_each_touch_on_the_pods_clock(sqlite_db: str) -> None:
             outcome = await asyncio.wait_for(done, timeout=40)
             assert coordinator.last_run_id is None  # a series is not a gate rep
             return outcome.state, outcome.reason, rep, athlete_id, channels
-        finally:
-            await devices.close_all()
-            rig.stop()
 
     state, reason, rep, athlete_id, channels = asyncio.run(main())
     assert state is RunState.FINISHED, reason
