@@ -205,7 +205,9 @@ class RunCoordinator:
             raise ConflictError(f"{drill.slug}: lights or beeps are needed and none can be sent")
         if self.readiness is not None:
             devices = sorted({self.layout[r].device for r in drill.device_roles})
-            across = len(devices) > 1
+            # A coach's GO is stamped on the host clock, so the first split runs between two
+            # clocks even on one device: it needs what a split across devices needs.
+            across = len(devices) > 1 or drill.start.type is StartType.COACH_GO
             problems = [
                 f"{d}: {why}" for d in devices if (why := self.readiness(d, across)) is not None
             ]

@@ -3,6 +3,7 @@ bound to a coordinator that can light and beep, closed again after."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ from server.devices.service import DeviceManager
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
 from server.simulation import SimRig
+
+READY_TIMEOUT_S = 30.0
 
 
 @asynccontextmanager
@@ -26,6 +29,13 @@ async def sim_lane(
     rig = await SimRig.start(devices, drill, seed=seed, drift_ppm=drift_ppm)
     coordinator.layout.update(rig.layout)
     try:
+        if check_readiness:
+            # Until the clock's rate is measured (a few seconds of pings) a split that crosses
+            # clocks (two devices, or a GO on the host) is refused; wait for it as a coach would.
+            deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_S
+            while devices.not_ready_reason(rig.key, True) is not None:
+                assert asyncio.get_running_loop().time() < deadline, "clock never ready"
+                await asyncio.sleep(0.1)
         yield coordinator, rig
     finally:
         await devices.close_all()
