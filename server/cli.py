@@ -209,6 +209,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.heap import settle_heap
 
     host = "0.0.0.0" if args.lan else args.host
     if not _port_free(host, args.port):
@@ -239,6 +240,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print("Phones on this network: scan this code or open the address above.")
         print_qr(url)
         sys.stdout.flush()
+    settle_heap()
     uvicorn.run(app, host=host, port=args.port, log_level="info", ws="websockets-sansio")
     return 0
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func
+from sqlalchemy import ColumnElement, Engine, and_, case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -123,9 +123,9 @@ def leaderboard(
             rows = (
                 _segment_rows(session, where, segment)
                 if segment is not None
-                else _total_rows(session, drill.id, where)
+                else _total_rows(session, where)
             )
-        mode = names or get_privacy(engine)
+        mode = names or get_privacy(engine, session)
         groups = _groups(session, drill.id)
     entries: list[BoardEntry] = []
     for i, row in enumerate(rows):
@@ -147,28 +147,24 @@ def leaderboard(
     )  # fmt: skip
 
 
-def _total_rows(
-    session: Session, drill_id: int, where: list[ColumnElement[bool]]
-) -> list[dict[str, Any]]:
+def _total_rows(session: Session, where: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
+    # Was a best time typed in? The fastest manual time in the same rows equals the best
+    # exactly when one of the best reps was manual: one pass over the rows already read, where
+    # an EXISTS per athlete made PostgreSQL scan the drill's whole history.
+    manual_us = case((col(Run.manual).is_(True), col(Run.total_us)))
     agg = (
-        select(
+        sa_select(
             col(Run.athlete_id).label("athlete_id"),
             func.min(Run.total_us).label("best_us"),
             func.count().label("runs"),
             func.max(Run.id).label("last_id"),
+            func.min(manual_us).label("best_manual_us"),
         )
         .where(*where)
         .group_by(col(Run.athlete_id))
         .subquery()
     )
     last = aliased(Run)
-    best = aliased(Run)
-    # Was a best time typed in? One index seek per athlete, not a scan (EXISTS: PostgreSQL
-    # has no max() of booleans).
-    best_manual = exists().where(
-        col(best.drill_id) == drill_id, col(best.athlete_id) == agg.c.athlete_id,
-        col(best.total_us) == agg.c.best_us, col(best.manual).is_(True), *counted(best),
-    )  # fmt: skip
     query = (
         sa_select(
             agg.c.athlete_id,
@@ -176,7 +172,7 @@ def _total_rows(
             agg.c.runs,
             col(last.total_us),
             col(last.manual),
-            best_manual,
+            agg.c.best_manual_us,
             col(Athlete.name),
             col(Athlete.display_name),
         )
@@ -187,10 +183,10 @@ def _total_rows(
     return [
         {
             "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last_us,
-            "last_manual": bool(last_manual), "best_manual": bool(b_manual), "name": name,
-            "display_name": display,
+            "last_manual": bool(last_manual), "best_manual": manual_us == best_us,
+            "name": name, "display_name": display,
         }
-        for a_id, best_us, runs, last_us, last_manual, b_manual, name, display
+        for a_id, best_us, runs, last_us, last_manual, manual_us, name, display
         in session.execute(query).all()
     ]  # fmt: skip
 
@@ -268,19 +264,26 @@ def _summary_rows(
     ]
     if group:
         where.append(col(Athlete.group_name) == group)
+    # Plain columns, not BoardBest objects: a board is 400 rows read on every reload, and
+    # building ORM instances for them cost more than the query itself.
     query = (
-        select(BoardBest, Athlete.name, Athlete.display_name)
+        sa_select(
+            col(BoardBest.athlete_id), col(BoardBest.best_us), col(BoardBest.runs),
+            col(BoardBest.last_us), col(BoardBest.last_manual), col(BoardBest.best_manual),
+            col(Athlete.name), col(Athlete.display_name),
+        )
         .join(Athlete, col(Athlete.id) == col(BoardBest.athlete_id))
         .where(*where)
         .order_by(col(BoardBest.best_us), col(Athlete.name))
-    )
+    )  # fmt: skip
     return [
         {
-            "athlete_id": b.athlete_id, "best_us": b.best_us, "runs": b.runs,
-            "last_us": b.last_us, "last_manual": b.last_manual, "best_manual": b.best_manual,
-            "name": name, "display_name": display,
+            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last_us,
+            "last_manual": bool(last_manual), "best_manual": bool(best_manual), "name": name,
+            "display_name": display,
         }
-        for b, name, display in session.exec(query).all()
+        for a_id, best_us, runs, last_us, last_manual, best_manual, name, display
+        in session.execute(query).all()
     ]  # fmt: skip
 
 

@@ -43,20 +43,23 @@ def public_name(athlete_name: str, display_name: str | None, mode: str) -> str:
     raise ValueError(f"unknown public_names mode {mode!r}; use one of {PUBLIC_NAMES_MODES}")
 
 
-def _read(engine: Engine, key: str) -> Any:
-    with Session(engine) as session:
-        row = session.get(AppSetting, key)
-        if row is None:
-            return None
-        try:
-            return json.loads(row.value_json)
-        except ValueError:
-            return None
+def _read(engine: Engine, key: str, session: Session | None = None) -> Any:
+    if session is None:
+        with Session(engine) as own:
+            return _read(engine, key, own)
+    row = session.get(AppSetting, key)
+    if row is None:
+        return None
+    try:
+        return json.loads(row.value_json)
+    except ValueError:
+        return None
 
 
-def get_privacy(engine: Engine) -> str:
-    """The stored mode; the default when unset or unreadable, so a page never fails on it."""
-    value = _read(engine, PUBLIC_NAMES_KEY)
+def get_privacy(engine: Engine, session: Session | None = None) -> str:
+    """The stored mode; the default when unset or unreadable, so a page never fails on it.
+    `session`: one the caller already holds, so a board reads it on the same connection."""
+    value = _read(engine, PUBLIC_NAMES_KEY, session)
     return value if value in PUBLIC_NAMES_MODES else DEFAULT_PUBLIC_NAMES
 
 

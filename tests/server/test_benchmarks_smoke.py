@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 
 import pytest
@@ -74,6 +75,10 @@ def test_board_scale_benchmark_runs_on_a_small_history() -> None:
     sqlite = result["sqlite"]
     assert sqlite["counts"]["runs"] == size.runs == 72
     assert sqlite["counts"]["splits"] > 0
-    for key in ("board", "board_segment", "board_group", "board_day", "naive_python"):
+    kinds = ("board", "board_segment", "board_group", "board_day", "naive_python",
+             "board_unsettled")  # fmt: skip
+    for key in kinds:
         assert sqlite[key]["queries"] > 0 and sqlite[key]["p95_ms"] >= sqlite[key]["p50_ms"]
+    assert sqlite["gc_settled"]["full_passes"] >= 0
+    assert gc.get_freeze_count() == 0, "the bench must unfreeze the heap it settled"
     assert result["postgresql"] is None

@@ -28,19 +28,21 @@ def _from_runs(engine: object, drill_id: int, segment: str | None) -> list[tuple
     """The board as ranked straight from run and split, the way a day board is."""
     with Session(engine) as session:  # type: ignore[arg-type]
         where = valid_runs(drill_id)
-        rows = (
-            _segment_rows(session, where, segment)
-            if segment
-            else _total_rows(session, drill_id, where)
-        )
-    return [(r["athlete_id"], r["best_us"], r["last_us"], r["runs"]) for r in rows]
+        rows = _segment_rows(session, where, segment) if segment else _total_rows(session, where)
+    return [
+        (r["athlete_id"], r["best_us"], r["last_us"], r["runs"], r["best_manual"],
+         r["last_manual"])
+        for r in rows
+    ]  # fmt: skip
 
 
 def _from_summary(engine: object, segment: str | None) -> list[tuple[object, ...]]:
     board = leaderboard(engine, DRILL, segment=segment, segments=SEGMENTS, names="full")  # type: ignore[arg-type]
     return [
-        (e.athlete_id, round(e.best_s * 1e6), round(e.last_s * 1e6), e.runs) for e in board.entries
-    ]
+        (e.athlete_id, round(e.best_s * 1e6), round(e.last_s * 1e6), e.runs, e.best_manual,
+         e.last_manual)
+        for e in board.entries
+    ]  # fmt: skip
 
 
 def _stored(engine: object) -> list[tuple[object, ...]]:
