@@ -288,6 +288,12 @@ class Drill:
         return sum(s.distance_m for s in self.segments)
 
     @property
+    def waits_for_go(self) -> bool:
+        """Whether a rep waits for the coach's GO (the console's START). An interval drill
+        runs on its own clock from the moment its session reaches it, whatever its start."""
+        return self.start.type is StartType.COACH_GO and self.timing is not Timing.INTERVALS
+
+    @property
     def counted_reps(self) -> int:
         """Reps that count toward bests: the familiarisation reps come first and do not."""
         return self.reps - self.familiarisation_reps

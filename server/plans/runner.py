@@ -337,11 +337,18 @@ class PlanRunner:
             "next": None if nxt is None else {
                 "athlete": nxt.athlete, "drill": nxt.drill, "block": nxt.block,
                 "block_rep": nxt.block_rep, "familiarisation": nxt.familiarisation,
+                "waits_for_go": self._waits_for_go(nxt.drill),
             },
             "countdown_end_wall": None if self.countdown_end is None
             else self.countdown_end.isoformat(),
             "reason": self.reason, "done": self.done,
         }  # fmt: skip
+
+    def _waits_for_go(self, slug: str) -> bool:
+        """For the console's START button; a drill gone from the library (a stored session
+        after an upgrade) simply does not wait, as progress must always be readable."""
+        drill = self.catalog.drills.get(slug)
+        return drill is not None and drill.waits_for_go
 
     def _save_and_publish(self) -> None:
         self.store.save_progress(self.session_id, self.progress())

@@ -264,3 +264,10 @@ def test_engine_times_a_resolved_reactive_target(lib: dict[str, Drill]) -> None:
     outcome = run(drill, [1.0, 0.9]).outcome()
     assert outcome.state is RunState.FINISHED
     assert outcome.splits[-1].to_role == "target_right"
+
+
+def test_only_coach_go_gate_and_pod_drills_wait_for_go(lib: dict[str, Drill]) -> None:
+    waiting = {slug for slug, drill in lib.items() if drill.waits_for_go}
+    assert waiting == {"illinois-agility", "pod-reaction"}
+    # An interval drill runs from its session's start even where it names a coach-go start.
+    assert lib["retro-walk-intervals"].start.type.value == "coach-go"

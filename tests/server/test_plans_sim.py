@@ -141,6 +141,8 @@ def test_plan_runs_hold_reactive_target_and_coach_go_drills_with_a_swap(sqlite_d
         '[[blocks]]\ndrill = "illinois-agility"\nreps = 1\nathletes = ["Ada"]\n'
     )
 
+    seen: set[tuple[str, bool]] = set()  # (drill up next, whether START is offered)
+
     async def body() -> tuple[int, list[int]]:
         services.scheduler.start()
         try:
@@ -153,7 +155,13 @@ def test_plan_runs_hold_reactive_target_and_coach_go_drills_with_a_swap(sqlite_d
             plans.swap(info.id, "Bram")
             order = list(plans.store.session_info(info.id).progress["order"])
             assert runner.task is not None
-            final = await asyncio.wait_for(runner.task, timeout=180)
+            deadline = asyncio.get_running_loop().time() + 180
+            while not runner.task.done() and asyncio.get_running_loop().time() < deadline:
+                nxt = runner.progress()["next"]
+                if nxt is not None:
+                    seen.add((nxt["drill"], nxt["waits_for_go"]))
+                await asyncio.sleep(0.02)
+            final = await asyncio.wait_for(runner.task, timeout=1)
             assert final.value == "finished", runner.reason
             return info.id, order
         finally:
@@ -163,6 +171,10 @@ def test_plan_runs_hold_reactive_target_and_coach_go_drills_with_a_swap(sqlite_d
 
     session_id, order = asyncio.run(body())
     assert order[:2] == [1, 0], "Bram's step moved in front of Ada's, and was saved"
+    assert seen == {
+        ("pro-agility-5-10-5-left", False), ("reactive-y-agility", False),
+        ("illinois-agility", True),
+    }, "the console offers START for the coach-go drill only"  # fmt: skip
     with sqlite3.connect(sqlite_db) as conn:
         runs = conn.execute(
             "SELECT d.slug, a.name, r.state, r.total_us, r.reaction_us, r.plan_session_id"

@@ -111,7 +111,11 @@ export function createRunView(ctx) {
     $("#resume-button").disabled = S.state !== "paused";
     $("#skip-button").disabled = !["running", "paused"].includes(S.state);
     $("#abort-button").disabled = over;
-    $("#go-button").disabled = S.phase !== "running" || S.state !== "running";
+    // START only where the rep waits for it (coach-go drills); others start from the gates.
+    const waits = Boolean(S.next && S.next.waits_for_go) && !over;
+    $("#go-button").disabled = !waits || S.phase !== "running" || S.state !== "running";
+    $("#go-hint").textContent = !S.next || over ? ""
+      : waits ? "Space bar = START" : "This drill starts from the gates: no START needed";
     tick();
   }
 
