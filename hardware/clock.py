@@ -258,8 +258,9 @@ def _near_floor(
     the tail, and the offset band, which every exchange must agree with, turns that tilt
     into an offset error of the tilt times the window (the cross-device timing bench on a
     host whose threads woke late: split p99 0.55-0.83 ms before this refit, 0.22-0.39 ms
-    after). Halving towards the floor twice keeps the exchanges that waited least. On the send edge a short wait means a late
-    point (the reading came soon after sending), on the receive edge an early one.
+    after). Halving towards the floor twice keeps the exchanges that waited least. On the
+    send edge a short wait means a late point (the reading came soon after sending), on the
+    receive edge an early one.
     """
     sign = 1.0 if w == 1.0 else -1.0
     chosen = keep
