@@ -222,7 +222,7 @@ def _rate(
     scatter, c, w = best
     if w != 0.5:
         edge = [w * lo + (1 - w) * hi for lo, hi in zip(los, his, strict=True)]
-        keep, c, scatter = _near_floor(keep, xs, edge, c, w)
+        keep, c, scatter = _near_floor(keep, xs, edge, c, scatter, w)
     sxx = _sxx([xs[i] for i in keep])
     jitter_us = math.sqrt(scatter / (len(keep) - 2)) if len(keep) > 2 else math.inf
     span_us = max(los[i] for i in keep) - min(los[i] for i in keep)
@@ -249,9 +249,10 @@ def _line(xs: list[float], ys: list[float]) -> tuple[float, float]:
 
 
 def _near_floor(
-    keep: list[int], xs: list[float], edge: list[float], c: float, w: float
+    keep: list[int], xs: list[float], edge: list[float], c: float, scatter: float, w: float
 ) -> tuple[list[int], float, float]:
-    """Refit a quiet edge through the exchanges whose delay on it was nearest its floor.
+    """Refit a quiet edge through the exchanges whose delay on it was nearest its floor;
+    `c` and `scatter` are the line through all of `keep`.
 
     A quiet edge still waits now and then (a USB frame, a thread waking late on a busy
     host): its delays have a floor and a long tail. A line through all of them tilts with
@@ -270,15 +271,13 @@ def _near_floor(
             break
         x_mean = sum(xs[i] for i in chosen) / len(chosen)
         y_mean = sum(edge[i] for i in chosen) / len(chosen)
-        by_wait = sorted(
+        least_wait = sorted(
             chosen, key=lambda i: sign * (edge[i] - y_mean - c * (xs[i] - x_mean)), reverse=True
-        )
-        candidate = sorted(by_wait[:half])
-        if _sxx([xs[i] for i in candidate]) == 0:
+        )[:half]
+        if _sxx([xs[i] for i in least_wait]) == 0:
             break
-        chosen = candidate
-        c, _ = _line([xs[i] for i in chosen], [edge[i] for i in chosen])
-    _, scatter = _line([xs[i] for i in chosen], [edge[i] for i in chosen])
+        chosen = least_wait
+        c, scatter = _line([xs[i] for i in chosen], [edge[i] for i in chosen])
     return chosen, c, scatter
 
 
