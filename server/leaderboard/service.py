@@ -8,11 +8,12 @@ of the history: the boards are reloaded by every phone after every rep.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, case, func
+from sqlalchemy import ColumnElement, Engine, and_, case, false, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -147,6 +148,22 @@ def leaderboard(
     )  # fmt: skip
 
 
+# The columns every board query selects, in this order.
+_ROW = ("athlete_id", "best_us", "runs", "last_us", "last_manual", "best_manual", "name",
+        "display_name")  # fmt: skip
+
+
+def _rows(result: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Board rows as dicts; the manual flags as bools (SQLite gives 0/1, NULL is not manual)."""
+    rows = []
+    for values in result:
+        row = dict(zip(_ROW, values, strict=True))
+        row["last_manual"] = bool(row["last_manual"])
+        row["best_manual"] = bool(row["best_manual"])
+        rows.append(row)
+    return rows
+
+
 def _total_rows(session: Session, where: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
     # Was a best time typed in? The fastest manual time in the same rows equals the best
     # exactly when one of the best reps was manual: one pass over the rows already read, where
@@ -172,7 +189,7 @@ def _total_rows(session: Session, where: list[ColumnElement[bool]]) -> list[dict
             agg.c.runs,
             col(last.total_us),
             col(last.manual),
-            agg.c.best_manual_us,
+            agg.c.best_manual_us == agg.c.best_us,
             col(Athlete.name),
             col(Athlete.display_name),
         )
@@ -180,15 +197,7 @@ def _total_rows(session: Session, where: list[ColumnElement[bool]]) -> list[dict
         .join(Athlete, col(Athlete.id) == agg.c.athlete_id)
         .order_by(agg.c.best_us, col(Athlete.name))
     )
-    return [
-        {
-            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last_us,
-            "last_manual": bool(last_manual), "best_manual": manual_us == best_us,
-            "name": name, "display_name": display,
-        }
-        for a_id, best_us, runs, last_us, last_manual, manual_us, name, display
-        in session.execute(query).all()
-    ]  # fmt: skip
+    return _rows(session.execute(query))
 
 
 def _segment_rows(
@@ -219,20 +228,16 @@ def _segment_rows(
             agg.c.best_us,
             agg.c.runs,
             last_us,
+            # Manual reps have no splits, so a segment board holds timed splits only.
+            false(),
+            false(),
             col(Athlete.name),
             col(Athlete.display_name),
         )
         .join(Athlete, col(Athlete.id) == agg.c.athlete_id)
         .order_by(agg.c.best_us, col(Athlete.name))
     )
-    # Manual reps have no splits, so a segment board holds timed splits only.
-    return [
-        {
-            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last,
-            "last_manual": False, "best_manual": False, "name": name, "display_name": display,
-        }
-        for a_id, best_us, runs, last, name, display in session.execute(query).all()
-    ]  # fmt: skip
+    return _rows(session.execute(query))
 
 
 def _segments_seen(session: Session, drill_id: int) -> tuple[str, ...]:
@@ -276,15 +281,7 @@ def _summary_rows(
         .where(*where)
         .order_by(col(BoardBest.best_us), col(Athlete.name))
     )  # fmt: skip
-    return [
-        {
-            "athlete_id": a_id, "best_us": best_us, "runs": runs, "last_us": last_us,
-            "last_manual": bool(last_manual), "best_manual": bool(best_manual), "name": name,
-            "display_name": display,
-        }
-        for a_id, best_us, runs, last_us, last_manual, best_manual, name, display
-        in session.execute(query).all()
-    ]  # fmt: skip
+    return _rows(session.execute(query))
 
 
 def drills_run_on(engine: Engine, day: str = "today") -> list[str]:
