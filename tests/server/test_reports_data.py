@@ -7,11 +7,13 @@ from datetime import date
 
 import pytest
 
+from drills.model import Drill
 from drills.norms import load_norms
 from server.catalog.service import Catalog
 from server.errors import InvalidInputError, NotFoundError
 from server.reports.data import (
     NothingToExportError,
+    ReportData,
     Scope,
     drill_side,
     load_report_data,
@@ -20,7 +22,16 @@ from server.reports.data import (
 )
 from server.reports.records import paused_gc
 from server.reports.summary import build_summary
-from tests.server.reports_support import DAY1, DAY2, seed_reports_db
+from tests.server.reports_support import DAY1, DAY2, Seeded, seed_reports_db
+
+
+def _lions(db: str, catalog: dict[str, Drill] | None = None) -> tuple[Seeded, ReportData]:
+    """The seeded database and the Lions' report data over all dates."""
+    seeded = seed_reports_db(db)
+    try:
+        return seeded, load_report_data(seeded.engine, make_scope("Lions", None, None), catalog)
+    finally:
+        seeded.engine.dispose()
 
 
 def test_every_rep_and_split_comes_back_exactly(any_db: str) -> None:
@@ -90,11 +101,7 @@ def test_empty_and_all_voided_teams_say_so(sqlite_db: str) -> None:
 
 
 def test_flags_and_validity(sqlite_db: str) -> None:
-    seeded = seed_reports_db(sqlite_db)
-    try:
-        data = load_report_data(seeded.engine, make_scope("Lions", None, None))
-    finally:
-        seeded.engine.dispose()
+    _, data = _lions(sqlite_db)
     tagged = {r.rep: r for r in data.reps if r.rep >= 10}
     assert tagged[10].void and not tagged[10].valid
     assert tagged[11].familiarisation and not tagged[11].valid
@@ -114,13 +121,7 @@ def test_side_comes_from_the_mirror_and_slug() -> None:
 
 
 def test_summary_counts_only_valid_reps_and_relates_drills(sqlite_db: str) -> None:
-    seeded = seed_reports_db(sqlite_db)
-    try:
-        data = load_report_data(
-            seeded.engine, make_scope("Lions", None, None), Catalog.load().drills
-        )
-    finally:
-        seeded.engine.dispose()
+    seeded, data = _lions(sqlite_db, Catalog.load().drills)
     summary = build_summary(data, load_norms())
     asa = summary.athletes[seeded.athlete_ids["Åsa Berg"]]
     sprint = asa.drills["sprint-10m"]
@@ -148,13 +149,7 @@ def test_summary_counts_only_valid_reps_and_relates_drills(sqlite_db: str) -> No
 
 
 def test_norm_ratings_only_for_a_chosen_population(sqlite_db: str) -> None:
-    seeded = seed_reports_db(sqlite_db)
-    try:
-        data = load_report_data(
-            seeded.engine, make_scope("Lions", None, None), Catalog.load().drills
-        )
-    finally:
-        seeded.engine.dispose()
+    seeded, data = _lions(sqlite_db, Catalog.load().drills)
     tables = load_norms()
     plain = build_summary(data, tables)
     chosen = build_summary(data, tables, {"backward-walk-3m": ["fallers", "non-fallers"]})
