@@ -4,9 +4,12 @@ Names say which clock a number belongs to: `_ticks` (device counter), `_mono_us`
 monotonic microseconds). Each device gets a ClockModel fed with PING/PONG exchanges.
 
 What an exchange proves: the device read its counter at some host time between sending the
-PING and receiving the PONG. USB delay is lopsided (a USB-serial bridge may hold the answer up
-to 16 ms, the question hardly waits), so the midpoint of a round trip is not the moment of the
-reading, and a regression through midpoints inherits a varying bias. The model therefore:
+PING and receiving the PONG; on a UART, no sooner than the PING's bytes take to cross the line
+after the send, and no later than the PONG's take before the receipt (the device reads its
+counter as the PING's last byte arrives: PROTOCOL.md section 4.3). USB delay is lopsided (a
+USB-serial bridge may hold the answer up to 16 ms, the question hardly waits), so the midpoint
+of a round trip is not the moment of the reading, and a regression through midpoints inherits
+a varying bias. The model therefore:
 
 1. takes the rate from the exchanges with the shortest round trips (late answers carry no
    information), fitting a line through whichever edge of their windows (sent, midpoint or
@@ -55,8 +58,17 @@ MIN_RATE_ERROR_PPM = 1.0
 MIN_FIT_SPAN_US = 5_000_000
 
 
+# 8N1: a start bit, eight data bits and a stop bit on the line for each byte.
+UART_BITS_PER_BYTE = 10
+
+
+def uart_time_us(n_bytes: int, baudrate: int) -> float:
+    """How long `n_bytes` take on a UART line at `baudrate` (115200: 86.8 us a byte)."""
+    return n_bytes * UART_BITS_PER_BYTE * 1e6 / baudrate
+
+
 class TickExtender(Unwrapper):
-    """Extends the 32-bit tick counter on the wire to 64 bits (PROTOCOL.md section 4.4)."""
+    """Extends the 32-bit tick counter on the wire to 64 bits (PROTOCOL.md section 4.3)."""
 
     def __init__(self) -> None:
         super().__init__(32)
@@ -71,6 +83,32 @@ class ClockSample:
     @property
     def rtt_us(self) -> int:
         return self.recv_mono_us - self.sent_mono_us
+
+    @classmethod
+    def from_exchange(
+        cls,
+        sent_mono_us: int,
+        recv_mono_us: int,
+        ticks: int,
+        *,
+        ping_bytes: int,
+        pong_bytes: int,
+        baudrate: int,
+    ) -> ClockSample:
+        """The window of one PING/PONG exchange: from the PING's send plus its time on the
+        line to the PONG's receipt minus its own. Without the allowance the fit, which sits
+        near the quiet send edge, would place every reading about a PING's line time early
+        (1.0 ms at 115200).
+
+        An exchange quicker than the two frames' line time cannot have crossed a UART at
+        that rate (a native USB device ignores the rate it is opened at): it keeps its
+        whole window rather than an empty one.
+        """
+        ping_us = round(uart_time_us(ping_bytes, baudrate))
+        pong_us = round(uart_time_us(pong_bytes, baudrate))
+        if recv_mono_us - sent_mono_us < ping_us + pong_us:
+            return cls(sent_mono_us, recv_mono_us, ticks)
+        return cls(sent_mono_us + ping_us, recv_mono_us - pong_us, ticks)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from hardware.errors import DeviceNotReady, HardwareError, LinkError
 from hardware.link import mono_us
 from hardware.messages import (
     CMD_FLAG_NOW,
+    POLARITY_HIGH_BROKEN,
+    POLARITY_LOW_BROKEN,
     Action,
     Command,
     CommandAck,
@@ -102,6 +104,23 @@ class Cues:
         return await self._cue(
             device_key, Action.BEEP, channel, at_mono_us, (0, 0, 0), Pattern.SOLID, duration_ms
         )
+
+    async def set_polarity(self, device_key: str, channel: int, high_means_broken: bool) -> None:
+        """Tell a gate which level of a beam input means broken (PROTOCOL.md section 6,
+        action 6). The device applies it at once and keeps it across power cycles; a
+        receiver whose output goes high when blocked needs `high_means_broken`."""
+        value = POLARITY_HIGH_BROKEN if high_means_broken else POLARITY_LOW_BROKEN
+        ack = await self.send_command(
+            device_key, Action.POLARITY, channel, None, pattern=Pattern(value)
+        )
+        if ack.result is not CommandResult.OK:
+            why = {
+                CommandResult.NO_SUCH_CHANNEL: "it has no such beam",
+                CommandResult.UNSUPPORTED: "not supported by this device",
+            }.get(ack.result, ack.result.name.lower())
+            raise CommandFailed(
+                f"{device_key} refused to set the polarity of channel {channel}: {why}"
+            )
 
     async def _cue(
         self,

@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hardware.clock import ClockSample
+from hardware.clock import MIN_SAMPLES_READY, ClockSample
 from hardware.cues import Cues
 from hardware.errors import DeviceNotReady, LinkError
-from hardware.link import SerialLink, mono_us
+from hardware.link import BAUDRATE, SerialLink, mono_us
 from hardware.messages import (
     SUPPORTED_VERSIONS,
     CommandAck,
@@ -45,7 +45,7 @@ from hardware.registry import (
     DeviceRegistry,
     DeviceState,
 )
-from hardware.wire import Frame
+from hardware.wire import FRAME_OVERHEAD, Frame
 
 __all__ = ["DeviceEvent", "DeviceInfo", "DeviceState", "PortSession"]
 
@@ -55,10 +55,20 @@ MAX_ADDRESSES = 32  # ADDR 0 on the cable, 1..31 behind a hub
 
 # Klipper's trick: an odd period so clock queries do not beat against other periodic work.
 PING_INTERVAL_US = 983_900
+# A quick burst at HELLO makes a device `ready` (MIN_SAMPLES_READY exchanges whose windows
+# agree within READY_ERROR_US) well within the 1 s PROTOCOL.md section 7 promises from HELLO,
+# even at address 31 behind a hub. While the clock is not ready the burst goes on, up to
+# STARTUP_PINGS_MAX: round trips are slow while a hub's 32 devices all say HELLO at once, and
+# waiting a whole period for the next ping cost such a device 1-4 s.
 STARTUP_PINGS = 8
+STARTUP_PINGS_MAX = 16
 STARTUP_PING_GAP_US = 50_000
-# Pings to the devices behind one hub are spread over the period (29 ms x 32 addresses).
+STARTUP_STAGGER_US = 10_000
+# Later pings to the devices behind one hub are spread over the period (29 ms x 32 addresses).
 PING_STAGGER_US = 29_000
+# Frame sizes on the line, for the clock windows (PING: nonce; PONG: nonce and tick).
+PING_FRAME_BYTES = FRAME_OVERHEAD + 4
+PONG_FRAME_BYTES = FRAME_OVERHEAD + 8
 # Housekeeping cadence (pings due, NAKs due): finer than the smallest RTO of 25 ms.
 TICK_S = 0.01
 # Frames from an address that has not said HELLO yet wait here until it does.
@@ -76,7 +86,41 @@ LostHandler = Callable[[str, BaseException | None], None]
 @dataclass
 class _PingPlan:
     due_us: int
-    quick_left: int = STARTUP_PINGS
+    steady_due_us: int  # the first ping after the burst
+    quick_sent: int = 0
+
+    @classmethod
+    def at_hello(cls, hello_mono_us: int, addr: int) -> _PingPlan:
+        """Staggered by address: devices behind one hub share the uplink, and a PONG queued
+        behind its neighbour's would make every round trip of that device look slow. The
+        burst is staggered tighter than the steady pings so the last address is ready soon."""
+        return cls(
+            due_us=hello_mono_us + addr * STARTUP_STAGGER_US,
+            steady_due_us=hello_mono_us + addr * PING_STAGGER_US + PING_INTERVAL_US,
+        )
+
+    def sent(self, now_us: int, ready: bool) -> None:
+        """A PING just left; `ready`: whether the device's clock is synchronised yet."""
+        if self.quick_sent < STARTUP_PINGS_MAX:
+            self.quick_sent += 1
+            more = self.quick_sent < STARTUP_PINGS or not ready
+            if more and self.quick_sent < STARTUP_PINGS_MAX:
+                self.due_us = now_us + STARTUP_PING_GAP_US
+                return
+            self.quick_sent = STARTUP_PINGS_MAX
+        self.due_us = max(self.steady_due_us, now_us + STARTUP_PING_GAP_US)
+        self.steady_due_us = self.due_us + PING_INTERVAL_US
+
+
+def startup_ping_offsets_us(addr: int) -> list[int]:
+    """When (after its HELLO) the device at `addr` is pinged, for the first
+    MIN_SAMPLES_READY pings, had the host no other work: the schedule's share of `ready`."""
+    plan = _PingPlan.at_hello(0, addr)
+    offsets: list[int] = []
+    while len(offsets) < MIN_SAMPLES_READY:
+        offsets.append(plan.due_us)
+        plan.sent(plan.due_us, ready=False)
+    return offsets
 
 
 class PortSession(Cues):
@@ -159,6 +203,7 @@ class PortSession(Cues):
             "bad_crc": stats.bad_crc if stats else 0,
             "bad_length": stats.bad_length if stats else 0,
             "skipped_bytes": stats.skipped_bytes if stats else 0,
+            "idle_drops": stats.idle_drops if stats else 0,
             "unknown_types": self.unknown_types,
             "bad_payloads": self.bad_payloads,
         }
@@ -200,11 +245,7 @@ class PortSession(Cues):
             plan = self._ping_plan.get(addr)
             if plan is not None and now_us >= plan.due_us:
                 self._ping(addr)
-                if plan.quick_left > 0:
-                    plan.quick_left -= 1
-                    plan.due_us = now_us + STARTUP_PING_GAP_US
-                else:
-                    plan.due_us = now_us + PING_INTERVAL_US
+                plan.sent(now_us, state.clock.ready)
             nak_due = state.last_nak_us is not None and now_us - state.last_nak_us >= state.rto.us
             if state.held and nak_due:
                 if not state.delivered_any and state.gap_naks >= START_GAP_NAKS:
@@ -329,9 +370,7 @@ class PortSession(Cues):
             self._unsupported(addr, state, hello.proto)
         else:
             state.unsupported = None
-            # Staggered by address: devices behind one hub share the uplink, and a PONG queued
-            # behind its neighbour's would make every round trip of that device look slow.
-            self._ping_plan[addr] = _PingPlan(due_us=mono_us() + addr * PING_STAGGER_US)
+            self._ping_plan[addr] = _PingPlan.at_hello(mono_us(), addr)
             log.info(
                 "%s: %s %s at address %d (boot %d, protocol %d, %d Hz)",
                 self.url, "resumed" if known else "found", info.key, addr, info.boot_id,
@@ -359,7 +398,13 @@ class PortSession(Cues):
             return
         sent_us = entry[1]
         ticks = state.extender.extend(pong.tick32)
-        state.clock.add_sample(ClockSample(sent_us, received_us, ticks))
+        # A PONG queued on the loop may be handled just after stop() let go of the link.
+        baudrate = self._link.baudrate if self._link is not None else BAUDRATE
+        sample = ClockSample.from_exchange(
+            sent_us, received_us, ticks, ping_bytes=PING_FRAME_BYTES,
+            pong_bytes=PONG_FRAME_BYTES, baudrate=baudrate,
+        )  # fmt: skip
+        state.clock.add_sample(sample)
         state.rto.sample(received_us - sent_us)
 
     def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:

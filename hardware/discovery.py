@@ -4,6 +4,11 @@ Ports are chosen by VID:PID (and optionally USB serial number), never by name or
 (PROTOCOL.md section 1): a gate replugged into another socket gets another /dev path, and
 the DeviceRegistry lets it resume there. DeviceHub owns the registry, the watcher and every
 PortSession; the rest of the program listens to its events and reads its snapshot.
+
+Arduino Nano and Uno clones carry a plain USB-serial bridge (CH340, FTDI) instead of a USB
+identity of their own, and so does much else (GPS mice, 3D printers). A port with such a
+bridge is probed: opened, asked IDENTIFY, and left alone until it is plugged in again if no
+HELLO comes back in PROBE_WINDOW_S.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hardware.cues import Cues
@@ -27,6 +33,18 @@ POLL_INTERVAL_S = 0.5
 # The USB identity of the reference firmware (pid.codes test range, as the simulator uses);
 # a club with other hardware adds its own with --usb-id VID:PID.
 DEFAULT_USB_IDS: tuple[tuple[int, int], ...] = ((0x1209, 0xA617),)
+# USB-serial bridges on Nano and Uno clones running the reference firmware, by their usual
+# name. Ports with these identities are probed, not opened outright (see the module docstring).
+BRIDGE_USB_IDS: dict[tuple[int, int], str] = {
+    (0x1A86, 0x7523): "CH340",
+    (0x0403, 0x6001): "FTDI FT232R",
+}
+# How long a probed port has to say HELLO. Opening the port drops DTR, which resets a Nano
+# through its auto-reset capacitor; the bootloader then waits for an upload (optiboot about
+# 1 s, the old Nano bootloader about 2 s) before the firmware starts and sends HELLO at
+# power-up, a few ms later (the first boot also makes the device id). 3 s covers the slower
+# bootloader with a margin; a silent port costs this wait once per plug-in, never again.
+PROBE_WINDOW_S = 3.0
 
 
 def parse_usb_id(text: str) -> tuple[int, int]:
@@ -58,6 +76,29 @@ class PortRecord(Protocol):
 
 
 PortLister = Callable[[], Sequence[PortRecord]]
+Prober = Callable[[PortRecord], str | None]
+"""Names the bridge of a port that is to be probed before it is served; None: not probed."""
+
+
+def bridge_name(port: PortRecord) -> str | None:
+    """'CH340' or 'FTDI FT232R' for a port whose bridge Nano clones carry, else None."""
+    if port.vid is None or port.pid is None:
+        return None
+    return BRIDGE_USB_IDS.get((port.vid, port.pid))
+
+
+@dataclass(frozen=True)
+class SilentPort:
+    """A probed port that did not answer IDENTIFY: closed, and left alone while it stays."""
+
+    path: str
+    serial_number: str | None
+    description: str
+    bridge: str
+
+    @property
+    def note(self) -> str:
+        return f"{self.bridge}, no answer to IDENTIFY: not a device of ours"
 
 
 def system_ports() -> Sequence[PortRecord]:
@@ -83,7 +124,11 @@ class PortMatcher:
 
 
 class PortWatcher:
-    """Polls a port lister and reports matching ports as they appear and disappear."""
+    """Polls a port lister and reports matching ports as they appear and disappear.
+
+    A port is its path and USB serial number: another device plugged in under the same path
+    between two polls is a removal and an addition, so it is opened (or probed) afresh.
+    """
 
     def __init__(
         self,
@@ -100,6 +145,7 @@ class PortWatcher:
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self.present: set[str] = set()
+        self._serials: dict[str, str | None] = {}
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="port-watcher")
@@ -116,12 +162,16 @@ class PortWatcher:
         # Listing reads sysfs; keep it off the loop.
         records = await asyncio.to_thread(self._lister)
         matching = {r.device: r for r in records if self._matcher(r)}
-        for path in sorted(self.present - matching.keys()):
-            self.present.discard(path)
-            await self._on_removed(path)
+        for path in sorted(self.present):
+            record = matching.get(path)
+            if record is None or record.serial_number != self._serials.get(path):
+                self.present.discard(path)
+                self._serials.pop(path, None)
+                await self._on_removed(path)
         for path, record in sorted(matching.items()):
             if path not in self.present and await self._on_added(record):
                 self.present.add(path)
+                self._serials[path] = record.serial_number
 
     async def _run(self) -> None:
         while True:
@@ -141,9 +191,21 @@ class DeviceHub(Cues):
         self.sessions: dict[str, PortSession] = {}
         self.watcher: PortWatcher | None = None
         self.on_device: Callable[[DeviceInfo], None] | None = None
+        self.silent: dict[str, SilentPort] = {}
+        """Probed ports that did not answer, by path, until they leave the port list."""
+        self._served: Callable[[PortRecord], bool] = lambda _record: False
+        self._prober: Prober | None = None
+        self._probe_window_s = PROBE_WINDOW_S
+        self._probes: dict[str, asyncio.Task[None]] = {}
+        self._given: set[str] = set()
 
     async def open(self, url: str) -> PortSession:
-        """Open a port explicitly (a path or a pyserial URL); reopen it if it was lost."""
+        """Open a port explicitly (a path or a pyserial URL); reopen it if it was lost. A port
+        opened this way is never probed: whoever named it knows what is on it."""
+        self._given.add(url)
+        return await self._open(url)
+
+    async def _open(self, url: str) -> PortSession:
         session = self.sessions.get(url)
         if session is not None and not session.lost:
             return session
@@ -166,6 +228,8 @@ class DeviceHub(Cues):
         if self.watcher is not None:
             await self.watcher.stop()
             self.watcher = None
+        for path in list(self._probes):
+            self._end_probe(path)
         for url in list(self.sessions):
             await self.close(url)
 
@@ -174,21 +238,62 @@ class DeviceHub(Cues):
         matcher: Callable[[PortRecord], bool],
         lister: PortLister = system_ports,
         interval_s: float = POLL_INTERVAL_S,
+        probe: Prober | None = None,
+        probe_window_s: float = PROBE_WINDOW_S,
     ) -> PortWatcher:
-        """Open every matching port as it appears, close it when it goes (call on the loop)."""
+        """Open every matching port as it appears, close it when it goes (call on the loop).
+
+        Ports that `probe` names (and `matcher` does not accept) are probed: kept if a device
+        says HELLO within `probe_window_s`, closed and remembered in `silent` otherwise.
+        """
         if self.watcher is not None:
             raise RuntimeError("already watching ports")
-        self.watcher = PortWatcher(matcher, self._port_added, self.close, lister, interval_s)
+        self._served, self._prober, self._probe_window_s = matcher, probe, probe_window_s
+
+        def wanted(record: PortRecord) -> bool:
+            return matcher(record) or (probe is not None and probe(record) is not None)
+
+        self.watcher = PortWatcher(wanted, self._port_added, self._port_removed, lister, interval_s)
         self.watcher.start()
         return self.watcher
 
     async def _port_added(self, record: PortRecord) -> bool:
         try:
-            await self.open(record.device)
+            session = await self._open(record.device)
         except LinkError as exc:
             log.warning("cannot open %s (%s): %s", record.device, record.description, exc)
             return False  # tried again at the next poll
+        prober = None if record.device in self._given or self._served(record) else self._prober
+        bridge = None if prober is None else prober(record)
+        self._end_probe(record.device)  # a probe of an earlier plug-in at this path
+        if bridge is not None:
+            port = SilentPort(record.device, record.serial_number, record.description, bridge)
+            self._probes[record.device] = asyncio.get_running_loop().create_task(
+                self._probe(session, port), name=f"probe:{record.device}"
+            )
         return True
+
+    async def _probe(self, session: PortSession, port: SilentPort) -> None:
+        """Give the port its window to say HELLO (the session sent IDENTIFY on opening)."""
+        await asyncio.sleep(self._probe_window_s)
+        if self._probes.get(port.path) is asyncio.current_task():
+            del self._probes[port.path]
+        if self.sessions.get(port.path) is not session or session.devices:
+            return  # gone meanwhile, or a device of ours answered: served as any other
+        log.info("%s (%s): %s; left alone until it is plugged in again",
+                 port.path, port.description, port.note)  # fmt: skip
+        self.silent[port.path] = port
+        await self.close(port.path)
+
+    def _end_probe(self, path: str) -> None:
+        task = self._probes.pop(path, None)
+        if task is not None:
+            task.cancel()
+
+    async def _port_removed(self, path: str) -> None:
+        self._end_probe(path)
+        self.silent.pop(path, None)
+        await self.close(path)
 
     def _on_event(self, event: DeviceEvent) -> None:
         # Events arrive on the loop; a failing listener must not stop the port's traffic.
@@ -220,7 +325,7 @@ class DeviceHub(Cues):
             out.append(
                 {
                     "key": info.key, "device": info.key, "kind": info.kind.name.lower(),
-                    "port": info.port, "address": info.addr,
+                    "port": info.port, "address": info.addr, "boot": info.boot_id,
                     "firmware": ".".join(map(str, info.firmware)), "protocol": info.proto,
                     "channels": info.channels, "caps": [c.name.lower() for c in info.caps
                                                         if c.name],
@@ -232,6 +337,7 @@ class DeviceHub(Cues):
                     else status.link_quality,
                     "beams": [] if status is None
                     else [None if b == NOT_APPLICABLE else b for b in status.beams],
+                    "dropped": None if status is None else status.dropped,
                     "sync_error_us": None if fit is None else round(fit.error_bound_us, 1),
                     "rate_ppm": None if fit is None
                     else round((fit.rate_hz / info.tick_hz - 1) * 1e6, 1),

@@ -22,8 +22,10 @@ from hardware.wire import DecoderStats, Frame, FrameDecoder
 log = logging.getLogger(__name__)
 
 BAUDRATE = 115200
-# How long a blocking read waits before re-checking whether the link is closing.
-READ_TIMEOUT_S = 0.05
+# How long a blocking read waits before re-checking whether the link is closing, and whether
+# a frame cut short has sat idle past wire.IDLE_DROP_US (so it is dropped within 20-40 ms of
+# the last byte, not when the next frame happens to come).
+READ_TIMEOUT_S = 0.02
 
 FrameHandler = Callable[[Frame, int], None]
 ClosedHandler = Callable[[BaseException | None], None]
@@ -59,6 +61,11 @@ class SerialLink:
     @property
     def stats(self) -> DecoderStats:
         return self._decoder.stats
+
+    @property
+    def baudrate(self) -> int:
+        """The line rate the port was opened at: what a frame's bytes take on a UART."""
+        return self._baudrate
 
     @property
     def is_open(self) -> bool:
@@ -115,10 +122,10 @@ class SerialLink:
                 if not self._stopping.is_set():
                     error = exc
                 break
-            if not data:
-                continue
             received_us = mono_us()
-            frames = self._decoder.feed(data)
+            # An empty read (the timeout) still lets the decoder drop a frame gone idle, and
+            # hand up any whole frame that was queued behind its bad LEN.
+            frames = self._decoder.feed(data, received_us)
             if frames:
                 # One wake-up of the loop per read, not per frame: at thousands of events a
                 # second the wake-ups, not the frames, were the cost.

@@ -53,6 +53,7 @@ class Action(enum.IntEnum):
     BEEP = 3
     ARM = 4
     DISARM = 5
+    POLARITY = 6  # which level of a beam input means broken; its value rides in `pattern`
 
 
 class Pattern(enum.IntEnum):
@@ -80,6 +81,11 @@ class Caps(enum.IntFlag):
 CMD_FLAG_NOW = 0x01
 BATTERY_MAINS = 0xFF
 NOT_APPLICABLE = 0xFF
+# POLARITY's `pattern` byte: which input level means the beam is broken.
+POLARITY_LOW_BROKEN = 0  # the default: a receiver pulling its output low when blocked
+POLARITY_HIGH_BROKEN = 1
+HELLO_MIN_LEN = 18  # the layout every version keeps, up to `channels`
+HELLO_V1_LEN = 19  # + caps
 
 
 class PayloadError(ValueError):
@@ -99,7 +105,9 @@ def _enum(cls: type[enum.IntEnum], value: int, what: str) -> enum.IntEnum:
 
 @dataclass(frozen=True)
 class Hello:
-    """Device identity. Its first 18 bytes keep this layout in every version."""
+    """Device identity: 19 bytes in version 1, of which the first 18 keep their layout in
+    every version. 18 bytes read as caps 0 (none declared); bytes after the 19th are ignored.
+    """
 
     TYPE: ClassVar[MsgType] = MsgType.HELLO
     _FMT: ClassVar[struct.Struct] = struct.Struct(">BBIIBBBIB")
@@ -121,12 +129,15 @@ class Hello:
     @classmethod
     def unpack(cls, payload: bytes) -> Hello:
         # Longer is fine (a later version may append fields); shorter is not a HELLO.
-        if len(payload) < cls._FMT.size:
-            raise PayloadError(f"HELLO payload is {len(payload)} bytes, at least 18 expected")
+        if len(payload) < HELLO_MIN_LEN:
+            raise PayloadError(
+                f"HELLO payload is {len(payload)} bytes, at least {HELLO_MIN_LEN} expected"
+            )
         proto, kind, dev, boot, fa, fb, fc, hz, ch = cls._FMT.unpack_from(payload)
         if hz == 0:
             raise PayloadError("HELLO announces a tick rate of 0 Hz")
-        caps = Caps(payload[18] & 0x0F) if len(payload) > 18 else Caps.NONE
+        # Bits 4-7 are reserved: a later version's capability is no reason to refuse a device.
+        caps = Caps(payload[18] & 0x0F) if len(payload) >= HELLO_V1_LEN else Caps.NONE
         kind_e = DeviceKind(_enum(DeviceKind, kind, "device kind"))
         return cls(proto, kind_e, dev, boot, (fa, fb, fc), hz, ch, caps)
 
@@ -267,6 +278,11 @@ class Command:
     pattern: Pattern = Pattern.SOLID
     duration_ms: int = 0
 
+    @property
+    def polarity_high_broken(self) -> bool:
+        """For POLARITY: whether a HIGH input means the beam is broken."""
+        return self.pattern == POLARITY_HIGH_BROKEN
+
     def pack(self) -> bytes:
         r, g, b = self.colour
         return self._FMT.pack(
@@ -287,29 +303,41 @@ class Command:
 
 @dataclass(frozen=True)
 class Status:
-    """Battery, link quality and each beam's alignment, for the devices page."""
+    """Battery, link quality, each beam's alignment and, from newer devices, the count of
+    events dropped because the retransmit buffer was full (None: the device does not say)."""
 
     TYPE: ClassVar[MsgType] = MsgType.STATUS
     _FMT: ClassVar[struct.Struct] = struct.Struct(">BBHB")
+    _DROPPED: ClassVar[struct.Struct] = struct.Struct(">H")
     battery_pct: int
     link_quality: int
     rx_errors: int
     beams: tuple[int, ...] = ()
+    dropped: int | None = None
 
     def pack(self) -> bytes:
         head = self._FMT.pack(self.battery_pct, self.link_quality, self.rx_errors & 0xFFFF,
                               len(self.beams))  # fmt: skip
-        return head + bytes(self.beams)
+        tail = b"" if self.dropped is None else self._DROPPED.pack(self.dropped & 0xFFFF)
+        return head + bytes(self.beams) + tail
 
     @classmethod
     def unpack(cls, payload: bytes) -> Status:
         if len(payload) < cls._FMT.size:
             raise PayloadError(f"STATUS payload is {len(payload)} bytes, at least 5 expected")
         battery, link, errors, count = cls._FMT.unpack_from(payload)
-        beams = payload[cls._FMT.size :]
-        if len(beams) != count:
-            raise PayloadError(f"STATUS announces {count} beams but carries {len(beams)}")
-        return cls(battery, link, errors, tuple(beams))
+        end = cls._FMT.size + count
+        # 5+N bytes from a device that keeps no count; 5+N+2 or more from one that does (a
+        # later version may append fields after `dropped`).
+        extra = len(payload) - end
+        if extra < 0 or extra == 1:
+            raise PayloadError(
+                f"STATUS announces {count} beams: {end} or at least {end + 2} bytes expected, "
+                f"got {len(payload)}"
+            )
+        beams = tuple(payload[cls._FMT.size : end])
+        dropped = cls._DROPPED.unpack_from(payload, end)[0] if extra else None
+        return cls(battery, link, errors, beams, dropped)
 
 
 Message = (

@@ -29,6 +29,7 @@ RECENT_SEQS = 512
 # A host that restarted meets devices whose oldest unacknowledged event is not number 0.
 # After this many NAKs for the start of a conversation go unanswered, it starts from what it has.
 START_GAP_NAKS = 3
+EVSEQ_WRAP = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,6 @@ class DeviceState:
     pending_cmds: dict[int, asyncio.Future[CommandAck]] = field(default_factory=dict)
     onsets: dict[int, asyncio.Future[DeviceEvent]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        # Anchor the extension at 0: the first event of a boot is number 0 (section 4.2).
-        self.evseqs.extend(0)
-
     @property
     def key(self) -> str:
         return self.info.key
@@ -187,6 +184,12 @@ class DeviceState:
         if self.clock.ready:
             return "ready"
         return "connecting" if self.clock.sample_count == 0 else "syncing"
+
+    @property
+    def dropped(self) -> int | None:
+        """Events the device could not keep since power-up (its buffer was full), as its last
+        STATUS said; None when it does not count them (an older device) or has not said."""
+        return None if self.status is None else self.status.dropped
 
     @property
     def sync_error_us(self) -> float | None:
@@ -223,27 +226,47 @@ class DeviceState:
         self, evseq16: int, channel: int, kind: EventKind, tick32: int, ref: int, recv_us: int
     ) -> Outcome:
         """Put one EVENT in order: deliver it (and any held ones it frees), hold it, or drop it
-        as a repeat."""
+        as a repeat.
+
+        Until something has been delivered (first contact, section 5), nothing is a repeat:
+        this host cannot know what another acknowledged. Numbers then count from the first
+        event received (the nearest value to those held), so what is held keeps its order
+        across the 65535 -> 0 wrap whatever number the device has reached.
+        """
         n = self.evseqs.extend(evseq16)
         ticks = self.extender.extend(tick32)
-        if n < self.expected or n in self.held:
+        if n in self.held or (self.delivered_any and n < self.expected):
             self.duplicates += 1
             return Outcome([], repeat=True, gap=bool(self.held))
         self.held[n] = Arrived(n, channel, kind, ticks, ref, recv_us)
         return Outcome(self._drain(), gap=bool(self.held))
 
     def skip_to_held(self) -> list[Arrived]:
-        """Give up on the start of a conversation that the device can no longer re-send."""
+        """Give up on the start of a conversation that the device can no longer re-send: start
+        from the lowest event held."""
         first = min(self.held)
+        if first < 0:
+            # Held events from before a wrap, counted from one received after it. Numbers
+            # only name events (unique and ordered per boot), so move them all up a wrap
+            # rather than hand out negative ones.
+            shift = -(first // EVSEQ_WRAP) * EVSEQ_WRAP
+            self.held = {n + shift: a._replace(evseq=n + shift) for n, a in self.held.items()}
+            self.evseqs = Unwrapper(16)
+            self.evseqs.extend(max(self.held))  # the first value is taken as it is
+            first += shift
         log.warning(
-            "%s: events %d..%d were acknowledged before this host knew the device; "
-            "starting from %d",
-            self.key, self.expected, first - 1, first,
+            "%s: first contact: starting from event %d, the oldest the device still had "
+            "(what came before was acknowledged before this host knew the device)",
+            self.key, first & 0xFFFF,
         )  # fmt: skip
         self.expected = first
         return self._drain()
 
     def _drain(self) -> list[Arrived]:
+        if not self.delivered_any and self.held and min(self.held) < self.expected:
+            # First contact and the device has events numbered below the expected start:
+            # it wrapped, so its "0" is not its first. Wait for the NAK rule to start us.
+            return []
         out: list[Arrived] = []
         while self.expected in self.held:
             out.append(self.held.pop(self.expected))

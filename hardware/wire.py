@@ -14,6 +14,10 @@ SYNC = 0x7E
 MAX_PAYLOAD = 200
 HEADER_LEN = 6  # SYNC, LEN, ADDR, SEQ(2), TYPE
 FRAME_OVERHEAD = HEADER_LEN + 2  # + CRC
+# A frame's bytes follow each other on the line; after this long without a byte, the frame
+# being received never will be whole (its LEN was hit by noise, or the sender reset), and
+# waiting for more would absorb the next frames until 208 bytes had come (section 2).
+IDLE_DROP_US = 20_000
 
 
 def crc16_ccitt(data: bytes, crc: int = 0xFFFF) -> int:
@@ -51,17 +55,61 @@ class DecoderStats:
     bad_crc: int = 0
     bad_length: int = 0
     skipped_bytes: int = 0
+    idle_drops: int = 0
 
 
 @dataclass
 class FrameDecoder:
-    """Incremental frame finder that survives noise, as section 2 of the spec prescribes."""
+    """Incremental frame finder that survives noise, as section 2 of the spec prescribes.
+
+    The receive time of each chunk is the caller's to give (`now_us`, on any monotonic
+    microsecond clock): the decoder reads no clock, so the idle rule is tested with numbers.
+    Without times it never drops a frame for idleness.
+    """
 
     stats: DecoderStats = field(default_factory=DecoderStats)
     _buf: bytearray = field(default_factory=bytearray)
+    _last_byte_us: int | None = None
 
-    def feed(self, data: bytes) -> list[Frame]:
-        self._buf += data
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held for a frame not yet whole."""
+        return len(self._buf)
+
+    def idle_due_us(self) -> int | None:
+        """When the bytes held become an idle frame to drop; None when nothing is held."""
+        if not self._buf or self._last_byte_us is None:
+            return None
+        return self._last_byte_us + IDLE_DROP_US
+
+    def feed(self, data: bytes, now_us: int | None = None) -> list[Frame]:
+        """Frames completed by `data`, received at `now_us`. An empty `data` with a time
+        only applies the idle rule (a reader's timeout with nothing read)."""
+        frames: list[Frame] = []
+        if now_us is not None:
+            due = self.idle_due_us()
+            if due is not None and now_us >= due:
+                frames += self._drop_idle()
+            if data:
+                self._last_byte_us = now_us
+        if data:
+            self._buf += data
+            frames += self._scan()
+        return frames
+
+    def _drop_idle(self) -> list[Frame]:
+        """The line went quiet inside a frame: drop its SYNC and look again at the bytes
+        after it, as for a CRC failure, until what is held has been searched to the end. A
+        frame found whole in there is still good; any other start is as stale as the first."""
+        frames: list[Frame] = []
+        while self._buf:
+            self.stats.idle_drops += 1
+            self.stats.skipped_bytes += 1
+            del self._buf[:1]
+            frames += self._scan()
+        return frames
+
+    def _scan(self) -> list[Frame]:
         frames: list[Frame] = []
         buf = self._buf
         while True:

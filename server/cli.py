@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
-import random
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from drills import DrillFileError, Timing, check_paths
+from drills import DrillFileError, check_paths
 from hardware.errors import HardwareError
 from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
 from server.db.session import migrate
@@ -61,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
             help=f"SQLite file or database URL (default: $AGILITY_DB, else {DEFAULT_DB})",
         )  # fmt: skip
 
+    from server.devices import cli as devices_cli
+
     serve = sub.add_parser("serve", help="run the server with real devices")
     db_option(serve)
     serve.add_argument("--host", default=DEFAULT_HOST)
@@ -80,11 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--usb-id",
         action="append",
-        type=_usb_id,
+        type=devices_cli.usb_id_arg,
         default=[],
         metavar="VID:PID",
         help="also open ports with this USB identity as they are plugged in (repeatable; "
-        "the reference firmware's 1209:A617 is always included)",
+        "the reference firmware's 1209:A617 is always included; CH340 and FTDI ports of "
+        "Nano clones are probed with IDENTIFY and opened if they answer)",
     )
     serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
 
@@ -96,54 +96,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the virtual squad")
     demo.set_defaults(func=_cmd_serve, demo=True, device=[], usb_id=None)
 
-    devices = sub.add_parser("devices", help="list serial ports and identify the devices on them")
-    devices.add_argument("--json", action="store_true", help="one JSON object")
-    devices.add_argument(
-        "--port",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="probe this port whatever its USB identity (repeatable)",
-    )
-    devices.add_argument(
-        "--usb-id", action="append", type=_usb_id, default=[], metavar="VID:PID",
-        help="also probe ports with this USB identity (repeatable)",
-    )  # fmt: skip
-    devices.add_argument(
-        "--wait", type=float, default=3.0, metavar="S",
-        help="how long to listen for devices and their clock sync (default 3 s)",
-    )  # fmt: skip
-    devices.set_defaults(func=_cmd_devices)
+    devices_cli.add_parser(sub)
 
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
     db_option(mig)
     mig.set_defaults(func=_cmd_migrate)
 
-    run = sub.add_parser("run", help="run a drill from the terminal, one JSON line per rep")
-    db_option(run)
-    run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
-    run.add_argument(
-        "--device",
-        required=True,
-        help="'sim' for a simulated hub and virtual athlete, or a serial port",
-    )
-    run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
-    run.add_argument("--team", default="Default", help="team of a new athlete")
-    run.add_argument("--reps", type=int, default=1)
-    run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    run.add_argument("--seed", type=int, default=1)
-    run.add_argument(
-        "--start-within",
-        type=float,
-        default=120.0,
-        metavar="S",
-        help="void a rep whose start gate is not crossed within S seconds",
-    )
-    run.add_argument(
-        "--time-scale", type=float, default=1.0, metavar="X",
-        help="plan files: multiply rests and countdowns by X (runs stay real time)",
-    )  # fmt: skip
-    run.set_defaults(func=_cmd_run)
+    from server.runs import cli as runs_cli
+
+    runs_cli.add_parser(sub, db_option)
 
     from server.plans import cli as plans_cli
 
@@ -174,15 +135,6 @@ def _parser() -> argparse.ArgumentParser:
     dcheck.add_argument("paths", nargs="*", type=Path, help="files or folders (default: library)")
     dcheck.set_defaults(func=_cmd_drills_check)
     return p
-
-
-def _usb_id(text: str) -> tuple[int, int]:
-    from hardware.discovery import parse_usb_id
-
-    try:
-        return parse_usb_id(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -249,145 +201,6 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     migrate(args.db)
     print(f"database {args.db} is at the latest schema")
     return 0
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from server.plans import cli as plans_cli
-
-    if plans_cli.is_plan_file(args.drill):
-        return plans_cli.run_plan_file(args)
-    if not args.athlete:
-        print("agility: error: --athlete is required to run a drill", file=sys.stderr)
-        return 2
-    if args.reps < 1:
-        print("agility: error: --reps must be at least 1", file=sys.stderr)
-        return 2
-    migrate(args.db)
-    return asyncio.run(_run_reps(args))
-
-
-async def _run_reps(args: argparse.Namespace) -> int:
-    from hardware.sim.athlete import make_team
-    from server.app import build_services
-    from server.simulation import SimRig, layout_for_hub
-
-    services = build_services(Settings(db=args.db))
-    drill = services.catalog.get(args.drill)
-    if drill.timing is Timing.INTERVALS:
-        raise AppError(f"{drill.slug} is run for a group: put it in a plan file (agility run PLAN)")
-    rig: SimRig | None = None
-    try:
-        if args.device == "sim":
-            rig = await SimRig.start(services.devices, drill, args.seed)
-            services.coordinator.layout.update(rig.layout)
-        else:
-            session = await services.devices.open(args.device)
-            ready = await session.wait_ready(timeout_s=10.0)
-            services.coordinator.layout.update(layout_for_hub(drill, ready[0].info.key))
-        recorder = services.recorder
-        athlete_id = recorder.ensure_athlete(recorder.ensure_team(args.team), args.athlete)
-        rng = random.Random(args.seed)
-        virtual = make_team(1, rng)[0]
-        first_rep = recorder.count_runs(drill.slug, athlete_id) + 1
-        for i in range(args.reps):
-            rep = first_rep + i
-            done = services.coordinator.begin(
-                drill, athlete_id, args.athlete, rep, start_within_s=args.start_within,
-                rng=random.Random(f"{args.seed}:{rep}"),
-            )  # fmt: skip
-            if rig is not None:
-                rig.run_rep(drill, virtual, rng, go=services.coordinator.go, lead_s=0.2)
-            elif not args.json:
-                print(f"rep {rep}: ready, {args.athlete} may go", flush=True)
-            outcome = await done
-            splits = {s.name: s.elapsed_us / 1e6 for s in outcome.splits}
-            if args.json:
-                line = {
-                    "drill": drill.slug, "athlete": args.athlete, "rep": rep,
-                    "state": outcome.state.value, "splits": splits,
-                    "total_s": None if outcome.total_us is None else outcome.total_us / 1e6,
-                }  # fmt: skip
-                print(json.dumps(line), flush=True)
-            else:
-                shown = "  ".join(f"{k} {v:.3f} s" for k, v in splits.items())
-                print(f"rep {rep}: {outcome.state.value}  {shown}", flush=True)
-            if rig is not None:
-                await asyncio.sleep(0.3)  # let the body clear the last beam before the next rep
-    finally:
-        await services.devices.close_all()
-        if rig is not None:
-            rig.stop()
-        services.engine.dispose()
-    return 0
-
-
-def _cmd_devices(args: argparse.Namespace) -> int:
-    report = asyncio.run(_probe_devices(args))
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    ports = report["ports"]
-    if not ports:
-        print("no serial ports found")
-    for port in ports:
-        usb = port["usb"] or "no USB id"
-        mark = "probed" if port["probed"] else "not ours (add --usb-id or --port to probe)"
-        print(f"{port['port']:<22} {usb:<10} {port['description']}  [{mark}]")
-    devices = report["devices"]
-    if not devices:
-        print("no devices answered" if any(p["probed"] for p in ports) else "")
-        return 0
-    print()
-    print(f"{'device':<16} {'state':<12} {'fw':<7} {'proto':<5} {'battery':<8} "
-          f"{'beams':<12} {'sync':<10} port")  # fmt: skip
-    for d in devices:
-        no_status = d["battery"] is None and d["link"] is None and not d["beams"]
-        battery = "-" if no_status else "mains" if d["battery"] is None else f"{d['battery']} %"
-        beams = ",".join("-" if b is None else f"{b}%" for b in d["beams"]) or "-"
-        sync = "-" if d["sync_error_us"] is None else f"±{d['sync_error_us'] / 1000:.2f} ms"
-        print(f"{d['key']:<16} {d['state']:<12} {d['firmware']:<7} {d['protocol']:<5} "
-              f"{battery:<8} {beams:<12} {sync:<10} {d['port']}#{d['address']}")  # fmt: skip
-        if d["message"]:
-            print(f"  ! {d['message']}")
-    return 0
-
-
-async def _probe_devices(args: argparse.Namespace) -> dict[str, Any]:
-    from hardware.discovery import DEFAULT_USB_IDS, PortMatcher, system_ports
-    from server.devices.service import DeviceManager
-
-    matcher = PortMatcher((*DEFAULT_USB_IDS, *args.usb_id))
-    ports: list[dict[str, Any]] = []
-    probe: list[str] = list(args.port)
-    for record in system_ports():
-        ours = matcher(record)
-        usb = None if record.vid is None else f"{record.vid:04X}:{record.pid or 0:04X}"
-        ports.append({"port": record.device, "usb": usb, "serial_number": record.serial_number,
-                      "description": record.description, "probed": ours})  # fmt: skip
-        if ours and record.device not in probe:
-            probe.append(record.device)
-    for path in args.port:
-        if all(p["port"] != path for p in ports):
-            ports.append({"port": path, "usb": None, "serial_number": None,
-                          "description": "given with --port", "probed": True})  # fmt: skip
-    manager = DeviceManager(lambda _event: None)
-    errors: list[str] = []
-    try:
-        for path in probe:
-            try:
-                await manager.open(path)
-            except HardwareError as exc:
-                errors.append(str(exc))
-        deadline = asyncio.get_running_loop().time() + args.wait
-        while asyncio.get_running_loop().time() < deadline:
-            states = manager.registry.all()
-            if states and all(s.ready or s.unsupported for s in states):
-                break
-            await asyncio.sleep(0.1)
-        devices = manager.snapshot()
-    finally:
-        await manager.close_all()
-    return {"ports": ports, "devices": devices, "errors": errors}
 
 
 def _cmd_drills_list(args: argparse.Namespace) -> int:

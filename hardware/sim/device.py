@@ -121,6 +121,9 @@ class VirtualDevice:
         self.suppressed: list[TruthSuppressed] = []
         self.commands: list[TruthCommand] = []
         self.address = -1
+        # Which level means broken, per beam (POLARITY): kept in EEPROM, so a power cycle
+        # keeps it. The simulator's edges are logical; it is stored and reported, not applied.
+        self.polarity_high = [False] * self.channels
         self._link: DeviceLink | None = None
         self._powered = False
         self._status_gen = 0  # never reset: it retires the timers of earlier boots
@@ -137,6 +140,7 @@ class VirtualDevice:
         self.outputs.dead = True  # its timers may still fire: they must find nothing to do
         self.outputs = Outputs(self)
         self.rx_errors = 0
+        self.dropped = 0  # events not kept because the buffer was full (STATUS `dropped`)
         self.bad_frames = 0
         self._frame_seq = 0
         self._timer_due: int | None = None
@@ -217,9 +221,7 @@ class VirtualDevice:
 
     def on_reconnect(self) -> None:
         """The cable is back: HELLO (same boot), then every unacknowledged event, oldest first."""
-        self._send_hello_only()
-        self._resend(list(self.buffer.pending))
-        self.send(self._status_msg())
+        self._hello()
 
     def on_frame(self, frame: Frame, received_ns: int) -> None:
         try:
@@ -274,7 +276,12 @@ class VirtualDevice:
         )  # fmt: skip
 
     def _hello(self) -> None:
+        """HELLO, then every unacknowledged event oldest first (section 5: after every HELLO,
+        so a host that has just started gets what the one before it never acknowledged),
+        then STATUS."""
         self._send_hello_only()
+        if self.buffer.pending:
+            self._resend(list(self.buffer.pending))
         self.send(self._status_msg())
 
     def _is_beam(self, channel: int) -> bool:
@@ -288,7 +295,7 @@ class VirtualDevice:
             self.beam_alignment[i] if self._is_beam(i) else NOT_APPLICABLE
             for i in range(self.channels)
         )
-        return Status(self.battery_pct, link, self.rx_errors, beams)
+        return Status(self.battery_pct, link, self.rx_errors, beams, self.dropped & 0xFFFF)
 
     def _schedule_status(self, gen: int) -> None:
         link = self.link
@@ -303,23 +310,26 @@ class VirtualDevice:
         self._schedule_status(gen)
 
     def _edge(self, channel: int, kind: EventKind, at_ns: int) -> None:
-        if kind in BEAM_KINDS and self._is_beam(channel):
-            reason = (
-                "disarmed"
-                if not self.outputs.armed[channel]
-                else "buffer_full"
-                if self.buffer.full
-                else ""
-            )
-            if reason:
-                ticks = self.clock.ticks_at(at_ns)
-                with self.lock:
-                    self.suppressed.append(TruthSuppressed(channel, kind, at_ns, ticks, reason))
-                return
+        if kind in BEAM_KINDS and self._is_beam(channel) and not self.outputs.armed[channel]:
+            self._suppress(channel, kind, at_ns, "disarmed")
+            return
         self.emit(channel, kind, at_ns, 0)
 
+    def _suppress(self, channel: int, kind: EventKind, at_ns: int, reason: str) -> int:
+        ticks = self.clock.ticks_at(at_ns)
+        with self.lock:
+            self.suppressed.append(TruthSuppressed(channel, kind, at_ns, ticks, reason))
+        return ticks
+
     def emit(self, channel: int, kind: EventKind, at_ns: int, ref: int) -> int:
-        """Stamp an event with the tick at its true time, keep it, send it; returns the tick."""
+        """Stamp an event with the tick at its true time, keep it, send it; returns the tick.
+
+        With the buffer full the event is dropped and counted, whatever its kind (section 5):
+        a firmware's ring has no room either, and the count reaches the host in STATUS.
+        """
+        if self.buffer.full:
+            self.dropped += 1
+            return self._suppress(channel, kind, at_ns, "buffer_full")
         ticks = self.clock.ticks_at(at_ns)
         entry = self.buffer.add(channel, kind, ticks, ref)
         with self.lock:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from hardware.messages import (
     CMD_FLAG_NOW,
+    POLARITY_HIGH_BROKEN,
+    POLARITY_LOW_BROKEN,
     Action,
     Caps,
     Command,
@@ -36,7 +38,9 @@ NEEDS = {
     Action.BEEP: Caps.BUZZER,
     Action.ARM: Caps.BEAM,
     Action.DISARM: Caps.BEAM,
+    Action.POLARITY: Caps.BEAM,
 }
+POLARITY_VALUES = (POLARITY_LOW_BROKEN, POLARITY_HIGH_BROKEN)
 
 
 def nearest_ticks(now_ticks: int, tick32: int) -> int:
@@ -66,6 +70,12 @@ class Outputs:
         if repeat or result is not CommandResult.OK:
             self._answer(cmd, result, received_ns, repeat)
             return
+        if cmd.action is Action.POLARITY:
+            # A setting, not an output: it takes effect at once, whatever `at` and NOW say.
+            self._remember(cmd.cmd_id, result)
+            dev.polarity_high[cmd.channel] = cmd.polarity_high_broken
+            self._answer(cmd, result, received_ns, repeat)
+            return
         now_ticks = dev.clock.ticks_at(received_ns)
         requested: int | None = None
         due_ns = received_ns
@@ -75,20 +85,25 @@ class Outputs:
                 result = CommandResult.LATE  # done at once; the onset says when
             else:
                 due_ns = dev.clock.mono_at(requested)
-        self._accepted[cmd.cmd_id] = result
-        while len(self._accepted) > REMEMBERED_COMMANDS:
-            self._accepted.popitem(last=False)
+        self._remember(cmd.cmd_id, result)
         self._answer(cmd, result, received_ns, repeat)
         if due_ns <= received_ns:
             self._act(cmd, received_ns, requested)
         else:
             dev.link.call_at(due_ns, lambda: self._act(cmd, due_ns, requested))
 
+    def _remember(self, cmd_id: int, result: CommandResult) -> None:
+        self._accepted[cmd_id] = result
+        while len(self._accepted) > REMEMBERED_COMMANDS:
+            self._accepted.popitem(last=False)
+
     def _check(self, cmd: Command) -> CommandResult:
         if NEEDS[cmd.action] not in self.device.caps:
             return CommandResult.UNSUPPORTED
         if not 0 <= cmd.channel < self.device.channels:
             return CommandResult.NO_SUCH_CHANNEL
+        if cmd.action is Action.POLARITY and cmd.pattern not in POLARITY_VALUES:
+            return CommandResult.UNSUPPORTED
         return CommandResult.OK
 
     def _answer(self, cmd: Command, result: CommandResult, received_ns: int, repeat: bool) -> None:

@@ -22,9 +22,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hardware.clock import uart_time_us
 from hardware.sim.device import VirtualDevice
 from hardware.sim.models import LatencyModel, TruthEvent
-from hardware.wire import MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
+from hardware.wire import FRAME_OVERHEAD, MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
 
 MAX_DEVICES = 32
 # What a device's USB endpoint holds while the host is not reading; beyond that bytes are lost.
@@ -33,6 +34,8 @@ THREAD_CALL_TIMEOUT_S = 2.0
 
 
 USB_FRAME_NS = 1_000_000
+# The UART between the USB bridge and the device's MCU (PROTOCOL.md section 1).
+UART_BAUDRATE = 115200
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,10 @@ class VirtualPort:
         usb: UsbIdentity | None = None,
         seed: int = 0,
         name: str = "sim-port",
+        baudrate: int = UART_BAUDRATE,
     ) -> None:
         self.rng = random.Random(seed)
+        self.baudrate = baudrate
         self.latency = latency or LatencyModel()
         self.corrupt_rate = corrupt_rate
         self.loss_rate = loss_rate
@@ -120,6 +125,7 @@ class VirtualPort:
         self._last_release_ns = 0
         self._out = bytearray()
         self._decoder = FrameDecoder()
+        self._downlink_free_ns = 0  # when the UART towards the devices is done sending
         self._master_fd: int | None = None
         self._slave_fd: int | None = None
         self._paths_used: set[str] = set()
@@ -233,14 +239,24 @@ class VirtualPort:
         sent = self._flip_up.apply(frame, self.corrupt_rate)
         if sent is not frame:
             self.stats.corrupted_up += 1
+        # No frame reaches the host before its bytes have crossed the UART: a PONG's tick was
+        # read at least its line time before the host can have it (section 4.3). Frames are
+        # not queued behind each other on that line, so a hub's many devices are not held to
+        # one gate's 11.5 kB/s; only when a frame can arrive at the earliest is modelled.
+        now = time.monotonic_ns()
+        release = max(now + self._line_ns(len(frame)), now + self.latency.draw_ns(self.rng))
         # A serial line is FIFO: a frame cannot overtake the one before it, so a spike stalls
         # every frame behind it.
-        release = max(time.monotonic_ns() + self.latency.draw_ns(self.rng), self._last_release_ns)
+        release = max(release, self._last_release_ns)
         # Full-speed USB moves data in 1 ms frames: what is ready by a frame's start leaves
         # together in it, so the host reads several of our frames at once, as from real gates.
         release = -(-release // USB_FRAME_NS) * USB_FRAME_NS
         self._last_release_ns = release
         self._uplink.append((release, sent))
+
+    def _line_ns(self, n_bytes: int) -> int:
+        """What `n_bytes` take on the UART, rounded up: never sooner than a real line."""
+        return math.ceil(uart_time_us(n_bytes, self.baudrate) * 1000)
 
     def _thread_started(self) -> bool:
         return self._thread is not None
@@ -292,6 +308,7 @@ class VirtualPort:
         self._paths_used.add(path)
         self._master_fd, self._slave_fd, self._path = master, slave, path
         self._decoder = FrameDecoder()
+        self._downlink_free_ns = 0
 
     def _close_pty(self) -> None:
         for fd in (self._master_fd, self._slave_fd):
@@ -368,12 +385,42 @@ class VirtualPort:
         except OSError:
             return
         received_ns = time.monotonic_ns()
+        # The bytes now cross the UART to the devices, one every 86.8 us at 115200, starting
+        # no sooner than they were read (so no sooner than the host wrote them).
+        start_ns = max(received_ns, self._downlink_free_ns)
+        self._downlink_free_ns = start_ns + self._line_ns(len(data))
+        frames = self._decode(data, received_ns)
+        self._dispatch(frames, start_ns, len(data) - self._decoder.pending_bytes)
+        due_us = self._decoder.idle_due_us()
+        if due_us is not None:
+            self.call_at(due_us * 1000, self._idle_check)
+
+    def _idle_check(self) -> None:
+        """A device's receiver drops a frame that went quiet (section 2), by its own timer."""
+        if self._master_fd is None:
+            return
+        now_ns = time.monotonic_ns()
+        self._dispatch(self._decode(b"", now_ns), now_ns, 0)
+
+    def _decode(self, data: bytes, now_ns: int) -> list[Frame]:
         bad_before = self._decoder.stats.bad_crc
-        frames = self._decoder.feed(data)
+        frames = self._decoder.feed(data, now_ns // 1000)
         if self._decoder.stats.bad_crc != bad_before and 0 in self.devices:
             # The device on the cable checks every byte the host sends.
             self.devices[0].rx_errors += self._decoder.stats.bad_crc - bad_before
-        for frame in frames:
+        return frames
+
+    def _dispatch(self, frames: list[Frame], start_ns: int, end_pos: int) -> None:
+        """Hand each frame to its device when its last byte is through the UART: the PING's
+        tick is read then (section 4.3). `end_pos` is where the last frame ends among the
+        bytes that began crossing at `start_ns`; earlier frames are taken to end right before
+        the next one, which is never sooner than they really did."""
+        ends: list[int] = []
+        pos = end_pos
+        for frame in reversed(frames):
+            ends.append(max(pos, 0))
+            pos -= FRAME_OVERHEAD + len(frame.payload)
+        for frame, end in zip(frames, reversed(ends), strict=True):
             self.stats.frames_down += 1
             device = self.devices.get(frame.addr)
             if device is None:
@@ -384,7 +431,14 @@ class VirtualPort:
                 continue
             if self.corrupt_rate > 0 and not self._survives(frame, device):
                 continue
-            device.on_frame(frame, received_ns)
+            done_ns = start_ns + self._line_ns(end)
+            self.call_at(done_ns, self._deliver_down(device, frame, done_ns))
+
+    @staticmethod
+    def _deliver_down(device: VirtualDevice, frame: Frame, done_ns: int) -> Callable[[], None]:
+        # The device stamps the frame with when its last byte arrived, as the firmware's
+        # receive interrupt does, even if this thread gets to it a little later.
+        return lambda: device.on_frame(frame, done_ns)
 
     def _survives(self, frame: Frame, device: VirtualDevice) -> bool:
         """Apply the downlink's bit flips; a hit frame is lost (CRC-16 catches up to 3 flips).

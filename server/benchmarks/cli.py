@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from server.benchmarks.firmware import run_firmware_bench
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
@@ -108,8 +109,31 @@ def _live(args: argparse.Namespace) -> int:
     )
 
 
+def _firmware(args: argparse.Namespace) -> int:
+    result = run_firmware_bench(args.reps, args.cues, args.seed)
+    rows = [
+        ("one nano: device", result["split_one_nano"]["device_clock"]),
+        ("one nano: receipt", result["split_one_nano"]["host_receipt"]),
+        ("two nanos: device", result["split_two_nanos"]["device_clock"]),
+        ("two nanos: receipt", result["split_two_nanos"]["host_receipt"]),
+    ]
+    onset = [("onset vs pins", result["onset"]["onset_vs_pins"]),
+             ("onset vs command", result["onset"]["onset_vs_command"])]  # fmt: skip
+    return _emit(
+        args,
+        result,
+        lambda r: (
+            _table(rows, "splits")
+            + "\n"
+            + _table(onset, "cues")
+            + f"\nsustained edges/s {r['edge_rate']['sustained_edges_per_s']}"
+        ),
+    )
+
+
 def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `bench timing|reaction|throughput|hotplug|live`; each sets func(args) -> int."""
+    """Register `bench timing|reaction|throughput|firmware|hotplug|live`; each sets
+    func(args) -> int."""
     bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
     sub = bench.add_subparsers(dest="bench_command", required=True)
 
@@ -133,6 +157,15 @@ def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     throughput.add_argument("--events", type=int, default=15_000)
     throughput.add_argument("--rate", type=float, default=6_000.0, help="offered events/s")
     throughput.set_defaults(func=_throughput)
+
+    firmware = sub.add_parser(
+        "firmware", help="the reference firmware in simavr: splits, onsets, edge rate"
+    )
+    firmware.add_argument("--json", action="store_true", help="print one JSON object")
+    firmware.add_argument("--reps", type=int, default=30, help="splits of each kind")
+    firmware.add_argument("--cues", type=int, default=30)
+    firmware.add_argument("--seed", type=int, default=1)
+    firmware.set_defaults(func=_firmware)
 
     hotplug = sub.add_parser("hotplug", help="plug-in to identified and ready")
     _common(hotplug)

@@ -12,7 +12,15 @@ from typing import Any
 
 from hardware.clock import CRYSTAL_TOLERANCE_PPM
 from hardware.device import DeviceEvent
-from hardware.discovery import DeviceHub, PortLister, PortMatcher, PortWatcher, system_ports
+from hardware.discovery import (
+    PROBE_WINDOW_S,
+    DeviceHub,
+    PortLister,
+    PortMatcher,
+    PortWatcher,
+    bridge_name,
+    system_ports,
+)
 from hardware.registry import DeviceState
 from server.live.hub import LiveHub
 
@@ -57,9 +65,15 @@ class DeviceManager(DeviceHub):
         usb_ids: Iterable[tuple[int, int]],
         serial_numbers: Iterable[str] | None = None,
         lister: PortLister = system_ports,
+        probe_bridges: bool = True,
+        probe_window_s: float = PROBE_WINDOW_S,
     ) -> PortWatcher:
-        """Follow hot-plug of ports whose VID:PID (and serial, if given) is allowed."""
-        return self.watch(PortMatcher(usb_ids, serial_numbers), lister)
+        """Follow hot-plug of ports whose VID:PID (and serial, if given) is allowed; with
+        `probe_bridges`, also of CH340 and FTDI ports that answer IDENTIFY (Nano clones)."""
+        return self.watch(
+            PortMatcher(usb_ids, serial_numbers), lister,
+            probe=bridge_name if probe_bridges else None, probe_window_s=probe_window_s,
+        )  # fmt: skip
 
     def device(self, key: str) -> DeviceState | None:
         return self.registry.by_key(key)

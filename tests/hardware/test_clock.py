@@ -17,6 +17,7 @@ from hardware.clock import (
     ClockModel,
     ClockSample,
     TickExtender,
+    uart_time_us,
 )
 
 HZ = 1_000_000
@@ -267,3 +268,58 @@ def test_quiet_edge_with_a_long_tail_maps_near_its_floor() -> None:
             assert error <= fit.error_bound_at_us(ticks_at(t_us))
             worst = max(worst, error)
     assert worst <= 120, worst
+
+
+# --- the UART's line time (PROTOCOL.md 4.3) --------------------------------------------------
+
+PING_BYTES, PONG_BYTES, BAUD = 12, 16, 115_200
+
+
+def test_uart_line_time_of_ping_and_pong_at_115200() -> None:
+    assert round(uart_time_us(1, BAUD), 1) == 86.8
+    assert round(uart_time_us(PING_BYTES, BAUD)) == 1042
+    assert round(uart_time_us(PONG_BYTES, BAUD)) == 1389
+
+
+def test_exchange_window_leaves_out_both_frames_line_time() -> None:
+    sample = ClockSample.from_exchange(
+        10_000, 20_000, 7, ping_bytes=PING_BYTES, pong_bytes=PONG_BYTES, baudrate=BAUD
+    )
+    assert sample == ClockSample(11_042, 18_611, 7)
+    # Quicker than a UART at that rate could carry both frames: the plain window, not none.
+    quick = ClockSample.from_exchange(
+        10_000, 12_000, 7, ping_bytes=PING_BYTES, pong_bytes=PONG_BYTES, baudrate=BAUD
+    )
+    assert quick == ClockSample(10_000, 12_000, 7)
+
+
+def test_line_time_allowance_removes_the_millisecond_a_uart_adds() -> None:
+    # The device reads its counter as the PING's last byte arrives: the PING's line time after
+    # it left the bridge; its PONG then spends its own line time before USB takes it.
+    ping_us, pong_us = uart_time_us(PING_BYTES, BAUD), uart_time_us(PONG_BYTES, BAUD)
+    worst = {True: 0.0, False: 0.0}
+    for seed in SEEDS:
+        for allow in (True, False):
+            rng = random.Random(seed)
+            ticks_at = make_device_clock(rng.getrandbits(32), -90.0)
+            model = ClockModel(HZ)
+            for i in range(61):
+                sent = 10_000_000 + i * 1_000_000 + rng.randint(0, 2_000)
+                read = sent + rng.randint(40, 60) + ping_us
+                recv = round(read + pong_us + rng.randint(1_000, 16_000))
+                if allow:
+                    sample = ClockSample.from_exchange(
+                        sent, recv, ticks_at(read), ping_bytes=PING_BYTES,
+                        pong_bytes=PONG_BYTES, baudrate=BAUD,
+                    )  # fmt: skip
+                else:
+                    sample = ClockSample(sent, recv, ticks_at(read))
+                model.add_sample(sample)
+            fit = model.fit
+            assert fit is not None
+            t_us = 70_000_000
+            error = abs(fit.ticks_to_mono_us(ticks_at(t_us)) - t_us)
+            assert error <= fit.error_bound_at_us(ticks_at(t_us))
+            worst[allow] = max(worst[allow], error)
+    assert worst[True] <= 150, worst
+    assert worst[False] >= 700, worst  # what the allowance is for

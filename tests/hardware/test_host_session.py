@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from hardware.device import DeviceEvent, PortSession
+from hardware.clock import MIN_SAMPLES_READY, ClockModel
+from hardware.device import (
+    PING_FRAME_BYTES,
+    PING_INTERVAL_US,
+    PONG_FRAME_BYTES,
+    STARTUP_PING_GAP_US,
+    STARTUP_PINGS,
+    STARTUP_PINGS_MAX,
+    DeviceEvent,
+    PortSession,
+    _PingPlan,
+    startup_ping_offsets_us,
+)
 from hardware.errors import LinkError
+from hardware.link import SerialLink
 from hardware.messages import (
     Action,
+    Caps,
     DeviceKind,
+    Event,
     EventAck,
     EventKind,
     EventNak,
     Identify,
+    Ping,
+    Pong,
     Status,
 )
+from hardware.registry import DeviceInfo, DeviceState
 from hardware.wire import Frame, encode_frame
 from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
 
@@ -230,3 +251,119 @@ def test_missing_port_raises_link_error() -> None:
             await session.start()
 
     run(scenario)
+
+
+def test_first_contact_with_a_device_past_32767_is_served_not_ignored() -> None:
+    # A host anchored at event 0 took 40000 (nearest to 0: -25536) for an old repeat and
+    # answered nothing at all, so the device re-sent it for ever.
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello()
+        device.event(40_000, tick=4_000)
+        device.event(40_001, tick=4_001)
+        await until(lambda: len(events) == 2, 3.0, "the events after three NAKs of 0")
+        assert [(e.seq, e.ticks) for e in events] == [(40_000, 4_000), (40_001, 4_001)]
+        assert naks(device) == [0, 0, 0]
+        await until(lambda: acks(device)[-1:] == [40_001], 2.0, "ACK(40001)")
+        device.event(40_002)
+        await until(lambda: len(events) == 3, 2.0, "the next event, at once")
+        assert events[2].seq == 40_002 and naks(device) == [0, 0, 0]
+
+    run(lambda: with_session(body))
+
+
+def test_host_frames_share_one_seq_per_port_across_addresses() -> None:
+    # PROTOCOL.md section 2: one counter per port, so a device sees numbers skipped.
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello(addr=0)
+        device.hello(addr=5, device_id=0x55)
+        await until(lambda: len(device.got(Ping, 0)) >= 3 and len(device.got(Ping, 5)) >= 3,
+                    2.0, "pings to both")  # fmt: skip
+        seqs = [f.seq for f, _ in device.from_host]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # one count, no repeats
+        to_5 = [f.seq for f, _ in device.from_host if f.addr == 5]
+        assert any(b - a > 1 for a, b in itertools.pairwise(to_5))
+
+    run(lambda: with_session(body))
+
+
+def test_a_frame_whose_len_was_hit_does_not_hold_back_the_next_event() -> None:
+    # LEN raised to 200 by noise: the host would wait for 208 bytes that a quiet device
+    # (no PONGs here) never sends, and the event behind it would never come out.
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.answer_pings = False
+        device.hello()
+        await until(lambda: 0 in session.devices, 2.0, "the device")
+        event = Event(0, 0, EventKind.BEAM_BROKEN, 5)
+        hit = bytearray(encode_frame(Frame(0, 1, event.TYPE, event.pack())))
+        hit[1] = 200
+        device.write(bytes(hit))
+        device._seq[0] = 2
+        await asyncio.sleep(0.05)  # the line goes quiet past 20 ms
+        device.event(1, tick=6)
+        device.event(0, tick=5)  # re-sent after the host's NAK, as a device does
+        await until(lambda: len(events) == 2, 2.0, "both events")
+        assert [(e.seq, e.ticks) for e in events] == [(0, 5), (1, 6)]
+        assert session.link_stats["idle_drops"] == 1
+
+    run(lambda: with_session(body))
+
+
+def test_status_dropped_count_is_on_the_device_state() -> None:
+    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
+        device.hello()
+        device.send(Status(87, 255, 0, (96, 41)))
+        await until(lambda: 0 in session.devices and session.devices[0].status is not None,
+                    2.0, "the old STATUS")  # fmt: skip
+        state = session.devices[0]
+        assert state.dropped is None
+        device.send(Status(87, 255, 0, (96, 41), dropped=5))
+        await until(lambda: state.dropped == 5, 2.0, "the new STATUS")
+
+    run(lambda: with_session(body))
+
+
+def test_pong_window_leaves_out_the_line_time_of_ping_and_pong() -> None:
+    # PROTOCOL.md 4.3: the counter was read after the PING's 12 bytes crossed the UART and
+    # before the PONG's 16 did (1042 and 1389 us at 115200).
+    session = PortSession("/dev/null", on_event=lambda _: None)
+    session._link = cast(SerialLink, SimpleNamespace(baudrate=115_200))
+    info = DeviceInfo("/dev/null", 0, DeviceKind.GATE, 1, 1, (1, 0, 0), 1_000_000, 2, 1,
+                      Caps.BEAM)  # fmt: skip
+    state = DeviceState(info=info, clock=ClockModel(1_000_000))
+    session._pings[9] = (0, 1_000_000)
+    session._handle_pong(0, state, Pong(9, 5_000), received_us=1_010_000)
+    assert (PING_FRAME_BYTES, PONG_FRAME_BYTES) == (12, 16)
+    assert state.clock.min_rtt_us == 10_000 - 1042 - 1389
+    assert state.rto.srtt_us == 10_000  # the RTO wants the whole round trip
+
+
+def test_startup_pings_make_every_address_ready_well_within_a_second() -> None:
+    # PROTOCOL.md section 7: HELLO to `ready` within 1 s. The schedule's part is when the
+    # MIN_SAMPLES_READY-th PING leaves; its PONG then takes one round trip (USB: up to
+    # about 20 ms each way, more in a spike), and a few may be lost. Half a second to spare.
+    for addr in range(32):
+        offsets = startup_ping_offsets_us(addr)
+        assert len(offsets) == MIN_SAMPLES_READY
+        assert offsets == sorted(offsets)
+        assert offsets[-1] <= 500_000, (addr, offsets)
+    # Behind a hub the devices still start apart, so their PONGs do not queue together.
+    starts = [startup_ping_offsets_us(addr)[0] for addr in range(32)]
+    assert len(set(starts)) == 32
+
+
+@pytest.mark.parametrize("ready_after", [1, STARTUP_PINGS, 12, None])
+def test_the_startup_burst_goes_on_while_the_clock_is_not_ready(ready_after: int | None) -> None:
+    # Slow round trips (a hub's 32 devices saying HELLO at once) can leave a clock unready
+    # after the first 8 pings: the quick pings go on until it is, up to STARTUP_PINGS_MAX,
+    # rather than leaving it a whole period for the next one.
+    plan = _PingPlan.at_hello(0, addr=3)
+    times: list[int] = []
+    for n in range(1, 30):
+        times.append(plan.due_us)
+        plan.sent(plan.due_us, ready=ready_after is not None and n >= ready_after)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    quick = sum(1 for g in gaps if g == STARTUP_PING_GAP_US) + 1
+    expected = max(STARTUP_PINGS, min(ready_after or STARTUP_PINGS_MAX, STARTUP_PINGS_MAX))
+    assert quick == expected
+    assert all(g == STARTUP_PING_GAP_US for g in gaps[: quick - 1])
+    assert all(g == PING_INTERVAL_US for g in gaps[quick:])  # then once a period

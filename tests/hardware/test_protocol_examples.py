@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from hardware.messages import (
+    CMD_FLAG_NOW,
+    POLARITY_HIGH_BROKEN,
     Action,
     Caps,
     Command,
@@ -48,6 +50,9 @@ EXPECTED: list[tuple[str, int, Message]] = [
     ("COMMAND_ACK from the device", 7, CommandAck(17, CommandResult.OK)),
     ("EVENT, SEQ 8", 8, Event(4, 0, EventKind.LIGHT_ON, 2_000_003, 17)),
     ("STATUS, SEQ 10", 10, Status(87, 255, 0, (96, 41))),
+    ("STATUS with the dropped count, SEQ 11", 11, Status(255, 255, 2, (90, 88), dropped=3)),
+    ("COMMAND polarity from the host, SEQ 12", 12,
+     Command(18, Action.POLARITY, 1, 0, CMD_FLAG_NOW, (0, 0, 0), Pattern(POLARITY_HIGH_BROKEN))),
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from hardware.messages import (
     EventNak,
     Hello,
     Identify,
+    Pattern,
     Ping,
     Pong,
     Status,
@@ -68,7 +69,7 @@ def test_hello_then_status_at_power_up() -> None:
         assert hello == Hello(1, DeviceKind.GATE, 0x00AB12CD, 7, (1, 2, 3), 1_000_000, 2,
                               Caps.BEAM)  # fmt: skip
         status = host.next(Status)
-        assert status == Status(87, 255, 0, (96, 41))
+        assert status == Status(87, 255, 0, (96, 41), dropped=0)  # it counts: 0 so far
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,11 @@ def test_identify_negotiates_the_version(
         host.expect(is_msg(Status), what="STATUS after HELLO")
 
 
-def test_pong_carries_the_tick_at_receipt() -> None:
+def test_pong_carries_the_tick_at_the_pings_last_byte_as_a_uart_delivers_it() -> None:
+    # PROTOCOL.md 4.3: the tick is read as the PING's last byte arrives, which on a 115200
+    # UART is no sooner than its 12 bytes' line time after the write; the PONG's 16 bytes
+    # then need theirs before the host can have them.
+    ping_ns, pong_ns = 12 * 10 * 10**9 // 115_200, 16 * 10 * 10**9 // 115_200
     dev = gate()
     with rig(dev) as host:
         host.expect(is_msg(Status))
@@ -100,8 +105,8 @@ def test_pong_carries_the_tick_at_receipt() -> None:
             sent = host.send(0, Ping(nonce))
             got = host.expect(is_msg(Pong), what="PONG")
             assert isinstance(got.msg, Pong) and got.msg.nonce == nonce
-            lo = dev.clock.ticks_at(sent) & 0xFFFFFFFF
-            hi = dev.clock.ticks_at(got.mono_ns) & 0xFFFFFFFF
+            lo = dev.clock.ticks_at(sent + ping_ns) & 0xFFFFFFFF
+            hi = dev.clock.ticks_at(got.mono_ns - pong_ns) & 0xFFFFFFFF
             assert (got.msg.tick32 - lo) % 2**32 <= (hi - lo) % 2**32
 
 
@@ -333,7 +338,7 @@ def test_status_is_periodic_and_counts_bad_frames() -> None:
         host.expect(is_msg(Pong))
         later = host.expect(is_msg(Status), timeout_s=1.0)
         assert 150 * MS <= later.mono_ns - first.mono_ns <= 300 * MS
-        assert later.msg == Status(55, 255, 1, (95, 95))
+        assert later.msg == Status(55, 255, 1, (95, 95), dropped=0)
 
 
 def _ping_bytes() -> bytes:
@@ -355,3 +360,97 @@ def test_power_cycle_starts_a_new_boot() -> None:
         dev.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns())
         ev = host.next(Event)
         assert (ev.evseq, ev.kind) == (0, EventKind.BEAM_RESTORED)  # numbered from 0 again
+
+
+def test_a_lit_light_commanded_again_reports_a_new_onset_and_restarts_its_duration() -> None:
+    # PROTOCOL.md section 6: every LIGHT carried out has exactly one LIGHT_ON, with its own
+    # cmd_id, at the tick it took effect, even in the same colour; no LIGHT_OFF in between.
+    dev = pod()
+    with rig(dev) as host:
+        host.auto_ack = True
+        host.expect(is_msg(Status))
+        now = dev.clock.ticks_at(time.monotonic_ns())
+        first, second = now + 100_000, now + 250_000
+        host.send(0, light(21, first & 0xFFFFFFFF, duration_ms=300))
+        host.send(0, light(22, second & 0xFFFFFFFF, duration_ms=300))
+        got = [host.next(Event, timeout_s=1.0) for _ in range(3)]
+        assert [(e.kind, e.ref) for e in got] == [
+            (EventKind.LIGHT_ON, 21), (EventKind.LIGHT_ON, 22), (EventKind.LIGHT_OFF, 22),
+        ]  # fmt: skip
+        assert got[0].tick32 == first & 0xFFFFFFFF and got[1].tick32 == second & 0xFFFFFFFF
+        on, again, dark = dev.onsets_since(0)
+        assert (on.actual_ticks, again.actual_ticks) == (first, second)
+        assert dark.mono_ns - again.mono_ns == 300 * MS  # counted from the second command
+        assert dev.lit == [None]
+
+
+def test_full_buffer_drops_new_events_and_counts_them_in_status() -> None:
+    dev = gate(buffer_capacity=32, status_period_s=0.2)
+    with rig(dev) as host:  # a host that acknowledges nothing
+        host.expect(is_msg(Status))
+        start = time.monotonic_ns()
+        for k in range(40):
+            kind = EventKind.BEAM_BROKEN if k % 2 == 0 else EventKind.BEAM_RESTORED
+            dev.schedule_edge(0, kind, start + k * MS)
+        status = host.expect(lambda r: isinstance(r.msg, Status) and r.msg.dropped == 8,
+                             timeout_s=2.0, what="STATUS counting 8 dropped").msg  # fmt: skip
+        assert isinstance(status, Status) and status.link_quality == 0  # full: link 0
+        assert dev.unacked == 32
+        assert [t.seq for t in dev.truth_since(0)] == list(range(32))  # the oldest are kept
+        assert [s.reason for s in dev.suppressed_since(0)] == ["buffer_full"] * 8
+
+
+def test_unacknowledged_events_follow_every_hello_even_one_answering_identify() -> None:
+    # A host that has just started sends IDENTIFY: it must get what nobody acknowledged.
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        dev.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns())
+        assert host.next(Event).evseq == 0
+        host.collect(0.05)
+        host.send(0, Identify(1, 1))
+        host.next(Hello)
+        # Right behind the HELLO (before its STATUS), not whenever the RTO would have fired.
+        after = host.expect(lambda r: True, what="the frame after HELLO").msg
+        assert isinstance(after, Event) and after.evseq == 0
+
+
+def test_polarity_is_set_at_once_kept_across_power_cycles_and_refused_by_pods() -> None:
+    g, p = gate(), pod()
+    port = VirtualPort([g, p], latency=FAST_USB, seed=7)
+    host = RawHost(port.start())
+    try:
+        host.expect(is_msg(Status, 0))
+        far = g.clock.ticks_at(time.monotonic_ns()) + 10_000_000  # `at` is ignored
+        for cmd_id, addr, channel, level, result in (
+            (1, 0, 1, 1, CommandResult.OK),
+            (2, 0, 7, 1, CommandResult.NO_SUCH_CHANNEL),
+            (3, 0, 0, 2, CommandResult.UNSUPPORTED),  # no such level
+            (4, 1, 0, 1, CommandResult.UNSUPPORTED),  # a pod has no beam
+        ):
+            cmd = Command(cmd_id, Action.POLARITY, channel, far & 0xFFFFFFFF, 0, (0, 0, 0),
+                          Pattern(level))  # fmt: skip
+            host.send(addr, cmd)
+            assert host.next(CommandAck, addr) == CommandAck(cmd_id, result)
+        assert g.polarity_high == [False, True]
+        g.power_cycle()
+        host.next(Hello, 0)
+        assert g.polarity_high == [False, True]  # EEPROM
+        assert events(host.collect(0.1)) == []  # a setting reports no event
+    finally:
+        host.close()
+        port.stop()
+    assert not port.errors
+
+
+def test_device_drops_a_host_frame_whose_len_was_hit_after_20_ms_of_quiet() -> None:
+    dev = gate()
+    with rig(dev) as host:
+        host.expect(is_msg(Status))
+        hit = bytearray(_ping_bytes())
+        hit[1] = 200  # the device would wait for 208 bytes
+        host.send_raw(bytes(hit))
+        time.sleep(0.03)
+        host.send(0, Ping(77))
+        pong = host.next(Pong, timeout_s=0.5)
+        assert pong.nonce == 77

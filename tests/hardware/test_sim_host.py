@@ -179,7 +179,8 @@ def test_event_buffer_acks_cumulatively_across_the_16_bit_wrap() -> None:
     assert buf.ack(3, now_ns=40 * MS) == 4
     assert [p.evseq for p in buf.pending] == [65_540, 65_541]
     with pytest.raises(ValueError):
-        EventBuffer(capacity=100)
+        EventBuffer(capacity=31)
+    assert EventBuffer(capacity=32).capacity == 32  # the spec's minimum (section 5)
 
 
 def test_nearest_ticks_reads_at_as_the_closest_64_bit_value() -> None:

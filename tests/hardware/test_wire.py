@@ -36,6 +36,7 @@ from hardware.messages import (
     encode_message,
 )
 from hardware.wire import (
+    IDLE_DROP_US,
     MAX_PAYLOAD,
     SYNC,
     Frame,
@@ -197,6 +198,66 @@ def test_len_over_200_is_skipped_and_counted(bad_len: int) -> None:
     assert decoder.stats.skipped_bytes == 2  # the false SYNC and the LEN byte after it
 
 
+# --- the idle rule (section 2, step 3) --------------------------------------------------------
+
+MS_US = 1000
+
+
+def event_frame(seq: int, evseq: int) -> bytes:
+    ev = Event(evseq, 0, EventKind.BEAM_BROKEN, 1000 + evseq)
+    return encode_frame(Frame(0, seq, MsgType.EVENT, ev.pack()))
+
+
+def test_corrupted_len_does_not_hold_back_the_frames_after_it() -> None:
+    # LEN hit by noise (10 -> 200): without the idle rule the decoder would wait for 208
+    # bytes, swallowing the next events for as long as a quiet line takes to send them.
+    hit = bytearray(event_frame(1, 0))
+    hit[1] = 200
+    decoder = FrameDecoder()
+    assert decoder.feed(bytes(hit), now_us=0) == []
+    late = decoder.feed(event_frame(2, 1), now_us=IDLE_DROP_US + 5 * MS_US)
+    assert [f.seq for f in late] == [2]
+    assert decoder.stats.idle_drops == 1 and decoder.pending_bytes == 0
+
+
+def test_frames_swallowed_before_the_line_went_quiet_come_out_when_it_does() -> None:
+    hit = bytearray(event_frame(1, 0))
+    hit[1] = 200
+    decoder = FrameDecoder()
+    assert decoder.feed(bytes(hit), now_us=0) == []
+    assert decoder.feed(event_frame(2, 1) + event_frame(3, 2), now_us=2 * MS_US) == []
+    assert decoder.feed(b"", now_us=2 * MS_US + IDLE_DROP_US - 1) == []  # not yet
+    assert decoder.idle_due_us() == 2 * MS_US + IDLE_DROP_US
+    out = decoder.feed(b"", now_us=2 * MS_US + IDLE_DROP_US)  # a read that timed out
+    assert [f.seq for f in out] == [2, 3]
+    assert decoder.stats.idle_drops == 1  # only the broken frame's SYNC
+    assert decoder.idle_due_us() is None
+
+
+def test_a_frame_paused_under_20_ms_is_kept_and_without_times_nothing_is_dropped() -> None:
+    data = event_frame(4, 3)
+    decoder = FrameDecoder()
+    assert decoder.feed(data[:7], now_us=0) == []
+    assert decoder.feed(data[7:], now_us=IDLE_DROP_US - 1) != []  # an FTDI's 16 ms: kept
+    untimed = FrameDecoder()
+    assert untimed.feed(data[:7]) == [] and untimed.idle_due_us() is None
+    assert untimed.feed(data[7:]) != []
+
+
+def test_idle_drop_goes_through_every_stale_start() -> None:
+    # A frame whose LEN was hit, then one cut short: once the line is quiet, each start is
+    # as stale as the first.
+    hit = bytearray(event_frame(1, 0))
+    hit[1] = 200
+    stale = bytes(hit) + event_frame(2, 1)[:9]
+    decoder = FrameDecoder()
+    assert decoder.feed(stale, now_us=0) == []
+    got = decoder.feed(event_frame(3, 2), now_us=IDLE_DROP_US)
+    assert [f.seq for f in got] == [3]
+    assert decoder.stats.idle_drops == 2
+    assert decoder.stats.skipped_bytes == len(stale)
+
+
 def test_partial_frame_waits_for_rest() -> None:
     data = encode_frame(Frame(addr=0, seq=1, type=MsgType.PING, payload=Ping(1).pack()))
     decoder = FrameDecoder()
@@ -251,6 +312,8 @@ def test_hello_keeps_its_18_byte_prefix_and_ignores_appended_bytes() -> None:
     # An 18-byte HELLO (no caps byte) is still a HELLO.
     assert Hello.unpack(packed[:18]).caps == Caps.NONE
     assert Hello.unpack(packed[:18]).device_id == 9
+    # Reserved caps bits (4-7) are read as 0: a later version's capability refuses nobody.
+    assert Hello.unpack(packed[:18] + b"\xf5").caps == Caps.LIGHT | Caps.TOUCH
 
 
 def test_identify_empty_means_any_version() -> None:
@@ -332,11 +395,31 @@ def test_command_round_trip(
     assert Command.unpack(cmd.pack()) == cmd
 
 
-@given(u8, u8, u16, st.lists(u8, max_size=32).map(tuple))
-def test_status_round_trip(battery: int, link: int, errors: int, beams: tuple[int, ...]) -> None:
-    status = Status(battery, link, errors, beams)
-    assert len(status.pack()) == 5 + len(beams)
+@given(u8, u8, u16, st.lists(u8, max_size=32).map(tuple), st.none() | u16)
+def test_status_round_trip(
+    battery: int, link: int, errors: int, beams: tuple[int, ...], dropped: int | None
+) -> None:
+    status = Status(battery, link, errors, beams, dropped)
+    assert len(status.pack()) == 5 + len(beams) + (0 if dropped is None else 2)
     assert Status.unpack(status.pack()) == status
+
+
+def test_status_takes_5_plus_n_or_at_least_5_plus_n_plus_2_bytes() -> None:
+    old = h("57 FF 0001 02 60 29")  # a device that keeps no count
+    assert Status.unpack(old) == Status(87, 255, 1, (96, 41), dropped=None)
+    assert Status.unpack(old + h("0102")).dropped == 0x0102
+    assert Status.unpack(old + h("0102 AA")) == Status(87, 255, 1, (96, 41), 0x0102)  # appended
+    with pytest.raises(PayloadError):  # one byte is half a count
+        Status.unpack(old + h("01"))
+    with pytest.raises(PayloadError):  # 2 beams announced, 1 carried
+        Status.unpack(h("57 FF 0001 02 60"))
+
+
+def test_polarity_is_action_6_with_its_level_in_the_pattern_byte() -> None:
+    cmd = Command.unpack(h("0012 06 01 01 00000000 000000 01 0000"))
+    assert (cmd.action, cmd.channel, cmd.polarity_high_broken) == (Action.POLARITY, 1, True)
+    assert Action(6) is Action.POLARITY
+    assert not Command(1, Action.POLARITY, 0, 0, pattern=Pattern.SOLID).polarity_high_broken
 
 
 @given(st.integers(0, 255), u16, st.sampled_from(EventKind), u32)

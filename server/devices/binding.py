@@ -1,0 +1,209 @@
+"""Binding a drill's roles to devices and channels from the terminal (`agility run --role`,
+`--layout`), and waiting until those devices can time a rep.
+
+Every problem is one line a coach can act on: a role the drill does not have, a role left
+unbound, a device that never said HELLO, a channel the device does not have, a clock that did
+not synchronise in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from drills import Drill
+from hardware.messages import DeviceKind
+from hardware.registry import DeviceInfo, DeviceState, device_key
+from server.devices.service import DeviceManager
+from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.runs.coordinator import Binding
+
+ROLE_SYNTAX = "ROLE=DEVICE:CHANNEL"
+_KEY = re.compile(r"(?:(?P<kind>[a-z]+)-)?(?:0x)?(?P<id>[0-9a-f]{1,8})", re.IGNORECASE)
+POLL_S = 0.1
+
+
+def _invalid(message: str) -> InvalidInputError:
+    error = InvalidInputError(message)
+    error.errors = [message]
+    return error
+
+
+@dataclass(frozen=True)
+class DeviceRef:
+    """A device as a coach names it: its key (`gate-00AB12CD`) or its id alone (`00AB12CD`)."""
+
+    device_id: int
+    kind: DeviceKind | None = None
+
+    def __str__(self) -> str:
+        return (
+            f"{self.device_id:08X}" if self.kind is None else device_key(self.kind, self.device_id)
+        )
+
+    def matches(self, info: DeviceInfo) -> bool:
+        return info.device_id == self.device_id and self.kind in (None, info.kind)
+
+
+def parse_device_ref(text: str) -> DeviceRef:
+    match = _KEY.fullmatch(text.strip())
+    kinds = {k.name.lower(): k for k in DeviceKind}
+    kind_name = None if match is None else match["kind"]
+    if match is None or (kind_name is not None and kind_name.lower() not in kinds):
+        raise ValueError(
+            f"{text!r} is not a device: write its key as `agility devices` shows it "
+            "(gate-00AB12CD) or its 8 hex digits"
+        )
+    kind = None if kind_name is None else kinds[kind_name.lower()]
+    return DeviceRef(int(match["id"], 16), kind)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One `--role ROLE=DEVICE:CHANNEL`: the channel counts from 0."""
+
+    role: str
+    device: DeviceRef
+    channel: int
+
+
+def parse_role(text: str) -> RoleSpec:
+    role, eq, rest = text.partition("=")
+    device, colon, channel = rest.rpartition(":")
+    if not eq or not colon or not role.strip() or not channel.strip().isdigit():
+        raise ValueError(f"{text!r} is not {ROLE_SYNTAX} (e.g. start=gate-00AB12CD:0)")
+    return RoleSpec(role.strip(), parse_device_ref(device), int(channel))
+
+
+def plan_roles(
+    drill: Drill, specs: Sequence[RoleSpec], saved: Mapping[str, Binding] | None = None
+) -> dict[str, RoleSpec]:
+    """The drill's roles bound as a saved layout says, then as `specs` say (they win).
+
+    A saved layout may carry roles of other drills (one lane, many drills): those are left out.
+    Roles given on the command line must be the drill's, once each, and every role the drill
+    needs a device for must end up bound.
+    """
+    roles = drill.device_roles
+    given: dict[str, RoleSpec] = {}
+    for spec in specs:
+        if spec.role not in roles:
+            raise _invalid(f"{drill.slug} has no role {spec.role!r}; its roles: {', '.join(roles)}")
+        if spec.role in given:
+            raise _invalid(f"role {spec.role} is bound twice with --role")
+        given[spec.role] = spec
+    planned: dict[str, RoleSpec] = {}
+    for role, binding in (saved or {}).items():
+        if role in roles:
+            try:
+                planned[role] = RoleSpec(role, parse_device_ref(binding.device), binding.channel)
+            except ValueError as exc:
+                raise _invalid(f"the layout's role {role}: {exc}") from None
+    planned.update(given)
+    unbound = [r for r in roles if r not in planned]
+    if unbound:
+        hint = " ".join(f"--role {r}=DEVICE:CHANNEL" for r in unbound)
+        raise _invalid(f"{drill.slug}: role(s) {', '.join(unbound)} bound to no device; add {hint}")
+    return {role: planned[role] for role in roles}
+
+
+def _connected(manager: DeviceManager, ref: DeviceRef) -> list[DeviceState]:
+    return [s for s in manager.registry.all() if s.connected and ref.matches(s.info)]
+
+
+async def await_devices(
+    manager: DeviceManager, refs: Iterable[DeviceRef], ports: Sequence[str], wait_s: float
+) -> dict[DeviceRef, DeviceState]:
+    """Each device as it says HELLO on one of the open ports, or a NotFoundError naming the
+    ones that did not within `wait_s`."""
+    wanted = sorted(set(refs), key=str)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        found = {ref: _connected(manager, ref) for ref in wanted}
+        for ref, states in found.items():
+            if len(states) > 1:
+                keys = " and ".join(s.key for s in states)
+                raise _invalid(f"{ref} could be {keys}: write the whole key")
+        missing = [str(ref) for ref, states in found.items() if not states]
+        if not missing:
+            return {ref: states[0] for ref, states in found.items()}
+        if loop.time() >= deadline:
+            seen = ", ".join(sorted(s.key for s in manager.registry.all() if s.connected))
+            raise NotFoundError(
+                f"device {', '.join(missing)} did not show up on {', '.join(ports)} within "
+                f"{wait_s:g} s (seen: {seen or 'none'})"
+            )
+        await asyncio.sleep(POLL_S)
+
+
+async def first_device(manager: DeviceManager, port: str, wait_s: float) -> DeviceState:
+    """The device on the cable of `port` (the lowest address that said HELLO): the one a
+    run without --role or --layout binds every role to, as it always has."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        session = manager.sessions.get(port)
+        devices = {} if session is None else session.devices
+        if devices:
+            return devices[min(devices)]
+        if loop.time() >= deadline:
+            raise NotFoundError(f"no device answered on {port} within {wait_s:g} s")
+        await asyncio.sleep(POLL_S)
+
+
+def bind(
+    planned: Mapping[str, RoleSpec], found: Mapping[DeviceRef, DeviceState]
+) -> dict[str, Binding]:
+    """Bindings by device key, each channel checked against what the device's HELLO said."""
+    bindings: dict[str, Binding] = {}
+    for role, spec in planned.items():
+        state = found[spec.device]
+        bindings[role] = Binding(state.key, spec.channel)
+    check_bindings(bindings, {s.key: s for s in found.values()})
+    return bindings
+
+
+def check_bindings(bindings: Mapping[str, Binding], states: Mapping[str, DeviceState]) -> None:
+    """Every channel exists on its device, and no two roles share one input."""
+    taken: dict[Binding, str] = {}
+    for role, binding in bindings.items():
+        channels = states[binding.device].info.channels
+        if binding.channel >= channels:
+            raise _invalid(
+                f"role {role}: {binding.device} has {channels} channel(s), 0 to {channels - 1}; "
+                f"there is no channel {binding.channel}"
+            )
+        if binding in taken:
+            raise _invalid(
+                f"roles {taken[binding]} and {role} are both on {binding.device} channel "
+                f"{binding.channel}: one beam break cannot mean both"
+            )
+        taken[binding] = role
+
+
+async def await_sync(
+    manager: DeviceManager, keys: Iterable[str], wait_s: float, out: TextIO
+) -> None:
+    """Wait until every device can time a split against any clock: identified, in sync, and
+    with its tick rate measured (until then the nominal rate is used, 0.3-0.5 ms off over a
+    sprint with a cheap crystal). Progress goes to `out`, a line per device."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    for key in sorted(set(keys)):
+        print(f"waiting for clock sync of {key} ...", end="", file=out, flush=True)
+        while (why := manager.not_ready_reason(key, across_devices=True)) is not None:
+            state = manager.registry.by_key(key)
+            if loop.time() >= deadline or (state is not None and state.unsupported):
+                print(" not ready", file=out, flush=True)
+                if state is not None and state.unsupported:
+                    raise ConflictError(why)  # waiting longer would not help
+                raise ConflictError(f"{key}: clock not ready to time after {wait_s:g} s: {why}")
+            await asyncio.sleep(POLL_S)
+        bound = manager.registry.by_key(key)
+        error_us = None if bound is None else bound.sync_error_us
+        detail = "" if error_us is None else f" (±{error_us / 1000:.2f} ms)"
+        print(f" ready{detail}", file=out, flush=True)

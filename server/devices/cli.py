@@ -1,0 +1,243 @@
+"""`agility devices`: the serial ports, which were probed, and what answered on them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hardware.discovery import (
+    DEFAULT_USB_IDS,
+    PROBE_WINDOW_S,
+    PortLister,
+    PortMatcher,
+    PortRecord,
+    SilentPort,
+    bridge_name,
+    parse_usb_id,
+    system_ports,
+)
+from hardware.errors import HardwareError
+from server.devices.binding import DeviceRef, parse_device_ref
+from server.devices.service import DeviceManager
+
+NOT_OURS = "not ours (add --usb-id or --port to probe)"
+
+
+def usb_id_arg(text: str) -> tuple[int, int]:
+    """argparse type for VID:PID."""
+    try:
+        return parse_usb_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_parser(sub: Any) -> None:
+    devices = sub.add_parser("devices", help="list serial ports and identify the devices on them")
+    devices.add_argument("--json", action="store_true", help="one JSON object")
+    devices.add_argument(
+        "--port", action="append", default=[], metavar="PATH",
+        help="probe this port whatever its USB identity (repeatable)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--usb-id", action="append", type=usb_id_arg, default=[], metavar="VID:PID",
+        help="also open ports with this USB identity (repeatable); CH340 (1A86:7523) and "
+        "FTDI (0403:6001) ports are probed anyway: what answers IDENTIFY is listed",
+    )  # fmt: skip
+    devices.add_argument(
+        "--wait", type=float, default=3.0, metavar="S",
+        help="how long to listen for devices and their clock sync (default 3 s; probed "
+        f"ports get at least {PROBE_WINDOW_S:g} s, a Nano's bootloader runs first)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--polarity", action="append", type=polarity_arg, default=[],
+        metavar="DEVICE:CHANNEL=low|high",
+        help="set which level of a gate's beam input means broken, kept in the gate's EEPROM "
+        "(low: the default, a receiver or optocoupler pulling the pin to GND; high: one that "
+        "drives it high when blocked), e.g. gate-00AB12CD:1=high (repeatable)",
+    )  # fmt: skip
+    devices.set_defaults(func=cmd_devices)
+
+
+@dataclass(frozen=True)
+class PolaritySetting:
+    device: DeviceRef
+    channel: int
+    high_means_broken: bool
+
+    def __str__(self) -> str:
+        level = "high" if self.high_means_broken else "low"
+        return f"{self.device}:{self.channel}={level}"
+
+
+def polarity_arg(text: str) -> PolaritySetting:
+    """argparse type for DEVICE:CHANNEL=low|high."""
+    target, eq, level = text.partition("=")
+    device, colon, channel = target.rpartition(":")
+    level = level.strip().lower()
+    if not eq or not colon or not channel.strip().isdigit() or level not in ("low", "high"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not DEVICE:CHANNEL=low|high (e.g. gate-00AB12CD:1=high)"
+        )
+    try:
+        ref = parse_device_ref(device)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return PolaritySetting(ref, int(channel), level == "high")
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    report = asyncio.run(
+        survey((*DEFAULT_USB_IDS, *args.usb_id), args.port, args.wait, polarity=args.polarity)
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 2 if report["polarity"] and not all(p["ok"] for p in report["polarity"]) else 0
+
+
+async def survey(
+    usb_ids: Iterable[tuple[int, int]],
+    given: Sequence[str],
+    wait_s: float,
+    lister: PortLister = system_ports,
+    probe_window_s: float = PROBE_WINDOW_S,
+    polarity: Sequence[PolaritySetting] = (),
+) -> dict[str, Any]:
+    """Open our ports and the given ones, probe bridge ports, listen, and say what is there.
+
+    A bridge port (a CH340 or FTDI of a Nano clone, or of anything else) counts only if a
+    device answers on it; it gets the whole probe window even when `wait_s` is shorter.
+    """
+    matcher = PortMatcher(usb_ids)
+    records = list(await asyncio.to_thread(lister))
+    rows = [_row(r, matcher, given) for r in records]
+    listed = {r.device for r in records}
+    rows += [_given_row(path) for path in given if path not in listed]
+    bridges = {row["port"]: row["bridge"] for row in rows if row["bridge"] is not None}
+    manager = DeviceManager(lambda _event: None)
+    errors: list[str] = []
+    try:
+        for row in rows:
+            if row["probed"]:
+                try:
+                    await manager.open(row["port"])
+                except HardwareError as exc:
+                    errors.append(str(exc))
+        await _listen(manager, wait_s, probe_window_s if bridges else 0.0, set(bridges))
+        for row in rows:
+            if row["bridge"] is not None:
+                _mark_answer(row, manager)
+        settings = [await _set_polarity(manager, setting) for setting in polarity]
+        devices = manager.snapshot()
+    finally:
+        await manager.close_all()
+    return {"ports": rows, "devices": devices, "errors": errors, "polarity": settings}
+
+
+async def _set_polarity(manager: DeviceManager, setting: PolaritySetting) -> dict[str, Any]:
+    """One polarity setting sent to its gate; what happened, in words a coach can act on."""
+    found = [s for s in manager.registry.all() if s.connected and setting.device.matches(s.info)]
+    if not found:
+        message = f"{setting.device} did not answer on any port: polarity not set"
+        return {"setting": str(setting), "ok": False, "message": message}
+    state = found[0]
+    if setting.channel >= state.info.channels:
+        message = f"{state.key} has {state.info.channels} channel(s), no channel {setting.channel}"
+        return {"setting": str(setting), "ok": False, "message": message}
+    try:
+        await manager.set_polarity(state.key, setting.channel, setting.high_means_broken)
+    except HardwareError as exc:
+        return {"setting": str(setting), "ok": False, "message": str(exc)}
+    level = "HIGH" if setting.high_means_broken else "LOW"
+    message = f"{state.key} channel {setting.channel}: {level} now means broken (kept)"
+    return {"setting": str(setting), "ok": True, "message": message}
+
+
+async def _listen(
+    manager: DeviceManager, wait_s: float, probe_window_s: float, bridges: set[str]
+) -> None:
+    """Until every device is ready and every probed port answered, or the time is up."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + max(wait_s, probe_window_s)
+    while loop.time() < end:
+        states = manager.registry.all()
+        settled = bool(states) and all(s.ready or s.unsupported for s in states)
+        if settled and all(_answered(manager, path) for path in bridges):
+            return
+        await asyncio.sleep(0.1)
+
+
+def _answered(manager: DeviceManager, path: str) -> bool:
+    session = manager.sessions.get(path)
+    return session is not None and bool(session.devices)
+
+
+def _mark_answer(row: dict[str, Any], manager: DeviceManager) -> None:
+    if not row["probed"]:
+        return
+    row["answered"] = _answered(manager, row["port"])
+    if not row["answered"]:
+        silent = SilentPort(row["port"], row["serial_number"], row["description"], row["bridge"])
+        row["note"] = silent.note
+
+
+def _row(record: PortRecord, matcher: PortMatcher, given: Sequence[str]) -> dict[str, Any]:
+    ours = matcher(record) or record.device in given
+    bridge = None if ours else bridge_name(record)
+    usb = None if record.vid is None else f"{record.vid:04X}:{record.pid or 0:04X}"
+    return {
+        "port": record.device, "usb": usb, "serial_number": record.serial_number,
+        "description": record.description, "probed": ours or bridge is not None,
+        "bridge": bridge, "answered": None, "note": None,
+    }  # fmt: skip
+
+
+def _given_row(path: str) -> dict[str, Any]:
+    return {
+        "port": path, "usb": None, "serial_number": None, "description": "given with --port",
+        "probed": True, "bridge": None, "answered": None, "note": None,
+    }  # fmt: skip
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    ports = report["ports"]
+    if not ports:
+        print("no serial ports found")
+    for port in ports:
+        usb = port["usb"] or "no USB id"
+        if port["note"]:
+            mark = port["note"]
+        elif port["bridge"]:
+            mark = f"probed ({port['bridge']})"
+        else:
+            mark = "probed" if port["probed"] else NOT_OURS
+        print(f"{port['port']:<22} {usb:<10} {port['description']}  [{mark}]")
+    for error in report["errors"]:
+        print(f"  ! {error}")
+    for setting in report["polarity"]:
+        print(("polarity: " if setting["ok"] else "  ! polarity: ") + setting["message"])
+    devices = report["devices"]
+    if not devices:
+        print("no devices answered" if any(p["probed"] for p in ports) else "")
+        return
+    print()
+    print(f"{'device':<16} {'state':<12} {'boot':<6} {'fw':<7} {'proto':<5} {'tick':<8} "
+          f"{'battery':<8} {'beams':<12} {'sync':<10} port")  # fmt: skip
+    for d in devices:
+        no_status = d["battery"] is None and d["link"] is None and not d["beams"]
+        battery = "-" if no_status else "mains" if d["battery"] is None else f"{d['battery']} %"
+        beams = ",".join("-" if b is None else f"{b}%" for b in d["beams"]) or "-"
+        sync = "-" if d["sync_error_us"] is None else f"±{d['sync_error_us'] / 1000:.2f} ms"
+        tick = f"{d['tick_hz'] / 1e6:g} MHz"
+        print(f"{d['key']:<16} {d['state']:<12} {d['boot']:<6} {d['firmware']:<7} "
+              f"{d['protocol']:<5} {tick:<8} {battery:<8} {beams:<12} {sync:<10} "
+              f"{d['port']}#{d['address']}")  # fmt: skip
+        if d["message"]:
+            print(f"  ! {d['message']}")
+        if d["dropped"]:
+            print(f"  ! {d['dropped']} edges lost: the device's event buffer was full")

@@ -1,0 +1,187 @@
+"""`agility run`: reps of a drill timed from the terminal, a line per rep, on a simulated hub or
+on real devices whose roles are bound by --role, by a saved --layout, or in running order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from drills import Drill, RunOutcome, Timing
+from server.config import Settings
+from server.db.session import migrate
+from server.devices import binding
+from server.errors import AppError, InvalidInputError, NotFoundError
+from server.runs.coordinator import Binding
+
+if TYPE_CHECKING:
+    from server.app import Services
+
+SIM = "sim"
+# Time for the devices to say HELLO, and again for their clocks to sync with a measured rate
+# (about 5 s of pings after HELLO; a Nano's bootloader adds up to 2 s before HELLO).
+DEFAULT_WAIT_S = 15.0
+
+
+def _role_arg(text: str) -> binding.RoleSpec:
+    try:
+        return binding.parse_role(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_parser(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> None:
+    run = sub.add_parser("run", help="run a drill from the terminal, one line per rep")
+    db_option(run)
+    run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
+    run.add_argument(
+        "--device", action="append", dest="devices", required=True, metavar="PORT",
+        help="a serial port (repeatable: one per gate when each has its own cable), or "
+        "'sim' alone for a simulated hub and a virtual athlete",
+    )  # fmt: skip
+    run.add_argument(
+        "--role", action="append", type=_role_arg, default=[], metavar=binding.ROLE_SYNTAX,
+        help="bind a role of the drill to a device (its key or 8 hex digits, as `agility "
+        "devices` shows it) and channel, from 0 (repeatable; overrides --layout). Without "
+        "--role or --layout, the roles go to the first device's channels in running order",
+    )  # fmt: skip
+    run.add_argument("--layout", metavar="NAME", help="bind roles as the saved layout NAME says")
+    run.add_argument(
+        "--wait", type=float, default=DEFAULT_WAIT_S, metavar="S",
+        help=f"how long the devices have to answer, and then to sync their clocks "
+        f"(default {DEFAULT_WAIT_S:g} s each)",
+    )  # fmt: skip
+    run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
+    run.add_argument("--team", default="Default", help="team of a new athlete")
+    run.add_argument("--reps", type=int, default=1)
+    run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument(
+        "--start-within", type=float, default=120.0, metavar="S",
+        help="void a rep whose start gate is not crossed within S seconds",
+    )  # fmt: skip
+    run.add_argument(
+        "--time-scale", type=float, default=1.0, metavar="X",
+        help="plan files: multiply rests and countdowns by X (runs stay real time)",
+    )  # fmt: skip
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from server.plans import cli as plans_cli
+
+    if plans_cli.is_plan_file(args.drill):
+        args.device = " ".join(args.devices)  # the plan runner takes 'sim' alone
+        return plans_cli.run_plan_file(args)
+    if not args.athlete:
+        raise InvalidInputError("--athlete is required to run a drill")
+    if args.reps < 1:
+        raise InvalidInputError("--reps must be at least 1")
+    if args.wait < 0:
+        raise InvalidInputError("--wait must be 0 or more seconds")
+    if SIM in args.devices and (len(args.devices) > 1 or args.role or args.layout):
+        raise InvalidInputError(
+            "--device sim runs alone: its hub binds the roles itself (no other --device, "
+            "--role or --layout)"
+        )
+    migrate(args.db)
+    return asyncio.run(_run_reps(args))
+
+
+async def _run_reps(args: argparse.Namespace) -> int:
+    from hardware.sim.athlete import make_team
+    from server.app import build_services
+    from server.simulation import SimRig
+
+    services = build_services(Settings(db=args.db))
+    drill = services.catalog.get(args.drill)
+    if drill.timing is Timing.INTERVALS:
+        raise AppError(f"{drill.slug} is run for a group: put it in a plan file (agility run PLAN)")
+    rig: SimRig | None = None
+    try:
+        if args.devices == [SIM]:
+            rig = await SimRig.start(services.devices, drill, args.seed)
+            services.coordinator.layout.update(rig.layout)
+        else:
+            services.coordinator.layout.update(await _bind_devices(services, drill, args))
+        recorder = services.recorder
+        athlete_id = recorder.ensure_athlete(recorder.ensure_team(args.team), args.athlete)
+        rng = random.Random(args.seed)
+        virtual = make_team(1, rng)[0]
+        first_rep = recorder.count_runs(drill.slug, athlete_id) + 1
+        for i in range(args.reps):
+            rep = first_rep + i
+            done = services.coordinator.begin(
+                drill, athlete_id, args.athlete, rep, start_within_s=args.start_within,
+                rng=random.Random(f"{args.seed}:{rep}"),
+            )  # fmt: skip
+            if rig is not None:
+                rig.run_rep(drill, virtual, rng, go=services.coordinator.go, lead_s=0.2)
+            else:
+                # On stderr with --json: stdout stays one JSON object per line.
+                print(f"rep {rep}: ready, {args.athlete} may go", flush=True,
+                      file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+            _print_rep(drill, args, rep, await done)
+            if rig is not None:
+                await asyncio.sleep(0.3)  # let the body clear the last beam before the next rep
+    finally:
+        await services.devices.close_all()
+        if rig is not None:
+            rig.stop()
+        services.engine.dispose()
+    return 0
+
+
+async def _bind_devices(
+    services: Services, drill: Drill, args: argparse.Namespace
+) -> dict[str, Binding]:
+    """Open the ports, bind the drill's roles, and wait until every bound device can time."""
+    from server.simulation import layout_for_hub
+
+    manager = services.devices
+    planned = None
+    if args.layout is not None or args.role:
+        # Checked before any port opens: a typo costs no bootloader wait.
+        saved = None if args.layout is None else _saved_layout(services, args.layout)
+        planned = binding.plan_roles(drill, args.role, saved)
+    for port in args.devices:
+        await manager.open(port)
+    if planned is None:
+        state = await binding.first_device(manager, args.devices[0], args.wait)
+        bindings = layout_for_hub(drill, state.key)
+        binding.check_bindings(bindings, {state.key: state})
+    else:
+        refs = {spec.device for spec in planned.values()}
+        found = await binding.await_devices(manager, refs, args.devices, args.wait)
+        bindings = binding.bind(planned, found)
+    await binding.await_sync(manager, [b.device for b in bindings.values()], args.wait, sys.stderr)
+    return bindings
+
+
+def _saved_layout(services: Services, name: str) -> dict[str, Binding]:
+    from server.devices.layouts import LayoutService
+
+    layouts = LayoutService(services.engine, services.coordinator).layouts()
+    for info in layouts:
+        if info.name == name:
+            return {r: Binding(b["device"], int(b["channel"])) for r, b in info.bindings.items()}
+    names = ", ".join(repr(i.name) for i in layouts) or "none saved yet"
+    raise NotFoundError(f"no layout {name!r} (layouts: {names})")
+
+
+def _print_rep(drill: Drill, args: argparse.Namespace, rep: int, outcome: RunOutcome) -> None:
+    splits = {s.name: s.elapsed_us / 1e6 for s in outcome.splits}
+    if args.json:
+        line = {
+            "drill": drill.slug, "athlete": args.athlete, "rep": rep,
+            "state": outcome.state.value, "splits": splits,
+            "total_s": None if outcome.total_us is None else outcome.total_us / 1e6,
+        }  # fmt: skip
+        print(json.dumps(line), flush=True)
+    else:
+        shown = "  ".join(f"{k} {v:.3f} s" for k, v in splits.items())
+        print(f"rep {rep}: {outcome.state.value}  {shown}", flush=True)
