@@ -276,12 +276,15 @@ def _firmware_md(r: Result) -> str:
     split_ok = max(one["device_clock"]["p99_ms"], two["device_clock"]["p99_ms"]) <= 0.5
     onset_ok = onset["onset_vs_pins"]["p99_ms"] <= 0.05
     return f"""The exact gate and pod images of `make -C firmware` run in simavr (firmware/sim/),
-each paced to the wall clock, under the host's driver. Beam edges are injected at known cycles and
-the pod's output pins are logged with the cycle they changed at: those cycles are the truth.
-Two Nanos each keep their own clock; their truth is placed on the host's clock to within
-{two["truth_uncertainty_us"]} us. The harness fell behind the wall clock by at most
+each paced to the wall clock, under the host's driver. Beam edges are injected at known
+cycles and the pod's output pins are logged with the cycle they changed at: those cycles are
+the truth. Two Nanos each keep their own clock; their truth is placed on the host's clock to
+within {two["truth_uncertainty_us"]} us. The harness fell behind the wall clock by at most
 {one["harness_lag_us"]} us (one Nano) and {two["harness_lag_us"]} us (two Nanos) in this run:
-a lag is the simulation's, not the firmware's, and shows in the fitted rate.
+a lag is the simulation's, not the firmware's, and shows in the fitted rate. The pty adds no
+USB latency, so the host-receipt baseline here holds only the line time and the host's
+scheduling; a USB bridge adds 1-16 ms more to it (the timing section above models that), and
+nothing to the device-clock figures.
 
 Command: `python -m bench --only firmware` (or `agility bench firmware`)
 

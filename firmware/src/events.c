@@ -150,8 +150,9 @@ void events_poll(uint32_t now_ticks)
         burst_left--;
     }
     burst_left = 0;
-    if (h != t && count(h, h) < count(h, sent_end) && h != send_next &&
-        now_ticks - oldest_sent_ticks > rto_ticks()) {
+    /* The oldest event has been sent (and is not about to be sent in order anyway). */
+    bool oldest_sent = sent_end != h && send_next != h;
+    if (oldest_sent && now_ticks - oldest_sent_ticks > rto_ticks()) {
         if (!send_slot(h, now_ticks)) {
             return;
         }
