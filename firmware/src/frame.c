@@ -21,7 +21,6 @@ static uint8_t replay[FRAME_KEEP + 1u];
 static uint8_t replay_len;
 static uint8_t replay_pos;
 static uint16_t rx_errors;
-static uint16_t oversized;
 
 uint16_t crc16_update(uint16_t crc, uint8_t byte)
 {
@@ -107,8 +106,7 @@ static bool step(uint8_t byte, uint32_t byte_ticks, struct frame *out)
     }
     have = 0;
     if (total > FRAME_KEEP) {
-        oversized++; /* no message of ours is this long: a later version's, skipped */
-        return false;
+        return false; /* no message of ours is this long: a later version's, skipped */
     }
     out->len = len;
     out->addr = kept[2];
@@ -153,9 +151,4 @@ void frame_idle_check(uint32_t now_ticks)
 uint16_t frame_rx_errors(void)
 {
     return rx_errors;
-}
-
-uint16_t frame_oversized(void)
-{
-    return oversized;
 }

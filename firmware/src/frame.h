@@ -37,7 +37,4 @@ void frame_idle_check(uint32_t now_ticks);
 /* Frames dropped for a bad CRC since power-up (STATUS rx_errors). */
 uint16_t frame_rx_errors(void);
 
-/* Frames whose CRC passed but that were too long to keep (counted, then skipped). */
-uint16_t frame_oversized(void);
-
 #endif

@@ -14,7 +14,6 @@ static volatile uint8_t rx_bytes[RX_SIZE];
 static volatile uint16_t rx_stamps[RX_SIZE];
 static volatile uint8_t rx_head; /* next to write, ISR only */
 static volatile uint8_t rx_tail; /* next to read, main only */
-static volatile uint16_t rx_overruns;
 
 static volatile uint8_t tx_buf[TX_SIZE];
 static volatile uint8_t tx_head; /* next to write, main only */
@@ -35,8 +34,7 @@ ISR(USART_RX_vect)
     uint8_t byte = UDR0;
     uint8_t next = (uint8_t)((rx_head + 1u) % RX_SIZE);
     if (next == rx_tail) {
-        rx_overruns++;
-        return;
+        return; /* the frame it belonged to fails its CRC and is counted there */
     }
     rx_bytes[rx_head] = byte;
     rx_stamps[rx_head] = stamp;
@@ -56,16 +54,6 @@ bool uart_take(uint8_t *byte, uint16_t *low_ticks)
     }
     rx_tail = (uint8_t)((tail + 1u) % RX_SIZE);
     return true;
-}
-
-uint16_t uart_rx_overruns(void)
-{
-    uint16_t n;
-    ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
-    {
-        n = rx_overruns;
-    }
-    return n;
 }
 
 uint8_t uart_tx_room(void)

@@ -16,7 +16,4 @@ uint8_t uart_tx_room(void);
 /* Queues bytes; the caller checked uart_tx_room() so a frame is never split. */
 void uart_put(const uint8_t *data, uint8_t len);
 
-/* Bytes lost because the receive ring was full (the main loop fell behind). */
-uint16_t uart_rx_overruns(void);
-
 #endif

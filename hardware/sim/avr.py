@@ -247,6 +247,11 @@ class AvrDevice:
         return self._port
 
     @property
+    def pid(self) -> int | None:
+        """The harness process, for a benchmark that raises its priority."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def returncode(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 

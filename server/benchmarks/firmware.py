@@ -14,6 +14,10 @@ Figures:
   is a difference of mapped host times. Each harness's cycle 0 is placed on the host's clock
   from `cycle` requests (the fastest of 20 round trips), so the truth itself is known to
   about `truth_uncertainty_us`; the harness paces each chip to the wall clock.
+- A harness that falls behind the wall clock (a busy machine) stalls its chip's time against
+  the host's, which no crystal does: splits during which that happened are counted and left
+  out of the target figures, which are also given with them (`device_clock_all`). The
+  harnesses run at a raised priority where the benchmark may set one.
 - `onset`: pod lights commanded at a host time; the onset tick the pod reports against the
   cycle its pins changed (mapped through a touch's input capture), and the onset against
   the commanded tick.
@@ -25,10 +29,13 @@ Figures:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from hardware.device import DeviceEvent
 from hardware.discovery import DeviceHub
@@ -39,6 +46,9 @@ from server.benchmarks.common import JsonDict, summarize, wait_clocks
 
 CYCLES_PER_TICK = 8
 TICK_HZ = 2_000_000
+# A split during which a harness fell this much further behind the wall clock is left out of
+# the target figure (and counted): its chip's time stalled against the host's.
+LAG_EXCLUDE_US = 500
 EDGE_RATES = (400, 500, 550, 600, 625, 650, 675, 700, 750, 800)
 RATE_STEP_S = 5.0  # long enough that 128 buffered events cannot hide a 26 /s excess
 
@@ -58,13 +68,13 @@ def _cycle_zero_mono_us(avr: AvrDevice, tries: int = 20) -> tuple[float, float]:
     return best
 
 
-async def _devices(hub: DeviceHub, *avrs: AvrDevice) -> list[str]:
+async def _devices(hub: DeviceHub, *avrs: AvrDevice, settle: bool = True) -> list[str]:
     keys = []
     for avr in avrs:
         session = await hub.open(avr.port)
         (state,) = await session.wait_ready(timeout_s=20.0)
         keys.append(state.key)
-    await wait_clocks(hub, keys, settle=True, timeout_s=60.0)
+    await wait_clocks(hub, keys, settle=settle, timeout_s=60.0)
     return keys
 
 
@@ -76,12 +86,29 @@ async def _events(events: list[DeviceEvent], count: int, timeout_s: float = 20.0
         await asyncio.sleep(0.02)
 
 
+class _Pair(NamedTuple):
+    start_cycle: int
+    finish_cycle: int
+    lagged: bool  # a harness fell further behind the wall clock during this split
+
+
+def _boost(*avrs: AvrDevice) -> None:
+    """Raise the harnesses' priority where allowed: a harness that falls behind the wall
+    clock makes its chip's time stall against the host's, which no real crystal does."""
+    for avr in avrs:
+        if avr.pid is not None:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, avr.pid, -10)
+
+
 def _schedule_pairs(
     start: AvrDevice, finish: AvrDevice, reps: int, rng: random.Random
-) -> list[tuple[int, int]]:
-    """Start and finish breaks (with restores) 1-3 s apart; returns the applied cycles."""
+) -> list[_Pair]:
+    """Start and finish breaks (with restores) 1-3 s apart, and whether either harness lagged
+    meanwhile (by more than LAG_EXCLUDE_US past its worst so far)."""
     out = []
     for _ in range(reps):
+        lag_before = start.lag_us() + finish.lag_us()
         c0 = start.cycle() + F_CPU // 10
         split_s = rng.uniform(1.0, 3.0)
         c1 = (finish.cycle() - start.cycle()) + c0 + int(split_s * F_CPU)
@@ -93,39 +120,48 @@ def _schedule_pairs(
         a = start.applied_cycle("D8", 0, c0, timeout_s=10.0)
         b = finish.applied_cycle(pin, 0, c1, timeout_s=10.0)
         finish.applied_cycle(pin, 1, c1 + F_CPU // 10, timeout_s=10.0)
-        out.append((a, b))
+        lagged = start.lag_us() + finish.lag_us() - lag_before > LAG_EXCLUDE_US
+        out.append(_Pair(a, b, lagged))
     return out
 
 
-async def _split_one_nano(reps: int, seed: int, tmp: Path) -> JsonDict:
+def _split_stats(device_ms: list[float], receipt_ms: list[float], pairs: list[_Pair]) -> JsonDict:
+    """Figures over the splits no harness lag touched, and over all of them."""
+    steady = [i for i, p in enumerate(pairs) if not p.lagged]
+    return {
+        "device_clock": summarize([device_ms[i] for i in steady], "splits"),
+        "host_receipt": summarize([receipt_ms[i] for i in steady], "splits"),
+        "device_clock_all": summarize(device_ms, "splits"),
+        "lagged_splits": len(pairs) - len(steady),
+    }
+
+
+async def _split_one_nano(reps: int, seed: int, tmp: Path, settle: bool) -> JsonDict:
     rng = random.Random(seed)
     events: list[DeviceEvent] = []
     hub = DeviceHub(events.append)
     eeprom = write_eeprom(tmp / "one.eeprom", 0x0B1E0001, 0)
     with AvrDevice(firmware_elf("gate"), eeprom=eeprom) as avr:
         try:
-            await _devices(hub, avr)
-            truth = await asyncio.to_thread(_schedule_pairs, avr, avr, reps, rng)
+            await _devices(hub, avr, settle=settle)
+            _boost(avr)
+            pairs = await asyncio.to_thread(_schedule_pairs, avr, avr, reps, rng)
             await _events(events, 4 * reps)
             broken = [e for e in events if e.kind is EventKind.BEAM_BROKEN]
             starts = [e for e in broken if e.channel == 0]
             ends = [e for e in broken if e.channel == 1]
             device_ms, receipt_ms = [], []
-            for (a, b), s, f in zip(truth, starts, ends, strict=True):
+            for (a, b, _), s, f in zip(pairs, starts, ends, strict=True):
                 true_ms = (b - a) / F_CPU * 1000
                 device_ms.append((f.ticks - s.ticks) / f.tick_hz_est * 1000 - true_ms)
                 receipt_ms.append((f.received_mono_us - s.received_mono_us) / 1000 - true_ms)
             lag = avr.lag_us()
         finally:
             await hub.close_all()
-    return {
-        "device_clock": summarize(device_ms, "splits"),
-        "host_receipt": summarize(receipt_ms, "splits"),
-        "harness_lag_us": lag,
-    }
+    return {**_split_stats(device_ms, receipt_ms, pairs), "harness_lag_us": lag}
 
 
-async def _split_two_nanos(reps: int, seed: int, tmp: Path) -> JsonDict:
+async def _split_two_nanos(reps: int, seed: int, tmp: Path, settle: bool) -> JsonDict:
     rng = random.Random(seed + 1)
     events: list[DeviceEvent] = []
     hub = DeviceHub(events.append)
@@ -136,7 +172,8 @@ async def _split_two_nanos(reps: int, seed: int, tmp: Path) -> JsonDict:
         AvrDevice(firmware_elf("gate"), eeprom=eb) as b,
     ):
         try:
-            key_a, key_b = await _devices(hub, a, b)
+            _boost(a, b)
+            key_a, key_b = await _devices(hub, a, b, settle=settle)
             zero_a, err_a = _cycle_zero_mono_us(a)
             zero_b, err_b = _cycle_zero_mono_us(b)
             pairs = await asyncio.to_thread(_schedule_pairs, a, b, reps, rng)
@@ -145,7 +182,7 @@ async def _split_two_nanos(reps: int, seed: int, tmp: Path) -> JsonDict:
             starts = [e for e in broken if e.device == key_a]
             ends = [e for e in broken if e.device == key_b]
             device_ms, receipt_ms = [], []
-            for (ca, cb), s, f in zip(pairs, starts, ends, strict=True):
+            for (ca, cb, _), s, f in zip(pairs, starts, ends, strict=True):
                 true_us = (zero_b + cycles_to_us(cb)) - (zero_a + cycles_to_us(ca))
                 assert s.mono_us is not None and f.mono_us is not None
                 device_ms.append((f.mono_us - s.mono_us - true_us) / 1000)
@@ -154,14 +191,13 @@ async def _split_two_nanos(reps: int, seed: int, tmp: Path) -> JsonDict:
         finally:
             await hub.close_all()
     return {
-        "device_clock": summarize(device_ms, "splits"),
-        "host_receipt": summarize(receipt_ms, "splits"),
+        **_split_stats(device_ms, receipt_ms, pairs),
         "truth_uncertainty_us": round(err_a + err_b, 1),
         "harness_lag_us": lag,
     }
 
 
-async def _onset(cues: int, seed: int, tmp: Path) -> JsonDict:
+async def _onset(cues: int, seed: int, tmp: Path, settle: bool) -> JsonDict:
     rng = random.Random(seed + 2)
     events: list[DeviceEvent] = []
     hub = DeviceHub(events.append)
@@ -169,7 +205,7 @@ async def _onset(cues: int, seed: int, tmp: Path) -> JsonDict:
     pin_ms, commanded_ms = [], []
     with AvrDevice(firmware_elf("pod"), eeprom=eeprom) as pod:
         try:
-            (key,) = await _devices(hub, pod)
+            (key,) = await _devices(hub, pod, settle=settle)
             state = hub.registry.by_key(key)
             assert state is not None
             touch_cycle = pod.set_pin("D8", 0)
@@ -198,19 +234,19 @@ async def _onset(cues: int, seed: int, tmp: Path) -> JsonDict:
     }
 
 
-async def _edge_rate(seed: int, tmp: Path) -> JsonDict:
+async def _edge_rate(tmp: Path, rates: tuple[int, ...], step_s: float, settle: bool) -> JsonDict:
     events: list[DeviceEvent] = []
     hub = DeviceHub(events.append)
     eeprom = write_eeprom(tmp / "rate.eeprom", 0x0B1E00EE, 0)
     steps = []
     with AvrDevice(firmware_elf("gate"), eeprom=eeprom) as avr:
         try:
-            (key,) = await _devices(hub, avr)
+            (key,) = await _devices(hub, avr, settle=settle)
             state = hub.registry.by_key(key)
             assert state is not None
             level = 0
-            for rate in EDGE_RATES:
-                count = int(rate * RATE_STEP_S)
+            for rate in rates:
+                count = int(rate * step_s)
                 gap = F_CPU // rate
                 before = len(events)
                 dropped_before = (state.status.dropped if state.status else 0) or 0
@@ -236,15 +272,25 @@ async def _edge_rate(seed: int, tmp: Path) -> JsonDict:
     return {"steps": steps, "sustained_edges_per_s": sustained}
 
 
-def run_firmware_bench(reps: int = 30, cues: int = 30, seed: int = 1) -> JsonDict:
+def run_firmware_bench(
+    reps: int = 30,
+    cues: int = 30,
+    seed: int = 1,
+    edge_rates: tuple[int, ...] = EDGE_RATES,
+    rate_step_s: float = RATE_STEP_S,
+    settle: bool = True,
+) -> JsonDict:
+    """Every figure; `settle` (waiting for each clock's rate to be fitted, as a coach's gates
+    are by the time athletes run) is off only for a smoke test."""
+
     async def main() -> JsonDict:
         with tempfile.TemporaryDirectory() as tmp_dir:
             tmp = Path(tmp_dir)
             return {
-                "split_one_nano": await _split_one_nano(reps, seed, tmp),
-                "split_two_nanos": await _split_two_nanos(reps, seed, tmp),
-                "onset": await _onset(cues, seed, tmp),
-                "edge_rate": await _edge_rate(seed, tmp),
+                "split_one_nano": await _split_one_nano(reps, seed, tmp, settle),
+                "split_two_nanos": await _split_two_nanos(reps, seed, tmp, settle),
+                "onset": await _onset(cues, seed, tmp, settle),
+                "edge_rate": await _edge_rate(tmp, edge_rates, rate_step_s, settle),
                 "config": {"reps": reps, "cues": cues, "seed": seed},
             }
 
