@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,9 +100,9 @@ def _host(port: str) -> tuple[subprocess.Popen[str], list[str]]:
     return proc, lines
 
 
-def _wait(lines: list[str], pred: object, what: str, timeout_s: float = 30.0) -> None:
+def _wait(lines: list[str], pred: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not pred():  # type: ignore[operator]
+    while not pred():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: got {lines}")
         time.sleep(0.02)
