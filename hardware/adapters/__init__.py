@@ -1,0 +1,1 @@
+"""Devices that do not speak protocol v1, translated for the rest of the program."""
