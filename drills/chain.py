@@ -227,12 +227,8 @@ class ChainEngine:
             self._time_out()
             return []
         segment = self._drill.segments[len(self._splits)]
-        split = SplitResult(
-            name=segment.name,
-            from_role=segment.from_role,
-            to_role=segment.to_role,
-            elapsed_us=elapsed_us(previous, c.at),
-            distance_m=segment.distance_m,
+        split = SplitResult.between(
+            segment.name, segment.from_role, segment.to_role, previous, c.at, segment.distance_m
         )
         self._splits.append(split)
         if self._first_split_at is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from drills.timing import Stamp, elapsed_us
+from drills.timing import Stamp, cross_device_error_us, elapsed_us
 
 
 class RunState(Enum):
@@ -58,6 +58,21 @@ class SplitResult:
     to_role: str
     elapsed_us: int
     distance_m: float
+    # Marks a coach and a sports scientist need to read the number right (drills.timing.Stamp).
+    cross_device_error_us: int | None = None  # spans a receipt-mapped clock: its error bound
+    manual: bool = False  # an end is a hand time
+    coarse: bool = False  # an end was placed by host receipt time
+
+    @classmethod
+    def between(
+        cls, name: str, from_role: str, to_role: str, a: Stamp, b: Stamp, distance_m: float
+    ) -> SplitResult:
+        """The split from stamp a to stamp b, with the marks its two ends give it."""
+        return cls(
+            name=name, from_role=from_role, to_role=to_role, elapsed_us=elapsed_us(a, b),
+            distance_m=distance_m, cross_device_error_us=cross_device_error_us(a, b),
+            manual=a.manual or b.manual, coarse=a.coarse or b.coarse,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

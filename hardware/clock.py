@@ -28,6 +28,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hardware.counters import Unwrapper
 
@@ -137,6 +138,20 @@ class ClockFit:
 
     def mono_us_to_ticks(self, mono_us: int) -> int:
         return round(self.anchor_ticks + (mono_us - self.anchor_mono_us) * self.ticks_per_us)
+
+
+class DeviceClock(Protocol):
+    """What the rest of the program reads of any device's clock: a ClockModel fed by PING
+    exchanges, or an adapter's ReceiptClock for a device that has no clock query."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def sample_count(self) -> int: ...
+
+    @property
+    def fit(self) -> ClockFit | None: ...
 
 
 class ClockModel:

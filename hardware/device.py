@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hardware.clock import MIN_SAMPLES_READY, ClockSample
+from hardware.clock import MIN_SAMPLES_READY, ClockModel, ClockSample
 from hardware.cues import Cues
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import BAUDRATE, SerialLink, mono_us
@@ -404,7 +404,8 @@ class PortSession(Cues):
             sent_us, received_us, ticks, ping_bytes=PING_FRAME_BYTES,
             pong_bytes=PONG_FRAME_BYTES, baudrate=baudrate,
         )  # fmt: skip
-        state.clock.add_sample(sample)
+        if isinstance(state.clock, ClockModel):  # always, for a device on a protocol v1 port
+            state.clock.add_sample(sample)
         state.rto.sample(received_us - sent_us)
 
     def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hardware.adapters import AdapterSession, make_session, parse_adapter_url
 from hardware.cues import Cues
 from hardware.device import PortSession
 from hardware.errors import LinkError
@@ -76,6 +77,8 @@ class PortRecord(Protocol):
 
 
 PortLister = Callable[[], Sequence[PortRecord]]
+Session = PortSession | AdapterSession
+"""What serves one open port: protocol v1 devices, or one device through an adapter."""
 Prober = Callable[[PortRecord], str | None]
 """Names the bridge of a port that is to be probed before it is served; None: not probed."""
 
@@ -188,7 +191,7 @@ class DeviceHub(Cues):
     def __init__(self, listener: Callable[[DeviceEvent], None]) -> None:
         super().__init__(DeviceRegistry())
         self._listener = listener
-        self.sessions: dict[str, PortSession] = {}
+        self.sessions: dict[str, Session] = {}
         self.watcher: PortWatcher | None = None
         self.on_device: Callable[[DeviceInfo], None] | None = None
         self.silent: dict[str, SilentPort] = {}
@@ -199,25 +202,43 @@ class DeviceHub(Cues):
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._given: set[str] = set()
 
-    async def open(self, url: str) -> PortSession:
-        """Open a port explicitly (a path or a pyserial URL); reopen it if it was lost. A port
-        opened this way is never probed: whoever named it knows what is on it."""
+    async def open(self, url: str) -> Session:
+        """Open a port explicitly (a path or a pyserial URL, or `chronopic:PATH`,
+        `timy:PATH[@BAUD]` for a device reached through an adapter); reopen it if it was
+        lost. A port opened this way is never probed by IDENTIFY: whoever named it knows
+        what is on it. LinkError if it cannot be opened or does not answer as its kind;
+        ValueError for an adapter prefix written wrong."""
+        spec = parse_adapter_url(url)
+        if spec is not None:
+            url = spec.url
         self._given.add(url)
         return await self._open(url)
 
-    async def _open(self, url: str) -> PortSession:
+    async def _open(self, url: str) -> Session:
         session = self.sessions.get(url)
         if session is not None and not session.lost:
             return session
         if session is not None:
             await self.close(url)
-        session = PortSession(
-            url, self._on_event, on_device=self._on_device, on_lost=self._on_lost,
-            registry=self.registry,
-        )  # fmt: skip
+        spec = parse_adapter_url(url)
+        if spec is not None:
+            if any(s.spec.path == spec.path for s in self._adapter_sessions() if s.url != url):
+                raise LinkError(f"{spec.path} is already open as another kind of device")
+            session = make_session(
+                spec, on_event=self._on_event, on_device=self._on_device,
+                on_lost=self._on_lost, registry=self.registry,
+            )  # fmt: skip
+        else:
+            session = PortSession(
+                url, self._on_event, on_device=self._on_device, on_lost=self._on_lost,
+                registry=self.registry,
+            )  # fmt: skip
         await session.start()
         self.sessions[url] = session
         return session
+
+    def _adapter_sessions(self) -> list[AdapterSession]:
+        return [s for s in self.sessions.values() if isinstance(s, AdapterSession)]
 
     async def close(self, url: str) -> None:
         session = self.sessions.pop(url, None)
@@ -251,6 +272,8 @@ class DeviceHub(Cues):
         self._served, self._prober, self._probe_window_s = matcher, probe, probe_window_s
 
         def wanted(record: PortRecord) -> bool:
+            if any(s.spec.path == record.device for s in self._adapter_sessions()):
+                return False  # a Chronopic's or a Timy's: never sent IDENTIFY
             return matcher(record) or (probe is not None and probe(record) is not None)
 
         self.watcher = PortWatcher(wanted, self._port_added, self._port_removed, lister, interval_s)
@@ -273,7 +296,7 @@ class DeviceHub(Cues):
             )
         return True
 
-    async def _probe(self, session: PortSession, port: SilentPort) -> None:
+    async def _probe(self, session: Session, port: SilentPort) -> None:
         """Give the port its window to say HELLO (the session sent IDENTIFY on opening)."""
         await asyncio.sleep(self._probe_window_s)
         if self._probes.get(port.path) is asyncio.current_task():
@@ -346,6 +369,11 @@ class DeviceHub(Cues):
                     "last_event_age_s": None if state.last_event_mono_us is None
                     else round((now_us - state.last_event_mono_us) / 1e6, 1),
                     "port_stats": None if session is None else session.link_stats,
+                    "adapter": info.adapter,
+                    "adapter_details": session.details
+                    if isinstance(session, AdapterSession) else None,
                 }
             )  # fmt: skip
+            if isinstance(session, AdapterSession) and out[-1]["message"] is None:
+                out[-1]["message"] = session.warning
         return out

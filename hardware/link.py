@@ -1,8 +1,9 @@
-"""Transport: one serial port, one reader thread, frames handed to the asyncio loop.
+"""Transport: one serial port, one reader thread, records handed to the asyncio loop.
 
-The reader thread only reads: it stamps the host receive time, decodes frames and passes
-them to the loop with call_soon_threadsafe. Nothing that knows about devices or drills runs
-on it, so a slow callback can never make the thread miss bytes.
+The reader thread only reads: it stamps the host receive time, decodes records (protocol v1
+frames, or a Chronopic's or a Timy's own format through an adapter's decoder) and passes them
+to the loop with call_soon_threadsafe. Nothing that knows about devices or drills runs on it,
+so a slow callback can never make the thread miss bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 import serial
 
@@ -27,8 +29,15 @@ BAUDRATE = 115200
 # the last byte, not when the next frame happens to come).
 READ_TIMEOUT_S = 0.02
 
-FrameHandler = Callable[[Frame, int], None]
+RecordT = TypeVar("RecordT")
 ClosedHandler = Callable[[BaseException | None], None]
+
+
+class Decoder(Protocol[RecordT]):
+    """Bytes in, whole records out; never raises. Fed empty bytes on every quiet read too, so
+    a record cut short can be dropped once the line has been idle."""
+
+    def feed(self, data: bytes, received_mono_us: int, /) -> list[RecordT]: ...
 
 
 def mono_us() -> int:
@@ -36,31 +45,29 @@ def mono_us() -> int:
     return time.monotonic_ns() // 1000
 
 
-class SerialLink:
-    """Owns one port. `url` is anything pyserial's serial_for_url takes (a device path too)."""
+class RecordLink(Generic[RecordT]):
+    """Owns one port. `url` is anything pyserial's serial_for_url takes (a device path too);
+    `decoder` turns its bytes into records, each handed to `on_record` with its receipt time."""
 
     def __init__(
         self,
         url: str,
         loop: asyncio.AbstractEventLoop,
-        on_frame: FrameHandler,
+        decoder: Decoder[RecordT],
+        on_record: Callable[[RecordT, int], None],
         on_closed: ClosedHandler,
         baudrate: int = BAUDRATE,
     ) -> None:
         self.url = url
         self._loop = loop
-        self._on_frame = on_frame
+        self._on_record = on_record
         self._on_closed = on_closed
         self._baudrate = baudrate
         self._serial: serial.Serial | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._write_lock = threading.Lock()
-        self._decoder = FrameDecoder()
-
-    @property
-    def stats(self) -> DecoderStats:
-        return self._decoder.stats
+        self._decoder = decoder
 
     @property
     def baudrate(self) -> int:
@@ -125,20 +132,39 @@ class SerialLink:
             received_us = mono_us()
             # An empty read (the timeout) still lets the decoder drop a frame gone idle, and
             # hand up any whole frame that was queued behind its bad LEN.
-            frames = self._decoder.feed(data, received_us)
-            if frames:
-                # One wake-up of the loop per read, not per frame: at thousands of events a
-                # second the wake-ups, not the frames, were the cost.
-                self._loop.call_soon_threadsafe(self._deliver, frames, received_us)
+            records = self._decoder.feed(data, received_us)
+            if records:
+                # One wake-up of the loop per read, not per record: at thousands of events a
+                # second the wake-ups, not the records, were the cost.
+                self._loop.call_soon_threadsafe(self._deliver, records, received_us)
         if not self._stopping.is_set() or error is not None:
             # RuntimeError: the loop is already closed, and nobody is left to tell.
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._on_closed, error)
 
-    def _deliver(self, frames: list[Frame], received_us: int) -> None:
+    def _deliver(self, records: list[RecordT], received_us: int) -> None:
         # Runs on the loop. A failing handler must not kill the link: log and go on.
-        for frame in frames:
+        for record in records:
             try:
-                self._on_frame(frame, received_us)
+                self._on_record(record, received_us)
             except Exception:
-                log.exception("frame handler failed for %s", self.url)
+                log.exception("record handler failed for %s", self.url)
+
+
+class SerialLink(RecordLink[Frame]):
+    """A protocol v1 port: frames, found by the noise-proof FrameDecoder of hardware.wire."""
+
+    def __init__(
+        self,
+        url: str,
+        loop: asyncio.AbstractEventLoop,
+        on_frame: Callable[[Frame, int], None],
+        on_closed: ClosedHandler,
+        baudrate: int = BAUDRATE,
+    ) -> None:
+        self._frames = FrameDecoder()
+        super().__init__(url, loop, self._frames, on_frame, on_closed, baudrate)
+
+    @property
+    def stats(self) -> DecoderStats:
+        return self._frames.stats

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from hardware.clock import ClockModel, TickExtender
+from hardware.clock import ClockModel, DeviceClock, TickExtender
 from hardware.counters import Unwrapper
 from hardware.messages import Caps, CommandAck, DeviceKind, EventKind, Message, Status
 
@@ -44,15 +44,21 @@ class DeviceInfo:
     channels: int
     proto: int
     caps: Caps = Caps.NONE
+    # A device reached through an adapter (hardware/adapters): "chronopic" or "timy"; None
+    # for one that speaks protocol v1. It names the device's key, as coaches know it.
+    adapter: str | None = None
+    # Several photocells wired in parallel to one input (a Chronopic): a drill's roles bind
+    # to successive breaks of that input in running order, not one role per channel.
+    successive_breaks: bool = False
 
     @property
     def key(self) -> str:
         """Stable name of the device, independent of port and plug order."""
-        return device_key(self.kind, self.device_id)
+        return device_key(self.kind, self.device_id, self.adapter)
 
 
-def device_key(kind: DeviceKind, device_id: int) -> str:
-    return f"{kind.name.lower()}-{device_id:08X}"
+def device_key(kind: DeviceKind, device_id: int, adapter: str | None = None) -> str:
+    return f"{adapter or kind.name.lower()}-{device_id:08X}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,10 @@ class DeviceEvent:
     received_mono_us: int  # when the delivered copy's bytes arrived: never a timestamp
     ref: int = 0  # cmd_id of the COMMAND behind a light or beep event
     sync_error_us: float | None = None
+    # Set by adapters for devices that do not speak protocol v1 (hardware/adapters):
+    by_receipt: bool = False  # mono_us comes from receipt times (no clock query exists)
+    manual: bool = False  # a hand time (a Timy keypad impulse)
+    coarse: bool = False  # ticks placed by host receipt (a Chronopic interval out of range)
 
     @property
     def clock_id(self) -> str:
@@ -137,7 +147,7 @@ class Outcome:
 @dataclass
 class DeviceState:
     info: DeviceInfo
-    clock: ClockModel
+    clock: DeviceClock
     extender: TickExtender = field(default_factory=TickExtender)
     evseqs: Unwrapper = field(default_factory=lambda: Unwrapper(16))
     expected: int = 0  # next evseq to deliver
@@ -308,9 +318,12 @@ class DeviceRegistry:
         found.sort(key=lambda s: s.connected)
         return found[-1] if found else None
 
-    def resume_or_create(self, info: DeviceInfo) -> tuple[DeviceState, bool]:
+    def resume_or_create(
+        self, info: DeviceInfo, clock: DeviceClock | None = None
+    ) -> tuple[DeviceState, bool]:
         """The state for this (id, boot), and whether it was already known. A new boot of
-        a known device replaces its old state."""
+        a known device replaces its old state. A new state gets `clock`, by default a
+        ClockModel to be fed by PING exchanges."""
         known = self._by_boot.get((info.device_id, info.boot_id))
         if known is not None:
             return known, True
@@ -321,6 +334,6 @@ class DeviceRegistry:
                 fut.cancel()
             for onset in stale.onsets.values():
                 onset.cancel()
-        state = DeviceState(info=info, clock=ClockModel(info.tick_hz))
+        state = DeviceState(info=info, clock=clock or ClockModel(info.tick_hz))
         self._by_boot[(info.device_id, info.boot_id)] = state
         return state, False

@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 
+from hardware.errors import HardwareError
 from server.auth.controllers import AuthController
 from server.auth.guards import coach_policy
 from server.auth.middleware import SecurityMiddleware
@@ -115,7 +116,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         svc.scheduler.start()
         try:
             for url in settings.devices:
-                await svc.devices.open(url)
+                try:
+                    await svc.devices.open(url)
+                except (HardwareError, ValueError) as exc:
+                    # The server still starts: the coach can fix the cable or the kind and
+                    # add the port again from the Devices page.
+                    log.error("device %s not opened: %s", url, exc)
             if settings.usb_ids:
                 svc.devices.watch_usb(settings.usb_ids)
             if svc.demo is not None:

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from drills import Drill, Movement, StartType, Timing
 from drills.model import Leg
@@ -163,6 +164,13 @@ class _TargetRun:
     reaction_s: float
 
 
+class EdgeScheduler(Protocol):
+    """Whatever takes a beam edge at a true host time: a simulated hub, or a simulated
+    Chronopic or Timy behind its adapter (server/adapter_sim.py)."""
+
+    def schedule_edge(self, channel: int, kind: EventKind, at_ns: int, /) -> None: ...
+
+
 def schedule_rep(
     hub: VirtualHub,
     drill: Drill,
@@ -177,7 +185,7 @@ def schedule_rep(
 
 
 def plan_rep(
-    hub: VirtualHub,
+    hub: EdgeScheduler,
     drill: Drill,
     layout: Mapping[str, Binding],
     athlete: VirtualAthlete,
@@ -223,7 +231,7 @@ def plan_rep(
 
 
 def _schedule_pass(
-    hub: VirtualHub, channel: int, at_ns: int, clear_s: float, rng: random.Random,
+    hub: EdgeScheduler, channel: int, at_ns: int, clear_s: float, rng: random.Random,
     bounce_prob: float,
 ) -> None:  # fmt: skip
     # Kept past any bounce, so the restore really is the body leaving the beam.
@@ -274,6 +282,7 @@ class SimRig:
         port = hub.start()
         try:
             session = await devices.open(port)
+            assert isinstance(session, PortSession)  # a plain path: never an adapter's
             await session.wait_ready(timeout_s=10.0)
         except BaseException:
             hub.stop()

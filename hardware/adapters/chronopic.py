@@ -13,12 +13,19 @@ from typing import Final
 BAUDRATE: Final = 9600
 
 # Commands the host sends. 'J' probes the port, 'E' asks the input state, 'a' reads the
-# debounce and 'b' + one byte sets it (in units of 10 ms, firmware default 5 = 50 ms).
+# debounce and 'b' + one byte sets it. The debounce counts 10 ms units (firmware default 5 =
+# 50 ms); 'b' takes the count as a raw byte and 'a' answers it as one byte offset by ASCII '0'
+# (5 -> '5'), per the multitest firmware's source (Chronojump's chronopic-firmware-c).
 PROBE_COMMAND: Final = b"J"
 STATE_QUERY_COMMAND: Final = b"E"
 DEBOUNCE_GET_COMMAND: Final = b"a"
+DEBOUNCE_SET_COMMAND: Final = b"b"
 DEBOUNCE_UNIT_MS: Final = 10
 DEFAULT_DEBOUNCE_MS: Final = 50
+DEBOUNCE_ANSWER_OFFSET: Final = 0x30  # ASCII '0'
+# The longest debounce this program sets: a photocell's break by a torso lasts 50-150 ms at a
+# sprint, and a debounce longer than the break hides it altogether.
+MAX_DEBOUNCE_MS: Final = 250
 
 EVENT_START: Final = 0x58  # 'X'
 STATE_ANSWER_START: Final = 0x45  # 'E'
@@ -44,16 +51,13 @@ _STATE_BYTES: Final = {0: 0, 1: 1, 0x30: 0, 0x31: 1}
 
 
 def debounce_set_command(debounce_ms: int) -> bytes:
-    """'b' + the debounce in 10 ms units (the firmware's DEBOUNCE_TIME).
-
-    TODO(issue 13): the reference gives 'b' + byte but not whether that byte is raw or an
-    ASCII digit, nor what 'a' answers; this sends it raw, which matches how the firmware
-    sends its other numbers. Check against a real Chronopic before exposing it.
-    """
+    """'b' + the debounce in 10 ms units as a raw byte (the firmware's DEBOUNCE_TIME)."""
     units, rest = divmod(debounce_ms, DEBOUNCE_UNIT_MS)
-    if rest or not 1 <= units <= 0xFF:
-        raise ValueError(f"debounce {debounce_ms} ms is not a multiple of 10 ms in 10..2550")
-    return b"b" + bytes([units])
+    if rest or not 1 <= units <= MAX_DEBOUNCE_MS // DEBOUNCE_UNIT_MS:
+        raise ValueError(
+            f"debounce {debounce_ms} ms: a multiple of 10 ms from 10 to {MAX_DEBOUNCE_MS} ms"
+        )
+    return DEBOUNCE_SET_COMMAND + bytes([units])
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,17 @@ class ChronopicStateAnswer:
     received_mono_us: int
 
 
-ChronopicRecord = ChronopicEdge | ChronopicProbeAnswer | ChronopicStateAnswer
+@dataclass(frozen=True)
+class ChronopicDebounceAnswer:
+    """The 'a' answer: the debounce the device applies now."""
+
+    debounce_ms: int
+    received_mono_us: int
+
+
+ChronopicRecord = (
+    ChronopicEdge | ChronopicProbeAnswer | ChronopicStateAnswer | ChronopicDebounceAnswer
+)
 
 
 @dataclass
@@ -95,6 +109,7 @@ class ChronopicDecoderStats:
     edges: int = 0
     probe_answers: int = 0
     state_answers: int = 0
+    debounce_answers: int = 0
     bad_state: int = 0  # an 'X' or 'E' whose state byte was not 0/1
     skipped_bytes: int = 0
     idle_drops: int = 0  # frame starts dropped because the line went quiet inside them
@@ -111,6 +126,15 @@ class ChronopicDecoder:
     stats: ChronopicDecoderStats = field(default_factory=ChronopicDecoderStats)
     _buf: bytearray = field(default_factory=bytearray)
     _last_byte_mono_us: int | None = None
+    _expect_debounce: bool = False
+
+    def expect_debounce_answer(self) -> None:
+        """An 'a' is about to be sent: the next byte that starts no event frame is its answer.
+
+        The firmware answers a command between frames, never inside one, and its answer byte
+        ('0' + units) can look like anything, so it is only read as one when asked for.
+        """
+        self._expect_debounce = True
 
     @property
     def pending_bytes(self) -> int:
@@ -153,6 +177,16 @@ class ChronopicDecoder:
         buf = self._buf
         while buf:
             lead = buf[0]
+            if self._expect_debounce and lead != EVENT_START:
+                del buf[:1]
+                self._expect_debounce = False
+                units = lead - DEBOUNCE_ANSWER_OFFSET
+                if units <= 0:
+                    self.stats.skipped_bytes += 1
+                    continue
+                self.stats.debounce_answers += 1
+                records.append(ChronopicDebounceAnswer(units * DEBOUNCE_UNIT_MS, received_mono_us))
+                continue
             if lead == PROBE_ANSWER:
                 del buf[:1]
                 self.stats.probe_answers += 1
@@ -217,6 +251,7 @@ class ChronopicTimeline:
     """
 
     _last: TimedEdge | None = None
+    restarts: int = 0  # edges that read 0 mid-session: the device had been reset
 
     def reset(self) -> None:
         """The device restarted (reopened port, power cycle): the next edge is tick 0."""
@@ -228,9 +263,15 @@ class ChronopicTimeline:
             # The first edge after a reset reads 0; one seen mid-session counts from an
             # edge we never saw, so it starts the timeline either way.
             timed = TimedEdge(0, False, edge.state, edge.received_mono_us)
-        elif edge.saturated:
+        elif edge.saturated or edge.interval_ticks == 0:
+            # Saturated: the count says only "long". Zero after the first edge: the device
+            # was reset (power cycle) and this is its "first" edge again; no two accepted
+            # edges can be 8 us apart through a debounce of 10 ms or more. Either way the
+            # receipt times are all that place it.
             gap_ticks = (edge.received_mono_us - last.received_mono_us) // TICK_US
-            ticks = last.ticks + max(gap_ticks, SATURATED_MIN_TICKS)
+            floor = SATURATED_MIN_TICKS if edge.saturated else 1
+            ticks = last.ticks + max(gap_ticks, floor)
+            self.restarts += not edge.saturated
             timed = TimedEdge(ticks, True, edge.state, edge.received_mono_us)
         else:
             ticks = last.ticks + edge.interval_ticks

@@ -20,6 +20,8 @@ from collections import deque
 from itertools import pairwise
 from typing import Final
 
+from hardware.clock import ClockFit
+
 # The window is a span of device time, not a count of records: a Chronopic's edges bunch into
 # bursts during a run and stop for minutes between runs, so 64 records could span a second or
 # an hour. Five minutes: the envelope's points sit within about a millisecond of the delay
@@ -38,6 +40,12 @@ READY_RECORDS: Final = 16
 MIN_RATE_SPAN_US: Final = 30_000_000
 # No crystal is this far off.
 MAX_RATE_PPM: Final = 1000.0
+# Until READY_RECORDS have arrived their spread understates the jitter, so the bound is at
+# least what one record may be late by: a USB-serial bridge's latency timer (16 ms on FTDI by
+# default) plus a late reader thread.
+UNSETTLED_ERROR_US: Final = 20_000.0
+# The rate is trusted to this until the window spans MIN_RATE_SPAN_US (a crystal's tolerance).
+NOMINAL_RATE_ERROR_PPM: Final = 100.0
 # A record earlier than the envelope by more than any transport delay or rate error could
 # explain: the device clock stepped forward (or the host slept: the monotonic clock stops
 # across a suspend, the device's does not). The window restarts from that record.
@@ -63,13 +71,48 @@ class ReceiptClock:
 
     @property
     def ready(self) -> bool:
+        """Always: such a device times splits between its own edges from the first one (they
+        need only its tick rate), and there is nothing to wait for, as no clock query exists.
+        Its host mapping is as good as error_bound_us says; splits against another clock are
+        marked cross-device with that bound (drills.timing.cross_device_error_us)."""
+        return True
+
+    @property
+    def settled(self) -> bool:
+        """Enough records that their spread above the envelope shows the receipt jitter."""
         return len(self._points) >= READY_RECORDS
+
+    @property
+    def sample_count(self) -> int:
+        return len(self._points)
 
     @property
     def error_bound_us(self) -> float:
         """How far above the envelope records in the window arrived: the receipt jitter, an
-        honest bound on how well this device's times agree with another device's."""
+        honest bound on how well this device's times agree with another device's (never less
+        than UNSETTLED_ERROR_US before the clock has settled)."""
+        if not self.settled:
+            return max(self._error_bound_us, UNSETTLED_ERROR_US)
         return self._error_bound_us
+
+    @property
+    def fit(self) -> ClockFit | None:
+        """The mapping as a ClockFit, anchored at the newest record, for code that reads any
+        device's clock the same way (the devices page, cues); None before the first record."""
+        if not self._points:
+            return None
+        anchor_ticks = self._anchor_us / self.tick_us
+        span_us = self._points[-1][0] - self._points[0][0]
+        rate_error_ppm = NOMINAL_RATE_ERROR_PPM
+        if span_us >= MIN_RATE_SPAN_US:
+            rate_error_ppm = max(1.0, 2 * self.error_bound_us / span_us * 1e6)
+        return ClockFit(
+            anchor_mono_us=self._anchor_us + self._offset_us - self.min_delay_us,
+            anchor_ticks=anchor_ticks,
+            ticks_per_us=1.0 / (self.tick_us * (1.0 + self._slope)),
+            error_bound_us=self.error_bound_us,
+            rate_error_ppm=rate_error_ppm,
+        )
 
     @property
     def rate_ppm(self) -> float:

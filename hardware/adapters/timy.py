@@ -85,6 +85,9 @@ class TimyParserStats:
     bad_checksum: int = 0
     too_long_lines: int = 0
     non_ascii_bytes: int = 0
+    # Lines read from their last 26 (28) characters because noise came before them on the
+    # same line: the noise is lost, the impulse is not.
+    recovered_lines: int = 0
 
 
 def checksum_chars(line: str) -> str:
@@ -136,7 +139,9 @@ class TimyParser:
                 continue
             if byte == _LF:
                 continue  # a CR LF printer setting adds LF; it carries nothing
-            if byte > 0x7F:
+            if byte > 0x7F or (byte < 0x20 and byte != 0x09):
+                # Line noise (or a Timy at another baud rate): what came before it on this
+                # line cannot be trusted, but the line may still end in a whole impulse.
                 self.stats.non_ascii_bytes += 1
                 self._tainted = True
                 continue
@@ -159,30 +164,39 @@ class TimyParser:
         if too_long:
             self.stats.too_long_lines += 1
             return None
-        if tainted:
-            # A byte above 0x7F is line noise; what is left of the line cannot be trusted.
-            self.stats.unknown_lines += 1
-            return None
-        if not raw.strip():
+        if not raw.strip() and not tainted:
             self.stats.blank_lines += 1
             return None
-        return self._parse(raw, received_mono_us)
+        verdict = None if tainted else self._parse(raw, received_mono_us)
+        if isinstance(verdict, TimyImpulse):
+            return verdict
+        if verdict == "running":
+            self.stats.running_time_lines += 1
+            return None
+        if verdict == "checksum":
+            self.stats.bad_checksum += 1
+            return None
+        # Noise before the impulse on the same line (or an unknown line): try its tail.
+        for width in (CHECKED_CHARS + 2, CHECKED_CHARS):
+            if len(raw) > width:
+                tail = self._parse(raw[-width:], received_mono_us)
+                if isinstance(tail, TimyImpulse):
+                    self.stats.recovered_lines += 1
+                    return tail
+        self.stats.unknown_lines += 1
+        return None
 
-    def _parse(self, raw: str, received_mono_us: int) -> TimyImpulse | None:
+    def _parse(self, raw: str, received_mono_us: int) -> TimyImpulse | str:
+        """The impulse on a line, or why not: "checksum", "running" or "unknown"."""
         line, check = raw, None
         if len(raw) == CHECKED_CHARS + 2 and _IMPULSE_RE.match(raw[:CHECKED_CHARS]):
             line, check = raw[:CHECKED_CHARS], raw[CHECKED_CHARS:]
             if checksum_chars(line) != check:
-                self.stats.bad_checksum += 1
-                return None
+                return "checksum"
         m = _IMPULSE_RE.match(line)
         stamp = None if m is None else _ticks(m["h"], m["m"], m["s"], m["frac"])
         if m is None or stamp is None:
-            if _RUNNING_RE.match(line):
-                self.stats.running_time_lines += 1
-            else:
-                self.stats.unknown_lines += 1
-            return None
+            return "running" if _RUNNING_RE.match(line) else "unknown"
         self.stats.impulses += 1
         return TimyImpulse(
             channel=int(m["channel"]),

@@ -7,8 +7,8 @@ because zeroing Timer1 clears the prescaler, with the top byte sticking at 0xFF 
 interval passes ~134 s. Debounce: the edge time is latched at the change, the interrupt is off
 for the debounce time, and the edge is reported only if the input is still changed then; a
 change during the debounce is latched when the interrupt comes back on. 'J' answers 'J',
-'E' answers 'E' + state, 'b' + byte sets the debounce in 10 ms units, unknown commands
-answer "-1".
+'E' answers 'E' + state, 'b' + byte sets the debounce in 10 ms units, 'a' answers the units
+plus ASCII '0' (from the multitest firmware's source), unknown commands answer "-1".
 
 The device has its own clock (offset and drift in ppm against host monotonic time) and the
 simulator keeps the truth (host time of every input change and of every reported edge), so
@@ -75,6 +75,7 @@ class SimChronopic:
         self.edges_truth: list[TruthEdge] = []
         self.errors: list[BaseException] = []
         self._reported_state = 0
+        self._debounce_byte_due = False
         self._last_edge_device_us: float | None = None  # None until the first edge: reads 0
         self._pending: tuple[int, int] | None = None  # (host_mono_us latched, level)
         self._timers: list[tuple[int, int, Callable[[], None]]] = []
@@ -191,8 +192,16 @@ class SimChronopic:
         self.edges_truth.append(TruthEdge(host_mono_us, state, int.from_bytes(wire, "big")))
         self._send(b"X" + bytes([state]) + wire)
 
+    def _set_debounce_units(self, units: int) -> None:
+        if units:
+            self.debounce_us = units * 10_000
+
     def _on_command(self, data: bytes) -> None:
         i = 0
+        if self._debounce_byte_due and data:
+            self._debounce_byte_due = False
+            self._set_debounce_units(data[0])
+            i = 1
         while i < len(data):
             cmd = data[i : i + 1]
             i += 1
@@ -202,15 +211,13 @@ class SimChronopic:
                 self._send(b"E" + bytes([self.input_state]))
             elif cmd == b"b":
                 if i >= len(data):
-                    break  # TODO(issue 13): a 'b' split from its byte is dropped here
-                units = data[i]
+                    self._debounce_byte_due = True  # the firmware waits for the next byte
+                    break
+                self._set_debounce_units(data[i])
                 i += 1
-                if units:
-                    self.debounce_us = units * 10_000
             elif cmd == b"a":
-                # TODO(issue 13): the reference names 'a' as "get debounce" without the
-                # answer's format, so the simulator does not invent one.
-                pass
+                # The multitest firmware answers the count of 10 ms units plus ASCII '0'.
+                self._send(bytes([(self.debounce_us // 10_000 + 0x30) & 0xFF]))
             else:
                 self._send(b"-1")
 

@@ -73,6 +73,11 @@ class Run(SQLModel, table=True):
     # Reactive starts: cue onset to leaving the start gate, and from there to the finish.
     reaction_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     movement_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The largest cross_device_error_us of the rep's splits; None when no split spans a
+    # receipt-mapped clock (set when the rep closes).
+    cross_device_error_us: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
 
 
 class Split(SQLModel, table=True):
@@ -89,6 +94,14 @@ class Split(SQLModel, table=True):
     created_wall: datetime = Field(default_factory=utc_now)
     # Pod touches: light onset to the athlete's first movement (elapsed_us runs to the touch).
     reaction_us: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Marks from the two stamps (drills.SplitResult): the error bound when the split spans a
+    # clock mapped by receipt (Chronopic, Timy) and another clock; an end that is a hand time
+    # (a Timy keypad impulse); an end placed by receipt time (a saturated Chronopic counter).
+    cross_device_error_us: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
+    manual: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    coarse: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class BoardBest(SQLModel, table=True):
@@ -129,6 +142,11 @@ class DeviceEvent(SQLModel, table=True):
     received_mono_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     received_wall: datetime = Field(default_factory=utc_now)
     run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    # Set by adapters for devices without protocol v1 (hardware.registry.DeviceEvent), so a
+    # run re-derived from these rows gets the same split marks.
+    by_receipt: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    manual: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    coarse: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Plan(SQLModel, table=True):

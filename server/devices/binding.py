@@ -14,15 +14,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from drills import Drill
+from drills import Drill, StartType
+from hardware.adapters.session import ADAPTERS
 from hardware.messages import DeviceKind
-from hardware.registry import DeviceInfo, DeviceState, device_key
+from hardware.registry import DeviceInfo, DeviceRegistry, DeviceState, device_key
 from server.devices.service import DeviceManager
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding
 
 ROLE_SYNTAX = "ROLE=DEVICE:CHANNEL"
 _KEY = re.compile(r"(?:(?P<kind>[a-z]+)-)?(?:0x)?(?P<id>[0-9a-f]{1,8})", re.IGNORECASE)
+# Timy channels by what ALGE calls them: c0 the start, c1 the finish, c2.. intermediates.
+TIMY_START, TIMY_FINISH, TIMY_FIRST_INTERMEDIATE = 0, 1, 2
 POLL_S = 0.1
 
 
@@ -34,30 +37,39 @@ def _invalid(message: str) -> InvalidInputError:
 
 @dataclass(frozen=True)
 class DeviceRef:
-    """A device as a coach names it: its key (`gate-00AB12CD`) or its id alone (`00AB12CD`)."""
+    """A device as a coach names it: its key (`gate-00AB12CD`, `chronopic-1A2B3C4D`) or its
+    id alone (`00AB12CD`)."""
 
     device_id: int
     kind: DeviceKind | None = None
+    adapter: str | None = None  # "chronopic" or "timy": a key names one, not a kind
 
     def __str__(self) -> str:
-        return (
-            f"{self.device_id:08X}" if self.kind is None else device_key(self.kind, self.device_id)
-        )
+        if self.kind is None:
+            return f"{self.device_id:08X}"
+        return device_key(self.kind, self.device_id, self.adapter)
 
     def matches(self, info: DeviceInfo) -> bool:
-        return info.device_id == self.device_id and self.kind in (None, info.kind)
+        if info.device_id != self.device_id:
+            return False
+        if self.adapter is not None:
+            return info.adapter == self.adapter
+        return self.kind is None or (self.kind == info.kind and info.adapter is None)
 
 
 def parse_device_ref(text: str) -> DeviceRef:
     match = _KEY.fullmatch(text.strip())
     kinds = {k.name.lower(): k for k in DeviceKind}
     kind_name = None if match is None else match["kind"]
-    if match is None or (kind_name is not None and kind_name.lower() not in kinds):
+    named = None if kind_name is None else kind_name.lower()
+    if match is None or (named is not None and named not in kinds and named not in ADAPTERS):
         raise ValueError(
             f"{text!r} is not a device: write its key as `agility devices` shows it "
-            "(gate-00AB12CD) or its 8 hex digits"
+            "(gate-00AB12CD, chronopic-1A2B3C4D) or its 8 hex digits"
         )
-    kind = None if kind_name is None else kinds[kind_name.lower()]
+    if named in ADAPTERS:
+        return DeviceRef(int(match["id"], 16), DeviceKind.GATE, named)
+    kind = None if named is None else kinds[named]
     return DeviceRef(int(match["id"], 16), kind)
 
 
@@ -167,22 +179,59 @@ def bind(
     return bindings
 
 
+def default_layout(drill: Drill, info: DeviceInfo) -> dict[str, Binding]:
+    """Every role the drill needs a device for, on one device, as that device is wired:
+
+    - a Chronopic: every role on its one input, taken by successive breaks in running order;
+    - a Timy: its own channel names, c0 the start and c1 the finish, c2.. the gates between
+      (in running order), so a Timy set up as ALGE's manual says needs no --role;
+    - any other device: channel 0 the start, 1 the next role, and so on.
+    """
+    roles = list(dict.fromkeys((*drill.roles_in_order, *drill.device_roles)))
+    roles = [r for r in roles if r in drill.device_roles]
+    if info.successive_breaks:
+        return {role: Binding(info.key, 0) for role in roles}
+    if info.adapter == "timy" and len(roles) >= 2:
+        middle = roles[1:-1]
+        channels = [TIMY_START, *range(TIMY_FIRST_INTERMEDIATE, 2 + len(middle)), TIMY_FINISH]
+        return dict(zip(roles, (Binding(info.key, ch) for ch in channels), strict=True))
+    return {role: Binding(info.key, ch) for ch, role in enumerate(roles)}
+
+
 def check_bindings(bindings: Mapping[str, Binding], states: Mapping[str, DeviceState]) -> None:
-    """Every channel exists on its device, and no two roles share one input."""
+    """Every channel exists on its device, and no two roles share one input (but on a
+    device whose photocells share one, where successive breaks go to roles in order)."""
     taken: dict[Binding, str] = {}
     for role, binding in bindings.items():
-        channels = states[binding.device].info.channels
+        info = states[binding.device].info
+        channels = info.channels
         if binding.channel >= channels:
             raise _invalid(
                 f"role {role}: {binding.device} has {channels} channel(s), 0 to {channels - 1}; "
                 f"there is no channel {binding.channel}"
             )
-        if binding in taken:
+        if binding in taken and not info.successive_breaks:
             raise _invalid(
                 f"roles {taken[binding]} and {role} are both on {binding.device} channel "
                 f"{binding.channel}: one beam break cannot mean both"
             )
         taken[binding] = role
+
+
+def check_drill_fits(
+    drill: Drill, bindings: Mapping[str, Binding], registry: DeviceRegistry
+) -> None:
+    """What a drill needs of its devices that a channel count does not say: a hold start
+    needs the beam's clearing, which a Timy (impulses only) never reports."""
+    if drill.start.type is not StartType.HOLD:
+        return
+    start = bindings.get(drill.start_role)
+    state = None if start is None else registry.by_key(start.device)
+    if state is not None and state.info.adapter == "timy":
+        raise _invalid(
+            f"{drill.slug} starts by holding a beam, and a Timy reports breaks, not when a beam "
+            "clears: put its start gate on a Chronopic or one of our gates"
+        )
 
 
 async def await_sync(

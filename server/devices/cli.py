@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hardware.adapters import parse_adapter_url
+from hardware.adapters.chronopic_session import ChronopicSession
 from hardware.discovery import (
     DEFAULT_USB_IDS,
     PROBE_WINDOW_S,
@@ -23,8 +25,14 @@ from hardware.discovery import (
 from hardware.errors import HardwareError
 from server.devices.binding import DeviceRef, parse_device_ref
 from server.devices.service import DeviceManager
+from server.errors import InvalidInputError
 
 NOT_OURS = "not ours (add --usb-id or --port to probe)"
+# Port counters that mean bytes could not be read (shown when not zero).
+_NOISE_COUNTERS = frozenset({
+    "bad_crc", "bad_length", "skipped_bytes", "idle_drops", "unknown_types", "bad_payloads",
+    "bad_state", "unknown_lines", "bad_checksum", "too_long_lines", "non_ascii_bytes",
+})  # fmt: skip
 
 
 def usb_id_arg(text: str) -> tuple[int, int]:
@@ -40,7 +48,13 @@ def add_parser(sub: Any) -> None:
     devices.add_argument("--json", action="store_true", help="one JSON object")
     devices.add_argument(
         "--port", action="append", default=[], metavar="PATH",
-        help="probe this port whatever its USB identity (repeatable)",
+        help="probe this port whatever its USB identity (repeatable); chronopic:PATH for a "
+        "Chronojump Chronopic, timy:PATH or timy:PATH@BAUD for an ALGE Timy",
+    )  # fmt: skip
+    devices.add_argument(
+        "--chronopic-debounce-ms", type=int, metavar="MS",
+        help="set the debounce of every Chronopic given with --port (10 to 250 ms in steps of "
+        "10; the device keeps it until it is powered off; its default is 50 ms)",
     )  # fmt: skip
     devices.add_argument(
         "--usb-id", action="append", type=usb_id_arg, default=[], metavar="VID:PID",
@@ -90,14 +104,23 @@ def polarity_arg(text: str) -> PolaritySetting:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    for port in args.port:
+        try:
+            parse_adapter_url(port)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
     report = asyncio.run(
-        survey((*DEFAULT_USB_IDS, *args.usb_id), args.port, args.wait, polarity=args.polarity)
-    )
+        survey(
+            (*DEFAULT_USB_IDS, *args.usb_id), args.port, args.wait, polarity=args.polarity,
+            chronopic_debounce_ms=args.chronopic_debounce_ms,
+        )
+    )  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         _print_report(report)
-    return 2 if report["polarity"] and not all(p["ok"] for p in report["polarity"]) else 0
+    settings = [*report["polarity"], *report["debounce"]]
+    return 2 if not all(p["ok"] for p in settings) else 0
 
 
 async def survey(
@@ -107,16 +130,19 @@ async def survey(
     lister: PortLister = system_ports,
     probe_window_s: float = PROBE_WINDOW_S,
     polarity: Sequence[PolaritySetting] = (),
+    chronopic_debounce_ms: int | None = None,
 ) -> dict[str, Any]:
     """Open our ports and the given ones, probe bridge ports, listen, and say what is there.
 
     A bridge port (a CH340 or FTDI of a Nano clone, or of anything else) counts only if a
-    device answers on it; it gets the whole probe window even when `wait_s` is shorter.
+    device answers on it; it gets the whole probe window even when `wait_s` is shorter. A
+    port given as chronopic:PATH or timy:PATH is opened as that kind and never sent IDENTIFY.
     """
     matcher = PortMatcher(usb_ids)
     records = list(await asyncio.to_thread(lister))
-    rows = [_row(r, matcher, given) for r in records]
-    listed = {r.device for r in records}
+    adapter_paths = {spec.path: spec.url for p in given if (spec := parse_adapter_url(p))}
+    rows = [_row(r, matcher, given) for r in records if r.device not in adapter_paths]
+    listed = {r.device for r in records if r.device not in adapter_paths}
     rows += [_given_row(path) for path in given if path not in listed]
     bridges = {row["port"]: row["bridge"] for row in rows if row["bridge"] is not None}
     manager = DeviceManager(lambda _event: None)
@@ -133,10 +159,40 @@ async def survey(
             if row["bridge"] is not None:
                 _mark_answer(row, manager)
         settings = [await _set_polarity(manager, setting) for setting in polarity]
+        debounce = []
+        if chronopic_debounce_ms is not None:
+            debounce = await _set_debounce(manager, chronopic_debounce_ms)
         devices = manager.snapshot()
     finally:
         await manager.close_all()
-    return {"ports": rows, "devices": devices, "errors": errors, "polarity": settings}
+    return {
+        "ports": rows, "devices": devices, "errors": errors, "polarity": settings,
+        "debounce": debounce,
+    }  # fmt: skip
+
+
+async def _set_debounce(manager: DeviceManager, debounce_ms: int) -> list[dict[str, Any]]:
+    """The debounce set on every Chronopic that answered, read back from each."""
+    out: list[dict[str, Any]] = []
+    chronopics = [s for s in manager.sessions.values() if isinstance(s, ChronopicSession)]
+    if not chronopics:
+        message = "no Chronopic answered (give one with --port chronopic:PATH): debounce not set"
+        return [{"setting": f"debounce {debounce_ms} ms", "ok": False, "message": message}]
+    for session in chronopics:
+        setting = f"{session.url} debounce {debounce_ms} ms"
+        try:
+            got = await session.set_debounce_ms(debounce_ms)
+        except (ValueError, HardwareError) as exc:
+            out.append({"setting": setting, "ok": False, "message": str(exc)})
+            continue
+        ok = got == debounce_ms
+        message = (
+            f"{session.url}: debounce now {got} ms (until it is powered off)"
+            if ok
+            else f"{session.url}: asked for {debounce_ms} ms, the device says {got}"
+        )
+        out.append({"setting": setting, "ok": ok, "message": message})
+    return out
 
 
 async def _set_polarity(manager: DeviceManager, setting: PolaritySetting) -> dict[str, Any]:
@@ -219,25 +275,38 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"{port['port']:<22} {usb:<10} {port['description']}  [{mark}]")
     for error in report["errors"]:
         print(f"  ! {error}")
-    for setting in report["polarity"]:
-        print(("polarity: " if setting["ok"] else "  ! polarity: ") + setting["message"])
+    for what in ("polarity", "debounce"):
+        for setting in report[what]:
+            print(("" if setting["ok"] else "  ! ") + f"{what}: {setting['message']}")
     devices = report["devices"]
     if not devices:
         print("no devices answered" if any(p["probed"] for p in ports) else "")
         return
     print()
-    print(f"{'device':<16} {'state':<12} {'boot':<6} {'fw':<7} {'proto':<5} {'tick':<8} "
+    width = max(16, *(len(d["key"]) for d in devices))
+    print(f"{'device':<{width}} {'state':<12} {'boot':<6} {'fw':<7} {'proto':<5} {'tick':<9} "
           f"{'battery':<8} {'beams':<12} {'sync':<10} port")  # fmt: skip
     for d in devices:
         no_status = d["battery"] is None and d["link"] is None and not d["beams"]
         battery = "-" if no_status else "mains" if d["battery"] is None else f"{d['battery']} %"
         beams = ",".join("-" if b is None else f"{b}%" for b in d["beams"]) or "-"
         sync = "-" if d["sync_error_us"] is None else f"±{d['sync_error_us'] / 1000:.2f} ms"
-        tick = f"{d['tick_hz'] / 1e6:g} MHz"
-        print(f"{d['key']:<16} {d['state']:<12} {d['boot']:<6} {d['firmware']:<7} "
-              f"{d['protocol']:<5} {tick:<8} {battery:<8} {beams:<12} {sync:<10} "
-              f"{d['port']}#{d['address']}")  # fmt: skip
+        tick = f"{d['tick_hz'] / 1e6:g} MHz" if d["tick_hz"] >= 1e6 else f"{d['tick_hz']:g} Hz"
+        # A Chronopic or a Timy has no firmware version or protocol of ours to show.
+        fw, proto = ("-", "-") if d.get("adapter") else (d["firmware"], d["protocol"])
+        where = d["port"] if d.get("adapter") else f"{d['port']}#{d['address']}"
+        print(f"{d['key']:<{width}} {d['state']:<12} {d['boot']:<6} {fw:<7} "
+              f"{proto:<5} {tick:<9} {battery:<8} {beams:<12} {sync:<10} {where}")  # fmt: skip
         if d["message"]:
             print(f"  ! {d['message']}")
+        details = d.get("adapter_details") or {}
+        if details:
+            shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in details.items()
+                              if v is not None)  # fmt: skip
+            print(f"  {d['adapter']}: {shown}")
+        bad = {k: v for k, v in (d.get("port_stats") or {}).items()
+               if v and k in _NOISE_COUNTERS}  # fmt: skip
+        if bad:
+            print("  ! skipped: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in bad.items()))
         if d["dropped"]:
             print(f"  ! {d['dropped']} edges lost: the device's event buffer was full")

@@ -8,16 +8,34 @@ from typing import Any
 from litestar import Controller, delete, get, post, put
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from hardware.errors import HardwareError
 from server.auth.guards import requires_coach
 from server.config import Settings
 from server.devices.layouts import LayoutInfo, LayoutService
 from server.devices.service import DeviceManager
+from server.errors import InvalidInputError
 from server.lan import lan_url, listens_on_lan, qr_svg
+
+
+def _bad_port(problem: str) -> InvalidInputError:
+    error = InvalidInputError(problem)
+    error.errors = [problem]
+    return error
 
 
 @dataclass
 class TestModeRequest:
     on: bool
+
+
+@dataclass
+class AddPortRequest:
+    port: str
+    """A serial port: `/dev/ttyUSB0` (protocol v1), `chronopic:/dev/ttyUSB0`, `timy:COM3` or
+    `timy:/dev/ttyUSB1@38400`."""
+
+
+MAX_PORT_CHARS = 200
 
 
 class DevicesController(Controller):
@@ -41,6 +59,22 @@ class DevicesController(Controller):
         {"type": "device", "device", "channel", "kind"}."""
         devices.test_mode = data.on
         return {"on": devices.test_mode}
+
+    @post("/devices/ports", status_code=HTTP_200_OK)
+    async def add_port(self, data: AddPortRequest, devices: DeviceManager) -> list[dict[str, Any]]:
+        """Open a port by hand ("add a device on a port"): a Chronopic or a Timy, or a port
+        that is not found by its USB identity. Answers the device list; 400 with the reason
+        when the port cannot be opened or does not answer as the kind it is given as."""
+        port = data.port.strip()
+        if not port or len(port) > MAX_PORT_CHARS or "\x00" in port:
+            raise _bad_port(f"port: a serial port of 1 to {MAX_PORT_CHARS} characters")
+        try:
+            await devices.open(port)
+        except ValueError as exc:
+            raise _bad_port(f"port: {exc}") from None
+        except HardwareError as exc:
+            raise _bad_port(f"port: {exc}") from None
+        return devices.devices_page()
 
     @get("/layouts", sync_to_thread=True)
     def list_layouts(self, layouts: LayoutService) -> list[LayoutInfo]:

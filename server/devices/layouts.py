@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from hardware.adapters.session import successive_breaks_key
 from server.db.models import DeviceLayout, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding, RunCoordinator
@@ -42,7 +43,9 @@ def _invalid(problems: list[str]) -> InvalidInputError:
 
 def parse_bindings(raw: Any) -> dict[str, Binding]:
     """Checks every binding and names each problem: role, device (non-empty), channel (≥ 0),
-    and no two roles on one input (a beam break could only ever mean one of them)."""
+    and no two roles on one input (a beam break could only ever mean one of them), except on
+    a device whose photocells share one input (a Chronopic: its breaks go to roles in
+    running order)."""
     if not isinstance(raw, dict):
         raise _invalid(['bindings: an object {"role": {"device", "channel"}}'])
     problems: list[str] = []
@@ -70,7 +73,7 @@ def parse_bindings(raw: Any) -> dict[str, Binding]:
             out[role] = Binding(device.strip(), channel)
     seen: dict[Binding, str] = {}
     for role, binding in out.items():
-        if binding in seen:
+        if binding in seen and not successive_breaks_key(binding.device):
             problems.append(
                 f"bindings.{role}: {binding.device} channel {binding.channel} is already "
                 f"bound to {seen[binding]}"

@@ -96,6 +96,10 @@ class DeviceManager(DeviceHub):
         detail = "" if bound is None else f", sync error bound {bound / 1000:.1f} ms"
         if not state.ready:
             return f"{state.state}{detail}"
+        if state.info.adapter is not None:
+            # No clock query exists to wait for: a split against another clock is timed by
+            # receipt and marked cross-device with its bound (drills.timing).
+            return None
         if across_devices and (fit is None or fit.rate_error_ppm >= CRYSTAL_TOLERANCE_PPM):
             return f"clock rate not measured yet (a few seconds after plug-in){detail}"
         return None

@@ -254,6 +254,9 @@ def _load_splits(
             _SPLIT.c.elapsed_us,
             _SPLIT.c.distance_m,
             _SPLIT.c.reaction_us,
+            _SPLIT.c.cross_device_error_us,
+            _SPLIT.c.manual,
+            _SPLIT.c.coarse,
         )
         .select_from(_SPLIT.join(joined, _RUN.c.id == _SPLIT.c.run_id))
         .where(where)
@@ -266,12 +269,14 @@ def _load_splits(
     count = 0
     # Partitions (fetchmany) rather than row by row: a tenth of the Python calls.
     for part in conn.execute(stmt).partitions():
-        for run_id, position, name, elapsed_us, distance_m, reaction_us in part:
+        for row in part:
+            run_id = row[0]
             if run_id != current_run:
                 if current_run is not None:
                     out[current_run] = tuple(current)
                 current, current_run = [], run_id
-            current.append(SplitRecord(position, name, elapsed_us, distance_m, reaction_us))
+            # The selected columns after run_id are SplitRecord's fields, in order.
+            current.append(SplitRecord(*row[1:]))
         count += len(part)
         if progress is not None:
             progress("reading splits", count, 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -20,9 +21,11 @@ from server.reports.pdf_common import (
     BOLD,
     DASH,
     FLAG_BG,
+    MARKED,
     RULE,
     STRIPE,
     Picture,
+    best_marks,
     clip,
     grid_table,
     para,
@@ -61,9 +64,16 @@ class AthletePages:
     """Builds one athlete's flowables at a time, reusing the report's two chart canvases."""
 
     def __init__(
-        self, summary: TeamSummary, width: float, height: float, charts: bool = True
+        self,
+        summary: TeamSummary,
+        width: float,
+        height: float,
+        charts: bool = True,
+        marks: Mapping[tuple[int, str], str] | None = None,
     ) -> None:
         self.summary = summary
+        # Bests whose rep has a cross-device or coarse split (pdf_common.best_marks).
+        self.marks = best_marks(summary.data) if marks is None else marks
         self.width = width
         self.height = height
         self.grid: ProgressGrid | None = None
@@ -104,6 +114,7 @@ class AthletePages:
                 "the smallest worthwhile change and the typical error (real, not noise).",
                 "small",
             ),
+            *self._marks_note(athlete),
             Spacer(1, 2 * mm),
             self._bottom(athlete),
         ]
@@ -121,6 +132,25 @@ class AthletePages:
         room = self.height - sum(_height(f, self.width) for f in (*head, caption, *tail))
         picture = Picture(self.grid.render(series), self.width, max_height=room - 10 * mm)
         return [*head, Spacer(1, 1.5 * mm), caption, picture, *tail]
+
+    def _marks_note(self, athlete: AthleteSummary) -> list[Any]:
+        """The note for the bests marked in the drill table, if any (the caveats explain)."""
+        names = self.summary.data.drills
+        marked = [
+            f"{names[slug].name} {self.marks[(athlete.athlete.id, slug)]}"
+            for slug in names
+            if slug in athlete.drills and (athlete.athlete.id, slug) in self.marks
+        ]
+        if not marked:
+            return []
+        return [
+            para(
+                f"{MARKED} Best rep timed across a receipt-timed device or by receipt time: "
+                + "; ".join(marked)
+                + " (see caveats).",
+                "small",
+            )
+        ]
 
     def _drill_table(self, athlete: AthleteSummary) -> Table:
         summary = self.summary
@@ -152,9 +182,11 @@ class AthletePages:
                     bold.append(("FONT", (6, len(rows)), (6, len(rows)), BOLD, 7.5))
             ranking = summary.drills[slug]
             rank = ranking.ranks.get(athlete.athlete.id)
+            marked = (athlete.athlete.id, slug) in self.marks
             rows.append(
                 [
-                    clip(info.name, 27),
+                    # On the name: the best's column is too narrow for "10.00 †".
+                    clip(info.name, 25) + f" {MARKED}" if marked else clip(info.name, 27),
                     secs(row.best_s),
                     secs(stats.mean_s if stats else None),
                     pct(stats.cv_pct if stats else None),

@@ -24,6 +24,7 @@ from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle  # type: ignore[import-untyped]
 
 from drills.norms import OutOfRange, Rating
+from server.reports.records import ReportData, RepRecord
 
 # Binary (Flate only) streams instead of ASCII85 text: every PDF reader takes them, they are
 # a fifth smaller, and reportlab's pure-Python ASCII85 encoder took most of a season report's
@@ -55,6 +56,7 @@ HEAD_BG = colors.HexColor("#e3e9f1")
 STRIPE = colors.HexColor("#f5f7fa")
 FLAG_BG = colors.HexColor("#fff4e0")
 DASH = "–"
+MARKED = "†"  # a best whose rep has a cross-device or coarse split; a note says which
 
 
 @cache
@@ -211,3 +213,40 @@ class Picture(Flowable):  # type: ignore[misc]
 
     def draw(self) -> None:
         self.canv.drawImage(self.reader, 0, 0, self.width, self.height)
+
+
+def rep_marks(rep: RepRecord) -> str | None:
+    """What to know to read a rep's time right, e.g. "±3.2 ms cross-device"; None if nothing."""
+    parts = []
+    if rep.cross_device_error_us is not None:
+        parts.append(f"±{rep.cross_device_error_us / 1000:.1f} ms cross-device")
+    if rep.coarse:
+        parts.append("coarse")
+    return ", ".join(parts) or None
+
+
+def best_marks(data: ReportData) -> dict[tuple[int, str], str]:
+    """(athlete id, drill) → rep_marks of the athlete's best valid rep, only where it has some.
+
+    One pass over the reps; a rep's splits are looked at only for a tie with the best.
+    """
+    best: dict[tuple[int, str], RepRecord] = {}
+    for rep in data.reps:
+        if not rep.valid or rep.total_us is None:
+            continue
+        key = (rep.athlete_id, rep.drill)
+        held = best.get(key)
+        if (
+            held is None
+            or held.total_us is None
+            or rep.total_us < held.total_us
+            # A tie: the marked one, so a best is never shown cleaner than it is.
+            or (rep.total_us == held.total_us and rep_marks(held) is None)
+        ):
+            best[key] = rep
+    out = {}
+    for key, rep in best.items():
+        text = rep_marks(rep)
+        if text is not None:
+            out[key] = text
+    return out

@@ -8,7 +8,7 @@ is counted and said.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,11 +24,13 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from drills import metrics
 from drills.norms import TimingMethod
-from server.reports.data import Progress
+from server.reports.data import Progress, RepRecord
 from server.reports.pdf_athlete import AthletePages
 from server.reports.pdf_common import (
     FONT,
+    MARKED,
     MUTED,
+    best_marks,
     clip,
     escape,
     grid_table,
@@ -104,7 +106,7 @@ def _cover(summary: TeamSummary, generated: datetime) -> list[Any]:
     out += [para("How to read this report", "h2")]
     for text in (
         "Times are in seconds; lower is faster. They come from electronic timing gates "
-        "unless a rep is marked manual (typed in by the coach).",
+        "unless a rep is marked manual (typed in by the coach, or a timer's keypad).",
         "Only valid reps count: voided reps, familiarisation (practice) reps, false starts and "
         "unfinished reps are left out of every figure; the tables show how many there were.",
         "Best is the fastest valid rep; mean and CV (coefficient of variation: spread between "
@@ -151,7 +153,7 @@ def _flags_page(summary: TeamSummary) -> list[Any]:
     return out
 
 
-def _leaderboards(summary: TeamSummary) -> list[Any]:
+def _leaderboards(summary: TeamSummary, marks: Mapping[tuple[int, str], str]) -> list[Any]:
     out: list[Any] = [
         para("Leaderboards", "h1"),
         para(
@@ -175,7 +177,7 @@ def _leaderboards(summary: TeamSummary) -> list[Any]:
                     str(board.ranks[row.athlete_id]),
                     clip(athlete.name, 34),
                     clip(athlete.group or "", 12),
-                    secs(row.best_s),
+                    secs(row.best_s) + (f" {MARKED}" if (row.athlete_id, slug) in marks else ""),
                     secs(stats.mean_s if stats else None),
                     pct(stats.cv_pct if stats else None),
                     str(stats.n if stats else 0),
@@ -204,6 +206,19 @@ def _leaderboards(summary: TeamSummary) -> list[Any]:
         block.append(
             grid_table(rows, widths, right_from=3, extra=[("ALIGN", (0, 0), (0, -1), "RIGHT")])
         )
+        marked = [
+            f"{data.athletes[r.athlete_id].name} {marks[(r.athlete_id, slug)]}"
+            for r in board.ranking
+            if (r.athlete_id, slug) in marks
+        ]
+        if marked:
+            block.append(
+                para(
+                    f"{MARKED} Best rep timed across a receipt-timed device or by receipt "
+                    "time (see caveats): " + "; ".join(marked) + ".",
+                    "small",
+                )
+            )
         if unranked:
             block.append(para("Not ranked (no valid rep): " + ", ".join(unranked), "small"))
         out += [KeepTogether(block[:3]), *block[3:]]
@@ -237,6 +252,26 @@ def _norms_page(summary: TeamSummary) -> list[Any]:
     return out
 
 
+def _receipt_note(reps: Sequence[RepRecord]) -> str:
+    """The timing note's sentences on cross-device and coarse splits, when any appear."""
+    bounds = [r.cross_device_error_us for r in reps if r.cross_device_error_us is not None]
+    coarse = sum(r.coarse for r in reps)
+    text = ""
+    if bounds:
+        text += (
+            f" {len(bounds)} rep(s) have a cross-device split, between a timer whose clock "
+            "cannot be read (Chronopic, Timy: timed by when its message arrived) and another "
+            "device; it is only as good as that arrival, within "
+            f"±{max(bounds) / 1000:.1f} ms here, marked {MARKED} where it is a best."
+        )
+    if coarse:
+        text += (
+            f" {coarse} rep(s) have a coarse split: a Chronopic's counter ran out, so an end "
+            "was placed by when its message arrived."
+        )
+    return text
+
+
 def _caveats(summary: TeamSummary) -> list[Any]:
     data = summary.data
     manual = sum(r.manual for r in data.reps)
@@ -245,9 +280,10 @@ def _caveats(summary: TeamSummary) -> list[Any]:
     texts = [
         f"Left out: {excluded} of {len(data.reps)} reps are voided, familiarisation (practice), "
         "false starts or unfinished; none of them is in any best, mean, rank or chart.",
-        f"Timing: gate times are electronic. {manual} rep(s) were typed in by hand (manual); "
-        "hand timing reads faster than gates, by about 0.24 s on short sprints, so a manual "
-        "best may flatter the athlete.",
+        f"Timing: gate times are electronic. {manual} rep(s) were timed by hand (manual: "
+        "typed in by the coach, or a timer's keypad); hand timing reads faster than gates, by "
+        "about 0.24 s on short sprints, so a manual best may flatter the athlete."
+        + _receipt_note(data.reps),
         "Norms come from specific populations (level, sex, age, timing method on the norms "
         "page); outside that population a rating misleads. "
         + (
@@ -296,9 +332,10 @@ def write_pdf(
         subject=summary.data.scope.describe(),
     )
     # The frame's own padding (6 pt above and below) is not in doc.height.
-    pages = AthletePages(summary, doc.width, doc.height - 12, charts=charts)
+    marks = best_marks(summary.data)
+    pages = AthletePages(summary, doc.width, doc.height - 12, charts=charts, marks=marks)
     story: list[Any] = [*_cover(summary, generated), PageBreak(), *_flags_page(summary)]
-    story += [PageBreak(), *_leaderboards(summary)]
+    story += [PageBreak(), *_leaderboards(summary, marks)]
     athletes = [a for a in summary.athletes.values() if a.drills]
     for i, athlete in enumerate(athletes, start=1):
         story += [PageBreak(), *pages.story(athlete)]

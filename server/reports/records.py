@@ -34,6 +34,12 @@ class SplitRecord:
     elapsed_us: int
     distance_m: float
     reaction_us: int | None
+    cross_device_error_us: int | None = None
+    """Spans a receipt-timed device (Chronopic, Timy) and another clock: its error bound."""
+    manual: bool = False
+    """An end is a hand time (a timer's keypad)."""
+    coarse: bool = False
+    """An end was placed by host receipt time (the device's counter ran out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,19 @@ class RepRecord:
             and not self.void
             and not self.familiarisation
         )
+
+    @property
+    def cross_device_error_us(self) -> int | None:
+        """The largest error bound of its cross-device splits; None without one."""
+        return max(
+            (s.cross_device_error_us for s in self.splits if s.cross_device_error_us is not None),
+            default=None,
+        )
+
+    @property
+    def coarse(self) -> bool:
+        """A split has an end placed by host receipt time."""
+        return any(s.coarse for s in self.splits)
 
     @property
     def day(self) -> date:

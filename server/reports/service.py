@@ -25,6 +25,7 @@ from server.reports.csv_export import write_reps_csv, write_summary_csv
 from server.reports.data import Progress, ReportData, Scope, load_report_data
 from server.reports.records import paused_gc
 from server.reports.summary import AthleteSummary, TeamSummary, build_summary
+from server.reports.tables import millis, split_marks
 
 FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -271,7 +272,9 @@ def athlete_history(summary: TeamSummary) -> dict[str, Any]:
                 {"run_id": r.run_id, "started_wall": r.started_wall.isoformat(), "rep": r.rep,
                  "state": r.state, "total_s": _round(r.total_us / 1e6 if r.total_us else None),
                  "valid": r.valid, "void": r.void, "manual": r.manual,
-                 "familiarisation": r.familiarisation, "false_start": r.false_start}
+                 "familiarisation": r.familiarisation, "false_start": r.false_start,
+                 "cross_device_error_ms": millis(r.cross_device_error_us), "coarse": r.coarse,
+                 "split_marks": split_marks(r)}
                 for r in reps
             ],
         })  # fmt: skip

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     SECONDS = "s"  # 3 decimals
     PCT = "pct"  # 1 decimal
     RATIO = "ratio"  # 3 decimals
+    MS = "ms"  # milliseconds, 1 decimal
     FLAG = "flag"  # 1 / 0
     DATE = "date"  # YYYY-MM-DD
 
@@ -44,6 +45,27 @@ def seconds(us: int | None) -> float | None:
         return None
     ms = (abs(us) + 500) // 1000
     return (ms if us >= 0 else -ms) / 1000
+
+
+def millis(us: int | None) -> float | None:
+    """µs to milliseconds with one decimal (an error bound, not a time)."""
+    return None if us is None else round(us / 1000, 1)
+
+
+def split_marks(rep: RepRecord) -> str | None:
+    """Which splits carry a mark and which, e.g. "0-10m ±3.2 ms cross-device; 10-20m coarse"."""
+    parts = []
+    for s in rep.splits:
+        marks = []
+        if s.cross_device_error_us is not None:
+            marks.append(f"±{millis(s.cross_device_error_us)} ms cross-device")
+        if s.coarse:
+            marks.append("coarse")
+        if s.manual:
+            marks.append("hand time")
+        if marks:
+            parts.append(f"{s.name} {', '.join(marks)}")
+    return "; ".join(parts) or None
 
 
 def split_column(name: str) -> str:
@@ -82,6 +104,11 @@ TAIL = (
     Column("familiarisation", Kind.FLAG, 15),
     Column("valid", Kind.FLAG, 6),
     Column("run_id", Kind.INT, 8),
+    # Appended, so existing imports keep their columns: the largest error bound of the rep's
+    # cross-device splits, whether an end was placed by receipt time, and which splits.
+    Column("cross_device_error_ms", Kind.MS, 12),
+    Column("coarse", Kind.FLAG, 7),
+    Column("split_marks", Kind.TEXT, 30),
 )
 
 
@@ -98,10 +125,12 @@ def rep_rows(
         athlete = data.athletes[rep.athlete_id]
         info = data.drills[rep.drill]
         splits: list[Value] = [None] * len(names)
+        marked = False  # almost never: the marks are looked for only then
         for s in rep.splits:
             at = index.get(s.name)
             if at is not None:
                 splits[at] = seconds(s.elapsed_us)
+            marked = marked or s.cross_device_error_us is not None or s.coarse or s.manual
         yield [
             athlete.id,
             athlete.name,
@@ -124,6 +153,9 @@ def rep_rows(
             rep.familiarisation,
             rep.valid,
             rep.run_id,
+            millis(rep.cross_device_error_us) if marked else None,
+            rep.coarse if marked else False,
+            split_marks(rep) if marked else None,
         ]
 
 
@@ -232,11 +264,17 @@ def _plain(value: Value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-_TEXT = {Kind.FLAG: _flag, Kind.SECONDS: _three, Kind.RATIO: _three, Kind.PCT: _one}
+_TEXT = {
+    Kind.FLAG: _flag,
+    Kind.SECONDS: _three,
+    Kind.RATIO: _three,
+    Kind.PCT: _one,
+    Kind.MS: _one,
+}
 
 
 def text_formatters(columns: Sequence[Column]) -> list[Callable[[Value], str]]:
     """How each column looks in CSV: empty for none, 3 decimals for seconds and ratios, 1 for
-    percentages, 1/0 for flags, YYYY-MM-DD for dates. One function per column, chosen once,
-    because a season is two million cells."""
+    percentages and milliseconds, 1/0 for flags, YYYY-MM-DD for dates. One function per
+    column, chosen once, because a season is two million cells."""
     return [_TEXT.get(c.kind, _plain) for c in columns]

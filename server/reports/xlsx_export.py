@@ -49,6 +49,7 @@ class _Formats:
             Kind.SECONDS: book.add_format({"num_format": "0.000"}),
             Kind.RATIO: book.add_format({"num_format": "0.000"}),
             Kind.PCT: book.add_format({"num_format": "0.0"}),
+            Kind.MS: book.add_format({"num_format": "0.0"}),
             Kind.DATE: book.add_format({"num_format": "yyyy-mm-dd"}),
             Kind.INT: book.add_format({"num_format": "0"}),
             Kind.FLAG: book.add_format({"num_format": "0", "align": "center"}),

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drills import Drill, RunOutcome, Timing
+from hardware.errors import HardwareError
+from server.adapter_sim import SIM_ADAPTERS
 from server.config import Settings
 from server.db.session import migrate
 from server.devices import binding
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from server.app import Services
 
 SIM = "sim"
+SIMULATED = (SIM, *SIM_ADAPTERS)
 # Time for the devices to say HELLO, and again for their clocks to sync with a measured rate
 # (about 5 s of pings after HELLO; a Nano's bootloader adds up to 2 s before HELLO).
 DEFAULT_WAIT_S = 15.0
@@ -40,8 +43,10 @@ def add_parser(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -
     run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
     run.add_argument(
         "--device", action="append", dest="devices", required=True, metavar="PORT",
-        help="a serial port (repeatable: one per gate when each has its own cable), or "
-        "'sim' alone for a simulated hub and a virtual athlete",
+        help="a serial port (repeatable: one per gate when each has its own cable); "
+        "chronopic:PORT for a Chronojump Chronopic, timy:PORT or timy:PORT@BAUD for an ALGE "
+        "Timy; or alone, 'sim' for a simulated hub, 'sim-chronopic' or 'sim-timy' for a "
+        "simulated Chronopic or Timy, each with a virtual athlete",
     )  # fmt: skip
     run.add_argument(
         "--role", action="append", type=_role_arg, default=[], metavar=binding.ROLE_SYNTAX,
@@ -83,9 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--reps must be at least 1")
     if args.wait < 0:
         raise InvalidInputError("--wait must be 0 or more seconds")
-    if SIM in args.devices and (len(args.devices) > 1 or args.role or args.layout):
+    simulated = [d for d in args.devices if d in SIMULATED]
+    if simulated and (len(args.devices) > 1 or args.role or args.layout):
         raise InvalidInputError(
-            "--device sim runs alone: its hub binds the roles itself (no other --device, "
+            f"--device {simulated[0]} runs alone: it binds the roles itself (no other --device, "
             "--role or --layout)"
         )
     migrate(args.db)
@@ -94,6 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run_reps(args: argparse.Namespace) -> int:
     from hardware.sim.athlete import make_team
+    from server.adapter_sim import AdapterSimRig
     from server.app import build_services
     from server.simulation import SimRig
 
@@ -102,10 +109,16 @@ async def _run_reps(args: argparse.Namespace) -> int:
     if drill.timing is Timing.INTERVALS:
         raise AppError(f"{drill.slug} is run for a group: put it in a plan file (agility run PLAN)")
     rig: SimRig | None = None
+    adapter_rig: AdapterSimRig | None = None
     try:
         if args.devices == [SIM]:
             rig = await SimRig.start(services.devices, drill, args.seed)
             services.coordinator.layout.update(rig.layout)
+        elif args.devices[0] in SIM_ADAPTERS:
+            adapter_rig = await AdapterSimRig.start(
+                services.devices, drill, args.devices[0], args.seed
+            )
+            services.coordinator.layout.update(adapter_rig.layout)
         else:
             services.coordinator.layout.update(await _bind_devices(services, drill, args))
         recorder = services.recorder
@@ -121,17 +134,21 @@ async def _run_reps(args: argparse.Namespace) -> int:
             )  # fmt: skip
             if rig is not None:
                 rig.run_rep(drill, virtual, rng, go=services.coordinator.go, lead_s=0.2)
+            elif adapter_rig is not None:
+                adapter_rig.run_rep(drill, virtual, rng, lead_s=0.2)
             else:
                 # On stderr with --json: stdout stays one JSON object per line.
                 print(f"rep {rep}: ready, {args.athlete} may go", flush=True,
                       file=sys.stderr if args.json else sys.stdout)  # fmt: skip
             _print_rep(drill, args, rep, await done)
-            if rig is not None:
+            if rig is not None or adapter_rig is not None:
                 await asyncio.sleep(0.3)  # let the body clear the last beam before the next rep
     finally:
         await services.devices.close_all()
         if rig is not None:
             rig.stop()
+        if adapter_rig is not None:
+            adapter_rig.stop()
         services.engine.dispose()
     return 0
 
@@ -140,8 +157,6 @@ async def _bind_devices(
     services: Services, drill: Drill, args: argparse.Namespace
 ) -> dict[str, Binding]:
     """Open the ports, bind the drill's roles, and wait until every bound device can time."""
-    from server.simulation import layout_for_hub
-
     manager = services.devices
     planned = None
     if args.layout is not None or args.role:
@@ -149,15 +164,22 @@ async def _bind_devices(
         saved = None if args.layout is None else _saved_layout(services, args.layout)
         planned = binding.plan_roles(drill, args.role, saved)
     for port in args.devices:
-        await manager.open(port)
+        try:
+            await manager.open(port)
+        except ValueError as exc:  # an adapter prefix written wrong
+            raise InvalidInputError(str(exc)) from None
+        except HardwareError as exc:  # cannot open, or not the kind it was given as
+            raise AppError(str(exc)) from None
     if planned is None:
-        state = await binding.first_device(manager, args.devices[0], args.wait)
-        bindings = layout_for_hub(drill, state.key)
+        session = manager.sessions[next(iter(manager.sessions))]
+        state = await binding.first_device(manager, session.url, args.wait)
+        bindings = binding.default_layout(drill, state.info)
         binding.check_bindings(bindings, {state.key: state})
     else:
         refs = {spec.device for spec in planned.values()}
         found = await binding.await_devices(manager, refs, args.devices, args.wait)
         bindings = binding.bind(planned, found)
+    binding.check_drill_fits(drill, bindings, manager.registry)
     await binding.await_sync(manager, [b.device for b in bindings.values()], args.wait, sys.stderr)
     return bindings
 

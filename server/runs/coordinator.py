@@ -25,6 +25,7 @@ from server.errors import ConflictError
 from server.runs import signals
 from server.runs.recorder import RunRecorder
 from server.runs.series import BEEPER_ROLE, IntervalRun, PodRun
+from server.runs.shared_input import SharedInputs
 from server.runs.signals import Binding as Binding  # re-exported: callers bind roles with it
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class ActiveRun:
     cue_at_mono_us: int | None = None  # reactive start: when the cue was asked for
     held: list[tuple[str, bool, Stamp, DeviceEvent]] = field(default_factory=list)
     target_lit: bool = False
+    shared: SharedInputs = field(default_factory=SharedInputs)
 
     @property
     def context(self) -> dict[str, object]:
@@ -92,6 +94,20 @@ class RunCoordinator:
             if binding.device == device and binding.channel == channel:
                 return role
         return None
+
+    def _beam_role(
+        self, active: ActiveRun, event: DeviceEvent, broken: bool, stamp: Stamp
+    ) -> str | None:
+        """The role a beam edge is a crossing of: the one bound to its input, or, where
+        several roles share the input (photocells in parallel), the one the rep expects."""
+        roles = [
+            role for role, b in self.layout.items()
+            if b.device == event.device and b.channel == event.channel
+        ]  # fmt: skip
+        if len(roles) <= 1:
+            return roles[0] if roles else None
+        key = (event.device, event.channel)
+        return active.shared.role_for(key, roles, broken, stamp, active.engine)
 
     def begin(
         self, drill: Drill, athlete_id: int, athlete: str, rep: int, start_within_s: float,
@@ -268,10 +284,10 @@ class RunCoordinator:
         broken = BEAM_EDGES.get(event.kind)
         if active is None or broken is None:
             return
-        role = self._role_for(event.device, event.channel)
+        stamp = signals.stamp_of(event)
+        role = self._beam_role(active, event, broken, stamp)
         if role is None:
             return
-        stamp = signals.stamp_of(event)
         if self._hold_for_cue(active, stamp):
             active.held.append((role, broken, stamp, event))
             return

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.db.models import Athlete, Drill, Run, Split
 from server.settings import get_privacy, public_name
+
+
+@dataclass(frozen=True)
+class SplitMarks:
+    """What to know to read a split right (server.db.models.Split)."""
+
+    cross_device_error_s: float | None = None
+    """Spans a receipt-timed device (Chronopic, Timy) and another clock: the error bound."""
+    manual: bool = False
+    """An end is a hand time (a timer's keypad)."""
+    coarse: bool = False
+    """An end was placed by the time the host received it (the counter ran out)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,10 @@ class RecentRun:
     """The time was typed in by a coach, not timed by the gates."""
     athlete_id: int | None = None
     """Only in a coach's answer (the console corrects reps by athlete id)."""
+    cross_device_error_s: float | None = None
+    """The largest error bound of the rep's cross-device splits (None: no such split)."""
+    split_marks: dict[str, SplitMarks] = field(default_factory=dict)
+    """Only the splits that carry a mark, by name as in `splits`."""
 
 
 def recent_runs(
@@ -49,10 +65,16 @@ def recent_runs(
         rows = session.exec(query).all()
         run_ids = [run.id for run, _, _, _ in rows]
         splits: dict[int, dict[str, float]] = {}
+        marks: dict[int, dict[str, SplitMarks]] = {}
         for split in session.exec(
             select(Split).where(col(Split.run_id).in_(run_ids)).order_by(col(Split.position))
         ).all():
             splits.setdefault(split.run_id, {})[split.name] = split.elapsed_us / 1e6
+            bound = split.cross_device_error_us
+            if bound is not None or split.manual or split.coarse:
+                marks.setdefault(split.run_id, {})[split.name] = SplitMarks(
+                    None if bound is None else bound / 1e6, split.manual, split.coarse
+                )
     return [
         RecentRun(
             run_id=run.id or 0, drill=slug, athlete=public_name(name, display, mode),
@@ -61,6 +83,10 @@ def recent_runs(
             splits=splits.get(run.id or 0, {}), started_wall=run.started_wall.isoformat(),
             voided=run.voided, manual=run.manual,
             athlete_id=run.athlete_id if with_ids else None,
+            cross_device_error_s=(
+                None if run.cross_device_error_us is None else run.cross_device_error_us / 1e6
+            ),
+            split_marks=marks.get(run.id or 0, {}),
         )
         for run, slug, name, display in rows
     ]  # fmt: skip

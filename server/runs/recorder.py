@@ -97,6 +97,8 @@ class RunRecorder:
                     run_id=run_id, position=position, name=split.name, from_role=split.from_role,
                     to_role=split.to_role, distance_m=split.distance_m,
                     elapsed_us=split.elapsed_us, reaction_us=reaction_us,
+                    cross_device_error_us=split.cross_device_error_us, manual=split.manual,
+                    coarse=split.coarse,
                 )
             )  # fmt: skip
             session.commit()
@@ -105,6 +107,8 @@ class RunRecorder:
                 "type": "split", **context, "run_id": run_id, "position": position,
                 "split": split.name, "elapsed_s": seconds(split.elapsed_us),
                 "distance_m": split.distance_m, "final": final,
+                "cross_device_error_s": seconds(split.cross_device_error_us),
+                "manual": split.manual, "coarse": split.coarse,
             }
         )  # fmt: skip
 
@@ -118,7 +122,19 @@ class RunRecorder:
             run.reaction_us = outcome.reaction_us
             run.movement_us = outcome.movement_us
             run.finished_wall = utc_now()
+            # A hand time in any split (a Timy keypad impulse) makes the rep a hand time, so
+            # boards and reports mark it as they mark a time typed in by a coach.
+            marks = session.exec(
+                select(SplitRow.manual, SplitRow.cross_device_error_us).where(
+                    SplitRow.run_id == run_id
+                )
+            ).all()
+            run.manual = run.manual or any(manual for manual, _ in marks)
+            run.cross_device_error_us = max(
+                (bound for _, bound in marks if bound is not None), default=None
+            )
             session.add(run)
+            manual, bound_us = run.manual, run.cross_device_error_us
             board_summary.refresh(session, [(run.drill_id, run.athlete_id)])
             session.commit()
         self.live.publish(
@@ -127,6 +143,7 @@ class RunRecorder:
                 "total_s": seconds(outcome.total_us), "reason": outcome.reason,
                 "reaction_s": seconds(outcome.reaction_us),
                 "movement_s": seconds(outcome.movement_us),
+                "manual": manual, "cross_device_error_s": seconds(bound_us),
             }
         )  # fmt: skip
 
@@ -154,6 +171,7 @@ class RunRecorder:
                     channel=event.channel, kind=event.kind.name.lower(), ticks=event.ticks,
                     tick_hz_est=event.tick_hz_est, mapped_mono_us=event.mono_us,
                     received_mono_us=event.received_mono_us, run_id=run_id,
+                    by_receipt=event.by_receipt, manual=event.manual, coarse=event.coarse,
                 )
             )  # fmt: skip
             try:

@@ -72,6 +72,8 @@ def stamp_of(event: DeviceEvent) -> Stamp:
     return Stamp(
         mono_us=event.mono_us if event.mono_us is not None else event.received_mono_us,
         clock=event.clock_id, ticks=event.ticks, tick_hz=event.tick_hz_est,
+        sync_error_us=event.sync_error_us, by_receipt=event.by_receipt, manual=event.manual,
+        coarse=event.coarse,
     )  # fmt: skip
 
 

@@ -150,8 +150,8 @@ def test_valid_frames_in_noise_without_frame_starts_are_all_found(
 
 def test_debounce_set_command_is_b_and_tens_of_ms() -> None:
     assert debounce_set_command(50) == b"b\x05"
-    assert debounce_set_command(2550) == b"b\xff"
-    for bad in (0, 55, 2560):
+    assert debounce_set_command(250) == b"b\x19"
+    for bad in (0, 55, 260):
         with pytest.raises(ValueError):
             debounce_set_command(bad)
 
@@ -267,3 +267,14 @@ def test_sim_garbage_is_skipped_and_unplug_fails_the_read() -> None:
                     port.read(64)
     finally:
         sim.stop()
+
+
+def test_an_edge_reading_zero_mid_session_is_a_device_reset_placed_by_receipt() -> None:
+    tl = ChronopicTimeline()
+    first = tl.push(ChronopicEdge(1, 0, 1_000_000))
+    second = tl.push(ChronopicEdge(0, 12_500, 1_150_000))  # 100 ms later, by its count
+    assert (first.ticks, second.ticks, second.coarse) == (0, 12_500, False)
+    # Power-cycled: its next edge reads 0 again, 3 s after the last by receipt.
+    again = tl.push(ChronopicEdge(1, 0, 4_150_000))
+    assert again.coarse and again.ticks == 12_500 + 3_000_000 // 8
+    assert tl.restarts == 1

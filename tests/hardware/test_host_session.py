@@ -329,11 +329,12 @@ def test_pong_window_leaves_out_the_line_time_of_ping_and_pong() -> None:
     session._link = cast(SerialLink, SimpleNamespace(baudrate=115_200))
     info = DeviceInfo("/dev/null", 0, DeviceKind.GATE, 1, 1, (1, 0, 0), 1_000_000, 2, 1,
                       Caps.BEAM)  # fmt: skip
-    state = DeviceState(info=info, clock=ClockModel(1_000_000))
+    clock = ClockModel(1_000_000)
+    state = DeviceState(info=info, clock=clock)
     session._pings[9] = (0, 1_000_000)
     session._handle_pong(0, state, Pong(9, 5_000), received_us=1_010_000)
     assert (PING_FRAME_BYTES, PONG_FRAME_BYTES) == (12, 16)
-    assert state.clock.min_rtt_us == 10_000 - 1042 - 1389
+    assert clock.min_rtt_us == 10_000 - 1042 - 1389
     assert state.rto.srtt_us == 10_000  # the RTO wants the whole round trip
 
 

@@ -51,15 +51,15 @@ def feed(clock: ReceiptClock, recs: list[Record]) -> None:
         clock.add(r.device_ticks, r.received_mono_us)
 
 
-def test_no_host_time_before_the_first_record_and_ready_after_a_few() -> None:
+def test_no_host_time_before_the_first_record_and_settled_after_a_few() -> None:
     clock = ReceiptClock(tick_us=8)
     with pytest.raises(ValueError):
         clock.mono_us(0)
     recs = records(seconds=10)
     feed(clock, recs[: READY_RECORDS - 1])
-    assert not clock.ready
+    assert not clock.settled
     clock.add(recs[READY_RECORDS - 1].device_ticks, recs[READY_RECORDS - 1].received_mono_us)
-    assert clock.ready
+    assert clock.settled
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -72,7 +72,7 @@ def test_mapped_times_are_within_the_delay_floor_of_the_truth(seed: int) -> None
         error_us = clock.mono_us(r.device_ticks) - r.truth_mono_us - FLOOR_US
         # Never after its own receipt: the line stays under every record.
         assert clock.mono_us(r.device_ticks) <= r.received_mono_us + 1
-        if clock.ready:
+        if clock.settled:
             assert abs(error_us) <= clock.error_bound_us  # the stated bound holds
         if r.device_ticks * 8 >= 90_000_000:  # a span that pins the rate to a few ppm
             worst_us = max(worst_us, abs(error_us))
@@ -188,6 +188,6 @@ def test_ticks_counting_back_restart_the_window() -> None:
     assert clock.restarts == 1
     assert clock.mono_us(125) == HOST_ORIGIN_US + 200_000_000 + 1_000
     clock.reset()
-    assert not clock.ready
+    assert not clock.settled
     with pytest.raises(ValueError):
         clock.mono_us(0)

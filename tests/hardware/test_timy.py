@@ -270,3 +270,16 @@ def test_sim_timy_unplugged_keeps_counting_so_the_gap_shows() -> None:
         sim.stop()
     assert [(t.number, t.sent) for t in sim.truth] == [(1, True), (2, False)]
     assert sim.port == ""
+
+
+def test_noise_before_an_impulse_on_its_line_costs_the_noise_not_the_impulse() -> None:
+    parser = TimyParser()
+    line = b" 0042 c1  12:34:56.7890 00\r"
+    got = parser.feed(b"\x93\xff7q" + line, 5)
+    assert [(i.number, i.channel, i.time_of_day_ticks) for i in got] == [
+        (42, 1, ((12 * 60 + 34) * 60 + 56) * 10_000 + 7890)
+    ]
+    assert parser.stats.recovered_lines == 1 and parser.stats.non_ascii_bytes == 2
+    # Noise after the impulse, before its CR: the line cannot be trusted at all.
+    assert parser.feed(line[:-1] + b"\xfe\r", 6) == []
+    assert parser.stats.unknown_lines == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hardware.sim.chronopic import SimChronopic
 from tests.auth_support import TEST_PASSWORD
 from tests.web.web_support import (
     COACH,
@@ -232,6 +233,25 @@ def test_devices_page_test_mode_and_layouts(console: Any, sim_server: SimServer)
     page.wait_for_selector("#notice:has-text('Layout Lane 1 applied')")
     page.click(f"{layout} button.danger")
     page.wait_for_selector(layout, state="detached")
+
+
+def test_devices_page_adds_a_chronopic_and_says_why_a_port_is_refused(console: Any) -> None:
+    page = console
+    page.click("#tab-button-devices")
+    sim = SimChronopic(seed=21)  # the device's published behaviour, on a pty of this machine
+    path = sim.start()
+    try:
+        page.fill("#add-port", f"chronopic:{path}")
+        page.click("#add-port-form button[type=submit]")
+        row = page.wait_for_selector("#devices-body tr[data-device^='chronopic-']")
+        text = row.inner_text()
+        assert "ready" in text and "debounce ms 50" in text, text
+        page.wait_for_selector("#notice:has-text('Opened chronopic:')")
+        page.fill("#add-port", "timy:/dev/ttyUSB9@12345")
+        page.click("#add-port-form button[type=submit]")
+        page.wait_for_selector("#alert:has-text('not a Timy baud rate')")
+    finally:
+        sim.stop()
 
 
 def test_settings_privacy_changes_public_names(

@@ -20,6 +20,19 @@ function ago(d) {
   return s == null ? "never" : s < 60 ? `${Math.round(s)} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
+// A Chronopic's debounce, a Timy's impulse counts, and what either could not read.
+function adapterNote(d) {
+  if (!d.adapter) return null;
+  const facts = Object.entries(d.adapter_details || {})
+    .filter(([, v]) => v != null)
+    .map(([k, v]) => `${k.replaceAll("_", " ")} ${v}`);
+  const stats = d.port_stats || {};
+  const skipped = ["skipped_bytes", "bad_state", "unknown_lines", "bad_checksum", "too_long_lines", "non_ascii_bytes"]
+    .filter((k) => stats[k]).map((k) => `${stats[k]} ${k.replaceAll("_", " ")}`);
+  return h("div", { class: "muted small-print" },
+    facts.join(" · "), skipped.length ? h("div", {}, "skipped: " + skipped.join(", ")) : null);
+}
+
 function normaliseLayouts(answer) {
   if (Array.isArray(answer)) return answer.map((l) => ({ name: l.name, bindings: l.bindings || {}, active: l.active }));
   return Object.entries(answer || {}).map(([name, l]) => ({ name, bindings: (l && l.bindings) || l || {} }));
@@ -52,7 +65,8 @@ export function createDevices(ctx) {
       return h("tr", { dataset: { device: key } },
         h("td", {}, key, h("br"), h("span", { class: "muted small-print" }, d.port || "")),
         h("td", {}, d.kind || "–"),
-        h("td", {}, d.state || "–", d.message ? h("span", { class: "muted" }, ` (${d.message})`) : null),
+        h("td", {}, d.state || "–", d.message ? h("span", { class: "muted" }, ` (${d.message})`) : null,
+          adapterNote(d)),
         h("td", { class: "num" }, d.battery == null ? "mains" : `${d.battery}%`),
         h("td", {}, beams.length ? beams : "–"),
         h("td", { class: sync.cls }, sync.text),
@@ -91,6 +105,20 @@ export function createDevices(ctx) {
     log.prepend(h("li", {}, `${new Date().toLocaleTimeString([], { hour12: false })} ${msg.device} · channel ${msg.channel} · ${msg.kind || "event"}`));
     while (log.children.length > 8) log.lastChild.remove();
   }
+
+  // -- a Chronopic, a Timy or any port by hand ------------------------------------------------
+  $("#add-port-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const port = $("#add-port").value.trim();
+    const answer = await guarded(() => post("/api/devices/ports", { port }));
+    if (answer !== undefined) {
+      devices = answer;
+      renderDevices();
+      fillBindingSelects();
+      notify(`Opened ${port}.`);
+      $("#add-port").value = "";
+    }
+  });
 
   // -- layouts --------------------------------------------------------------------------
   async function loadLayouts() {

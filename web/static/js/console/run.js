@@ -1,4 +1,5 @@
-// Run view: who is up and who is next, the countdown (with beeps), splits as they happen,
+// Run view: who is up and who is next, the countdown (with beeps), splits as they happen
+// (with their marks: cross-device bound, coarse, hand time),
 // false starts and timeouts, the big START button (space bar), pause, resume, skip, abort
 // and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live.
 import { get, post } from "../api.js";
@@ -152,6 +153,20 @@ export function createRunView(ctx) {
     }
   }
 
+  /** What a coach must know to read a split or a rep right (the live messages say it). */
+  function marks(m) {
+    const bound = m.cross_device_error_s;
+    return [
+      bound != null ? h("span", { class: "manual-mark", title: "cross-device: one end is from a "
+        + "receipt-timed device (Chronopic, Timy), so the time is only as good as the receipt jitter" },
+        ` ±${(bound * 1000).toFixed(1)} ms, cross-device`) : null,
+      m.coarse ? h("span", { class: "manual-mark", title: "an end was placed by the time the host "
+        + "received it (the timer's counter ran past its range)" }, " coarse") : null,
+      m.manual ? h("span", { class: "manual-mark", title: "an end is a hand time (timer keypad)" },
+        " hand time") : null,
+    ];
+  }
+
   function renderRep() {
     const rep = S.rep;
     if (!rep) return;
@@ -160,7 +175,8 @@ export function createRunView(ctx) {
     clear($("#splits-body"), ...(rep.splits.length ? rep.splits.map((s) => {
       elapsed += s.elapsed_s;
       return h("tr", { dataset: { split: s.split } }, h("td", {}, s.split),
-               h("td", { class: "num" }, fmtS(s.elapsed_s)), h("td", { class: "num" }, fmtS(elapsed)));
+               h("td", { class: "num" }, fmtS(s.elapsed_s), marks(s)),
+               h("td", { class: "num" }, fmtS(elapsed)));
     }) : [h("tr", {}, h("td", { colspan: 3, class: "empty" }, "waiting for the first gate…"))]));
     const out = $("#rep-outcome");
     out.className = "outcome";
@@ -170,9 +186,11 @@ export function createRunView(ctx) {
     }
     const o = rep.outcome;
     out.classList.add(o.state === "finished" ? "good" : "bad");
-    out.textContent = o.state === "finished"
-      ? `Finished: ${fmtS(o.total_s)}`
-      : `${fmtState(o.state).replace(/^./, (c) => c.toUpperCase())}${o.reason ? ": " + o.reason : ""}`;
+    if (o.state !== "finished") {
+      out.textContent = `${fmtState(o.state).replace(/^./, (c) => c.toUpperCase())}${o.reason ? ": " + o.reason : ""}`;
+      return;
+    }
+    clear(out, `Finished: ${fmtS(o.total_s)}`, ...marks({ ...o, coarse: rep.splits.some((s) => s.coarse) }));
   }
 
   function onPlan(msg) {
@@ -210,7 +228,10 @@ export function createRunView(ctx) {
       S.rep = { athlete: msg.athlete, drill: msg.drill, rep: msg.rep, run_id: msg.run_id, splits: [], outcome: null };
     }
     Object.assign(S.rep, { run_id: msg.run_id, rep: msg.rep, drill: msg.drill });
-    S.rep.splits.push({ split: msg.split, elapsed_s: msg.elapsed_s });
+    S.rep.splits.push({
+      split: msg.split, elapsed_s: msg.elapsed_s, cross_device_error_s: msg.cross_device_error_s,
+      manual: msg.manual, coarse: msg.coarse,
+    });
     renderRep();
   }
 
