@@ -14,6 +14,8 @@ from typing import Any
 
 from bench import data_sections
 from bench.timing import run_timing
+from server.benchmarks.adapters import render_markdown as _adapters_md
+from server.benchmarks.adapters import run_adapters_bench
 from server.benchmarks.firmware import run_firmware_bench
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
@@ -340,6 +342,12 @@ SECTIONS = [
         "Reference firmware in simavr",
         lambda seed: run_firmware_bench(seed=seed),
         _firmware_md,
+    ),
+    Section(
+        "adapters",
+        "Chronopic and Timy adapters",
+        lambda seed: run_adapters_bench(seed=seed),
+        _adapters_md,
     ),
     Section("hotplug", "Hot-plug to ready", lambda seed: run_hotplug_bench(seed=seed), _hotplug_md),
     Section(

@@ -80,6 +80,7 @@ class DeviceEvent:
     by_receipt: bool = False  # mono_us comes from receipt times (no clock query exists)
     manual: bool = False  # a hand time (a Timy keypad impulse)
     coarse: bool = False  # ticks placed by host receipt (a Chronopic interval out of range)
+    bib: int | None = None  # the start number a Timy set to start numbers printed with it
 
     @property
     def clock_id(self) -> str:

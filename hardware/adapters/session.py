@@ -37,7 +37,10 @@ SUCCESSIVE_BREAK_ADAPTERS: Final = ("chronopic",)
 # What a Timy's RS232 can be set to (ALGE's menu); a Chronopic only ever talks at 9600.
 TIMY_BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400)
 DEFAULT_BAUDRATE: Final = 9600
-ADAPTER_SYNTAX: Final = "chronopic:PATH, timy:PATH or timy:PATH@BAUD"
+ADAPTER_SYNTAX: Final = "chronopic:PATH, timy:PATH, timy:PATH@BAUD or timy:PATH@BAUD,bibs"
+# A Timy set to start numbers (not its default impulse counter): each line's number is the
+# athlete's bib, and names the athlete of the rep it starts.
+BIBS_OPTION: Final = "bibs"
 
 EventHandler = Callable[[DeviceEvent], None]
 DeviceHandler = Callable[[DeviceInfo], None]
@@ -46,17 +49,18 @@ LostHandler = Callable[[str, BaseException | None], None]
 
 @dataclass(frozen=True)
 class AdapterSpec:
-    """`chronopic:/dev/ttyUSB0` or `timy:/dev/ttyUSB1@38400` as the program reads it."""
+    """`chronopic:/dev/ttyUSB0` or `timy:/dev/ttyUSB1@38400,bibs` as the program reads it."""
 
     adapter: str
     path: str
     baudrate: int = DEFAULT_BAUDRATE
+    bibs: bool = False  # a Timy's number field is a start number (the coach turned it on)
 
     @property
     def url(self) -> str:
         """The one spelling of this port, the key of its session and the device's `port`."""
         speed = "" if self.baudrate == DEFAULT_BAUDRATE else f"@{self.baudrate}"
-        return f"{self.adapter}:{self.path}{speed}"
+        return f"{self.adapter}:{self.path}{speed}" + (f",{BIBS_OPTION}" if self.bibs else "")
 
 
 def parse_adapter_url(url: str) -> AdapterSpec | None:
@@ -66,19 +70,25 @@ def parse_adapter_url(url: str) -> AdapterSpec | None:
     if not colon or adapter.lower() not in ADAPTERS:
         return None
     adapter = adapter.lower()
+    rest, comma, option = rest.rpartition(",") if "," in rest else (rest, "", "")
+    bibs = bool(comma)
+    if comma and (option.strip().lower() != BIBS_OPTION or adapter != "timy"):
+        raise ValueError(
+            f"{url!r}: the only option after ',' is 'bibs', for a Timy set to start numbers"
+        )
     path, at, speed = rest.rpartition("@")
     if not at:
         path, speed = rest, ""
     if not path.strip():
         raise ValueError(f"{url!r}: no port after '{adapter}:' (write {ADAPTER_SYNTAX})")
     if not speed:
-        return AdapterSpec(adapter, path, DEFAULT_BAUDRATE)
+        return AdapterSpec(adapter, path, DEFAULT_BAUDRATE, bibs)
     if adapter == "chronopic":
         raise ValueError(f"{url!r}: a Chronopic talks at 9600 baud only; write chronopic:{path}")
     if not speed.isdigit() or int(speed) not in TIMY_BAUDRATES:
         choices = ", ".join(map(str, TIMY_BAUDRATES))
         raise ValueError(f"{url!r}: {speed!r} is not a Timy baud rate ({choices})")
-    return AdapterSpec(adapter, path, int(speed))
+    return AdapterSpec(adapter, path, int(speed), bibs)
 
 
 def successive_breaks_key(device_key: str) -> bool:
@@ -284,7 +294,7 @@ class AdapterSession(Cues, ABC):
 
     def deliver(
         self, channel: int, kind: EventKind, ticks: int, received_mono_us: int, *,
-        line_us: float, manual: bool = False, coarse: bool = False,
+        line_us: float, manual: bool = False, coarse: bool = False, bib: int | None = None,
     ) -> DeviceEvent | None:  # fmt: skip
         """Hand one edge on as a DeviceEvent, mapped to host time by receipt. `line_us`: the
         least its record can take to arrive, taken off the receipt for the clock. An edge
@@ -299,7 +309,7 @@ class AdapterSession(Cues, ABC):
             kind=kind, ticks=ticks, tick_hz_est=float(state.info.tick_hz),
             mono_us=round(self._clock.mono_us(ticks)), received_mono_us=received_mono_us,
             sync_error_us=self._clock.error_bound_us, by_receipt=True, manual=manual,
-            coarse=coarse,
+            coarse=coarse, bib=bib,
         )  # fmt: skip
         self._next_seq += 1
         state.events += 1

@@ -45,6 +45,11 @@ class TimySession(AdapterSession):
     def _handle_record(self, record: Any) -> None:
         if not isinstance(record, TimyImpulse) or self.state is None:
             return
+        if self.spec.bibs:
+            # Start numbers repeat (an athlete's start and finish carry the same one): they
+            # are no sequence to check, and each names the athlete it was given to.
+            self._deliver(record, bib=record.number)
+            return
         verdict, lost = self._counter.check(record.number)
         if verdict is CounterVerdict.REPEAT:
             # The same line again (a re-print from memory): it was counted the first time.
@@ -54,11 +59,14 @@ class TimySession(AdapterSession):
         if lost:
             self.lost_impulses += lost
             self.state.lost_frames += lost
+        self._deliver(record, bib=None)
+
+    def _deliver(self, record: TimyImpulse, bib: int | None) -> None:
         ticks = self._timeline.to_timeline_ticks(record.time_of_day_ticks)
         chars = CHECKED_CHARS + (0 if record.checksum is None else 2) + 1  # with its CR
         self.deliver(
             record.channel, EventKind.BEAM_BROKEN, ticks, record.received_mono_us,
-            line_us=line_time_us(chars, self.spec.baudrate), manual=record.manual,
+            line_us=line_time_us(chars, self.spec.baudrate), manual=record.manual, bib=bib,
         )  # fmt: skip
 
     @property
@@ -77,6 +85,7 @@ class TimySession(AdapterSession):
     def details(self) -> dict[str, Any]:
         return {
             "baudrate": self.spec.baudrate,
+            "numbers": "start numbers (bibs)" if self.spec.bibs else "impulse counter",
             "impulses": self._parser.stats.impulses,
             "repeats": self.repeats,
             "lost_impulses": self.lost_impulses,

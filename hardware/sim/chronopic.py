@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 TICK_US = 8
+BAUDRATE = 9600
+BITS_PER_BYTE = 10  # 8N1: start, eight data bits, stop
 _TOP_STICKY = 0xFF
 _WAKE_CAP_S = 0.05
 _STOP_JOIN_S = 2.0
@@ -76,6 +78,7 @@ class SimChronopic:
         self.errors: list[BaseException] = []
         self._reported_state = 0
         self._debounce_byte_due = False
+        self._line_free_us = 0  # when the UART has sent what it was given
         self._last_edge_device_us: float | None = None  # None until the first edge: reads 0
         self._pending: tuple[int, int] | None = None  # (host_mono_us latched, level)
         self._timers: list[tuple[int, int, Callable[[], None]]] = []
@@ -222,8 +225,18 @@ class SimChronopic:
                 self._send(b"-1")
 
     def _send(self, data: bytes) -> None:
+        """Put bytes on the line as the UART does: one after another at 9600 baud, so a
+        5-byte frame is whole at the far end 5.2 ms after it started (the host's adapter
+        counts on that), and frames queue behind each other."""
+        now_us = self.now_mono_us()
+        begin_us = max(now_us, self._line_free_us)
+        self._line_free_us = begin_us + len(data) * BITS_PER_BYTE * 1_000_000 // BAUDRATE
+        self._call_at(self._line_free_us, lambda: self._deliver(data))
+
+    def _deliver(self, data: bytes) -> None:
         with self._lock:
-            self._out += data
+            if self._master_fd is not None:  # a cable pulled meanwhile carries nothing
+                self._out += data
 
     # --- the loop ----------------------------------------------------------------------------
 

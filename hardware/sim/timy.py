@@ -214,14 +214,19 @@ class SimTimy:
             self._send(rt.encode("ascii") + b"\r")
 
     def _send(self, data: bytes) -> bool:
-        """Write paced at the baud rate, so lines leave no faster than the real UART sends."""
+        """Write paced at the baud rate: a line is whole at the far end when its last byte
+        has crossed the line (28 ms for an impulse at 9600 baud), and lines queue behind
+        each other as on the real UART."""
         master = self._master
         if master is None:
             return False
         now = time.monotonic_ns()
         begin = max(now, self._line_free_ns)
-        if begin > now:
-            time.sleep((begin - now) / 1e9)
+        done = begin + len(data) * BITS_PER_BYTE * 1_000_000_000 // self.baudrate
+        time.sleep((done - now) / 1e9)
+        master = self._master
+        if master is None:
+            return False
         try:
             written = os.write(master, data)
         except BlockingIOError:
@@ -230,7 +235,7 @@ class SimTimy:
             return False
         # A real UART does not wait for a reader: what the pty cannot hold is lost.
         self.overflow_bytes += len(data) - written
-        self._line_free_ns = begin + len(data) * BITS_PER_BYTE * 1_000_000_000 // self.baudrate
+        self._line_free_ns = done
         return True
 
     def _close_pty(self) -> None:

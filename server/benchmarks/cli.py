@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from server.benchmarks.adapters import run_adapters_bench
 from server.benchmarks.firmware import run_firmware_bench
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
@@ -131,8 +132,27 @@ def _firmware(args: argparse.Namespace) -> int:
     )
 
 
+def _adapters(args: argparse.Namespace) -> int:
+    result = run_adapters_bench(
+        args.chronopics, args.passes, args.impulses, args.seed, usb_ms=args.usb_ms
+    )
+    rows = []
+    for kind in ("chronopic", "timy"):
+        figures = result[kind]
+        rows.append((f"{kind}: ticks", figures["ticks_vs_device"]))
+        rows.append((f"{kind}: vs true", figures["ticks_vs_true"]))
+        rows += [(f"{kind}: rx {link}", s) for link, s in figures["receipt"].items()]
+    targets = [
+        f"{name}: p99 {t['measured_p99_us']:g} us <= {t['p99_us']} us"
+        f" {'met' if t['met'] else 'NOT MET'}"
+        for name, t in result["targets"].items()
+    ]
+    _emit(args, result, lambda r: _table(rows, "splits") + "\n" + "\n".join(targets))
+    return 0 if result["met"] else 1  # a missed resolution target fails the command
+
+
 def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `bench timing|reaction|throughput|firmware|hotplug|live`; each sets
+    """Register `bench timing|reaction|throughput|firmware|adapters|hotplug|live`; each sets
     func(args) -> int."""
     bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
     sub = bench.add_subparsers(dest="bench_command", required=True)
@@ -166,6 +186,18 @@ def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     firmware.add_argument("--cues", type=int, default=30)
     firmware.add_argument("--seed", type=int, default=1)
     firmware.set_defaults(func=_firmware)
+
+    adapters = sub.add_parser(
+        "adapters",
+        help="Chronopic and Timy splits against their simulators' truth (exit 1: target missed)",
+    )
+    adapters.add_argument("--json", action="store_true", help="print one JSON object")
+    adapters.add_argument("--chronopics", type=int, default=12, help="simulated at once")
+    adapters.add_argument("--passes", type=int, default=25, help="beam breaks per Chronopic")
+    adapters.add_argument("--impulses", type=int, default=150, help="impulses per Timy")
+    adapters.add_argument("--usb-ms", type=float, default=16.0, help="bridge latency 1..X ms")
+    adapters.add_argument("--seed", type=int, default=1)
+    adapters.set_defaults(func=_adapters)
 
     hotplug = sub.add_parser("hotplug", help="plug-in to identified and ready")
     _common(hotplug)

@@ -310,6 +310,8 @@ class RunCoordinator:
         if active.run_id is None and engine.state not in (RunState.ARMED, RunState.WAITING_CUE):
             # Usually the start; but a start that arrives late (its gate was unplugged) can
             # finish the run in the same call, with the held finish.
+            if event is not None and event.bib is not None:
+                self._name_by_bib(active, event.bib)
             active.run_id = self.recorder.open_run(
                 active.drill_id, active.athlete_id, active.rep,
                 familiarisation=active.familiarisation, plan_session_id=active.plan_session_id,
@@ -330,6 +332,23 @@ class RunCoordinator:
         self._maybe_light_target(active)
         if engine.state not in (RunState.ARMED, RunState.WAITING_CUE, RunState.RUNNING):
             self._finish(active)
+
+    def _name_by_bib(self, active: ActiveRun, bib: int) -> None:
+        """The start impulse of a Timy set to start numbers names the rep's athlete by the bib
+        (their squad number). A Timy in its default mode numbers impulses instead, and its
+        events carry no bib: nothing is ever guessed from a counter."""
+        found = self.recorder.athletes_with_bib(active.athlete_id, bib)
+        if len(found) != 1:
+            what = "nobody" if not found else f"{len(found)} athletes"
+            log.warning("start number %d names %s on %s's team: the rep stays with %s",
+                        bib, what, active.athlete, active.athlete)  # fmt: skip
+            return
+        athlete_id, name = found[0]
+        if athlete_id == active.athlete_id:
+            return
+        log.info("start number %d: the rep armed for %s is %s's", bib, active.athlete, name)
+        active.athlete_id, active.athlete = athlete_id, name
+        active.rep = self.recorder.count_runs(active.drill.slug, athlete_id) + 1
 
     # -- reactive starts and targets ----------------------------------------------------------
 

@@ -62,6 +62,22 @@ class RunRecorder:
                 raise NotFoundError(f"drill {slug!r} is not in the database; sync the catalog")
             return row.id
 
+    def athletes_with_bib(self, teammate_id: int, bib: int) -> list[tuple[int, str]]:
+        """(id, name) of every athlete on `teammate_id`'s team wearing squad number `bib`,
+        archived ones left out: a Timy set to start numbers names athletes by it."""
+        with Session(self.engine) as session:
+            teammate = session.get(Athlete, teammate_id)
+            if teammate is None:
+                return []
+            rows = session.exec(
+                select(Athlete).where(
+                    Athlete.team_id == teammate.team_id,
+                    Athlete.squad_number == bib,
+                    Athlete.archived == False,  # noqa: E712 (a SQL expression)
+                )
+            ).all()
+            return [(a.id, a.name) for a in rows if a.id is not None]
+
     def count_runs(self, slug: str, athlete_id: int) -> int:
         with Session(self.engine) as session:
             drill_id = self.drill_id(slug)
