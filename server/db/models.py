@@ -211,6 +211,27 @@ class Correction(SQLModel, table=True):
     created_wall: datetime = Field(default_factory=utc_now)
 
 
+class Crossing(SQLModel, table=True):
+    """How a gate role's crossing in a rep was found (drills/crossing.py): the rule, the raw
+    edge whose stamp it is, and every edge the rule weighed, so a coach can see why a split
+    is what it is and a sports scientist can re-derive it from the stored device events."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    role: str = Field(max_length=40)
+    trigger: str = Field(max_length=20)
+    at_mono_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The chosen edge, as the device event table keys it.
+    device: str = Field(max_length=40)
+    boot_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int
+    # [[device, boot, seq, beam, broken], ...] in arrival order.
+    edges_json: str = "[]"
+    # How much earlier the first break among those edges was: what first-break would have
+    # timed instead (0 when the first break was the one chosen).
+    first_break_lead_us: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class DeviceLayout(SQLModel, table=True):
     """A named binding of drill roles to devices and channels, reused across sessions."""
 

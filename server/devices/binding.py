@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from drills import Drill, StartType
+from drills.crossing import Trigger
 from hardware.adapters.session import ADAPTERS
 from hardware.messages import DeviceKind
 from hardware.registry import DeviceInfo, DeviceRegistry, DeviceState, device_key
@@ -22,7 +23,7 @@ from server.devices.service import DeviceManager
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding
 
-ROLE_SYNTAX = "ROLE=DEVICE:CHANNEL"
+ROLE_SYNTAX = "ROLE=DEVICE:CHANNEL[,BOTTOM]"
 _KEY = re.compile(r"(?:(?P<kind>[a-z]+)-)?(?:0x)?(?P<id>[0-9a-f]{1,8})", re.IGNORECASE)
 # Timy channels by what ALGE calls them: c0 the start, c1 the finish, c2.. intermediates.
 TIMY_START, TIMY_FINISH, TIMY_FIRST_INTERMEDIATE = 0, 1, 2
@@ -75,19 +76,30 @@ def parse_device_ref(text: str) -> DeviceRef:
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """One `--role ROLE=DEVICE:CHANNEL`: the channel counts from 0."""
+    """One `--role ROLE=DEVICE:CHANNEL` (or `DEVICE:TOP,BOTTOM` for a dual-beam gate): the
+    channel counts from 0. `saved`: the binding a saved layout gave the role, rule and all."""
 
     role: str
     device: DeviceRef
     channel: int
+    bottom: int | None = None
+    saved: Binding | None = None
 
 
 def parse_role(text: str) -> RoleSpec:
     role, eq, rest = text.partition("=")
-    device, colon, channel = rest.rpartition(":")
-    if not eq or not colon or not role.strip() or not channel.strip().isdigit():
-        raise ValueError(f"{text!r} is not {ROLE_SYNTAX} (e.g. start=gate-00AB12CD:0)")
-    return RoleSpec(role.strip(), parse_device_ref(device), int(channel))
+    device, colon, channels = rest.rpartition(":")
+    parts = [c.strip() for c in channels.split(",")]
+    if (
+        not eq or not colon or not role.strip() or len(parts) > 2
+        or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts)
+    ):  # fmt: skip
+        raise ValueError(
+            f"{text!r} is not {ROLE_SYNTAX} (e.g. start=gate-00AB12CD:0, or "
+            "start=gate-00AB12CD:0,1 for a dual-beam gate's top and bottom beams)"
+        )
+    bottom = int(parts[1]) if len(parts) == 2 else None
+    return RoleSpec(role.strip(), parse_device_ref(device), int(parts[0]), bottom)
 
 
 def plan_roles(
@@ -111,7 +123,10 @@ def plan_roles(
     for role, binding in (saved or {}).items():
         if role in roles:
             try:
-                planned[role] = RoleSpec(role, parse_device_ref(binding.device), binding.channel)
+                planned[role] = RoleSpec(
+                    role, parse_device_ref(binding.device), binding.channel, binding.bottom,
+                    saved=binding,
+                )  # fmt: skip
             except ValueError as exc:
                 raise _invalid(f"the layout's role {role}: {exc}") from None
     planned.update(given)
@@ -174,7 +189,11 @@ def bind(
     bindings: dict[str, Binding] = {}
     for role, spec in planned.items():
         state = found[spec.device]
-        bindings[role] = Binding(state.key, spec.channel)
+        if spec.saved is not None:
+            bindings[role] = replace(spec.saved, device=state.key)
+        else:
+            trigger = Trigger.FIRST_BREAK if spec.bottom is None else Trigger.DUAL_BEAM
+            bindings[role] = Binding(state.key, spec.channel, trigger, bottom=spec.bottom)
     check_bindings(bindings, {s.key: s for s in found.values()})
     return bindings
 
@@ -201,21 +220,23 @@ def default_layout(drill: Drill, info: DeviceInfo) -> dict[str, Binding]:
 def check_bindings(bindings: Mapping[str, Binding], states: Mapping[str, DeviceState]) -> None:
     """Every channel exists on its device, and no two roles share one input (but on a
     device whose photocells share one, where successive breaks go to roles in order)."""
-    taken: dict[Binding, str] = {}
+    taken: dict[tuple[str, int], str] = {}
     for role, binding in bindings.items():
         info = states[binding.device].info
         channels = info.channels
-        if binding.channel >= channels:
-            raise _invalid(
-                f"role {role}: {binding.device} has {channels} channel(s), 0 to {channels - 1}; "
-                f"there is no channel {binding.channel}"
-            )
-        if binding in taken and not info.successive_breaks:
-            raise _invalid(
-                f"roles {taken[binding]} and {role} are both on {binding.device} channel "
-                f"{binding.channel}: one beam break cannot mean both"
-            )
-        taken[binding] = role
+        for channel in binding.channels:
+            if channel >= channels:
+                raise _invalid(
+                    f"role {role}: {binding.device} has {channels} channel(s), 0 to "
+                    f"{channels - 1}; there is no channel {channel}"
+                )
+            key = (binding.device, channel)
+            if key in taken and not info.successive_breaks:
+                raise _invalid(
+                    f"roles {taken[key]} and {role} are both on {binding.device} channel "
+                    f"{channel}: one beam break cannot mean both"
+                )
+            taken[key] = role
 
 
 def check_drill_fits(

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from drills.crossing import MAX_REARM_US, MAX_WINDOW_US, MIN_WINDOW_US, Trigger
 from hardware.adapters.session import successive_breaks_key
 from server.db.models import DeviceLayout, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
@@ -29,7 +30,8 @@ MAX_DEVICE = 40
 class LayoutInfo:
     name: str
     bindings: dict[str, dict[str, Any]]
-    """{"role": {"device": "<device key>", "channel": n}}"""
+    """{"role": {"device": "<device key>", "channel": n}}, with "trigger", "channels",
+    "rearm_ms" and "window_ms" as they were given (binding_json)."""
     updated_wall: datetime
     active: bool
     """The coordinator's bindings are exactly these now."""
@@ -41,56 +43,132 @@ def _invalid(problems: list[str]) -> InvalidInputError:
     return error
 
 
+BINDING_FIELDS = frozenset({"device", "channel", "channels", "trigger", "rearm_ms", "window_ms"})
+TRIGGERS = ", ".join(t.value for t in Trigger)
+
+
+def _whole(value: Any) -> bool:
+    # bool is an int to Python; `true` is not a number here.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_binding(where: str, value: Any, problems: list[str]) -> Binding | None:
+    """One role's binding from JSON, every problem named with its field:
+    {"device", "channel"} with an optional "trigger" ("first-break", "longest-break"),
+    "rearm_ms" and "window_ms"; or {"device", "channels": [top, bottom], "trigger":
+    "dual-beam"}."""
+    before = len(problems)
+    if not isinstance(value, dict):
+        problems.append(f'{where}: an object {{"device", "channel"}}')
+        return None
+    unknown = sorted(str(k) for k in set(value) - BINDING_FIELDS)
+    if unknown:
+        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}")
+    device = value.get("device")
+    if not isinstance(device, str) or not device.strip() or len(device) > MAX_DEVICE:
+        problems.append(f"{where}.device: a device key of 1 to {MAX_DEVICE} characters")
+    trigger = Trigger.FIRST_BREAK
+    if "trigger" in value:
+        try:
+            trigger = Trigger(value["trigger"])
+        except ValueError:
+            problems.append(f"{where}.trigger: one of {TRIGGERS}")
+    channels: list[Any]
+    if trigger is Trigger.DUAL_BEAM:
+        given = value.get("channels")
+        channels = given if isinstance(given, list) else []
+        if "channel" in value or len(channels) != 2:
+            problems.append(f"{where}.channels: dual-beam binds two, [top, bottom]")
+    else:
+        channels = [value.get("channel")]
+        if "channels" in value:
+            problems.append(f"{where}.channels: only for dual-beam; give one channel")
+    if any(not _whole(ch) or ch < 0 for ch in channels):
+        problems.append(
+            f"{where}.channel{'s' if len(channels) > 1 else ''}: whole numbers, 0 or more"
+        )
+    elif len(channels) == 2 and channels[0] == channels[1]:
+        problems.append(f"{where}.channels: two different beams")
+    limits = {"rearm_ms": (0, MAX_REARM_US // 1000), "window_ms": (MIN_WINDOW_US // 1000,
+              MAX_WINDOW_US // 1000)}  # fmt: skip
+    for key, (lo, hi) in limits.items():
+        if key in value and (not _whole(value[key]) or not lo <= value[key] <= hi):
+            problems.append(f"{where}.{key}: a whole number from {lo} to {hi}")
+    if "window_ms" in value and trigger is not Trigger.LONGEST_BREAK:
+        problems.append(f"{where}.window_ms: only for longest-break")
+    if len(problems) > before:
+        return None
+    assert isinstance(device, str)
+    return Binding(
+        device.strip(), channels[0], trigger,
+        bottom=channels[1] if len(channels) > 1 else None,
+        rearm_ms=value.get("rearm_ms"), window_ms=value.get("window_ms"),
+    )  # fmt: skip
+
+
 def parse_bindings(raw: Any) -> dict[str, Binding]:
     """Checks every binding and names each problem: role, device (non-empty), channel (≥ 0),
-    and no two roles on one input (a beam break could only ever mean one of them), except on
-    a device whose photocells share one input (a Chronopic: its breaks go to roles in
-    running order)."""
+    the rule, and no two roles on one input (a beam break could only ever mean one of them),
+    except on a device whose photocells share one input (a Chronopic: its breaks go to roles
+    in running order)."""
     if not isinstance(raw, dict):
         raise _invalid(['bindings: an object {"role": {"device", "channel"}}'])
     problems: list[str] = []
     out: dict[str, Binding] = {}
     for role, value in raw.items():
         where = f"bindings.{role}"
-        before = len(problems)
         if not isinstance(role, str) or not role.strip() or len(role) > MAX_ROLE:
             problems.append(f"{where}: a role name of 1 to {MAX_ROLE} characters")
             continue
-        if not isinstance(value, dict):
-            problems.append(f'{where}: an object {{"device", "channel"}}')
-            continue
-        unknown = sorted(set(value) - {"device", "channel"})
-        if unknown:
-            problems.append(f"{where}: unknown field(s) {', '.join(unknown)}")
-        device, channel = value.get("device"), value.get("channel")
-        if not isinstance(device, str) or not device.strip() or len(device) > MAX_DEVICE:
-            problems.append(f"{where}.device: a device key of 1 to {MAX_DEVICE} characters")
-        # bool is an int to Python; `true` is not a channel.
-        if isinstance(channel, bool) or not isinstance(channel, int) or channel < 0:
-            problems.append(f"{where}.channel: a whole number, 0 or more")
-        if len(problems) == before:
-            assert isinstance(device, str) and isinstance(channel, int)
-            out[role] = Binding(device.strip(), channel)
-    seen: dict[Binding, str] = {}
+        binding = parse_binding(where, value, problems)
+        if binding is not None:
+            out[role] = binding
+    seen: dict[tuple[str, int], str] = {}
     for role, binding in out.items():
-        if binding in seen and not successive_breaks_key(binding.device):
-            problems.append(
-                f"bindings.{role}: {binding.device} channel {binding.channel} is already "
-                f"bound to {seen[binding]}"
-            )
-        seen.setdefault(binding, role)
+        for channel in binding.channels:
+            key = (binding.device, channel)
+            if key in seen and not successive_breaks_key(binding.device):
+                problems.append(
+                    f"bindings.{role}: {binding.device} channel {channel} is already "
+                    f"bound to {seen[key]}"
+                )
+            seen.setdefault(key, role)
     if problems:
         raise _invalid(problems)
     return out
 
 
+def binding_json(b: Binding) -> dict[str, Any]:
+    """A binding as the API answers it and the database keeps it: what was chosen, as given."""
+    out: dict[str, Any] = {"device": b.device}
+    if b.bottom is None:
+        out["channel"] = b.channel
+    else:
+        out["channels"] = [b.channel, b.bottom]
+    if b.trigger is not Trigger.FIRST_BREAK:
+        out["trigger"] = b.trigger.value
+    if b.rearm_ms is not None:
+        out["rearm_ms"] = b.rearm_ms
+    if b.window_ms is not None:
+        out["window_ms"] = b.window_ms
+    return out
+
+
 def _as_json(bindings: dict[str, Binding]) -> dict[str, dict[str, Any]]:
-    return {role: {"device": b.device, "channel": b.channel} for role, b in bindings.items()}
+    return {role: binding_json(b) for role, b in bindings.items()}
+
+
+def bindings_from_json(data: dict[str, Any]) -> dict[str, Binding]:
+    """Stored bindings (written by this module, so valid), back to Bindings."""
+    problems: list[str] = []
+    out = {role: parse_binding(role, v, problems) for role, v in data.items()}
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {role: b for role, b in out.items() if b is not None}
 
 
 def _from_row(row: DeviceLayout) -> dict[str, Binding]:
-    data = json.loads(row.bindings_json)
-    return {role: Binding(v["device"], int(v["channel"])) for role, v in data.items()}
+    return bindings_from_json(json.loads(row.bindings_json))
 
 
 class LayoutService:

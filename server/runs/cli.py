@@ -12,6 +12,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drills import Drill, RunOutcome, Timing
+from drills.crossing import (
+    DEFAULT_REARM_US,
+    DEFAULT_WINDOW_US,
+    MAX_WINDOW_US,
+    MIN_WINDOW_US,
+    Trigger,
+)
 from hardware.errors import HardwareError
 from server.adapter_sim import SIM_ADAPTERS
 from server.config import Settings
@@ -59,6 +66,26 @@ def add_parser(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -
         "--wait", type=float, default=DEFAULT_WAIT_S, metavar="S",
         help=f"how long the devices have to answer, and then to sync their clocks "
         f"(default {DEFAULT_WAIT_S:g} s each)",
+    )  # fmt: skip
+    run.add_argument(
+        "--trigger", choices=[t.value for t in Trigger],
+        help="how a gate's crossing is found among its beam's edges, for every gate role: "
+        "first-break (the first edge), longest-break (the start of the longest break within "
+        "--window-ms of the first: the torso, not a leading hand or knee), dual-beam (the "
+        "first instant both of two beams are broken; bind each role to two channels with "
+        "--role ROLE=DEVICE:TOP,BOTTOM). Default by gear: longest-break on our gates, "
+        "first-break on a Timy or a Chronopic",
+    )  # fmt: skip
+    run.add_argument(
+        "--rearm-ms", type=int, metavar="MS",
+        help=f"after a crossing, ignore the gate's breaks for MS (a trailing arm; default "
+        f"{DEFAULT_REARM_US // 1000} ms)",
+    )  # fmt: skip
+    run.add_argument(
+        "--window-ms", type=int, metavar="MS",
+        help=f"longest-break: how long after the first break the longest is looked for "
+        f"(default {DEFAULT_WINDOW_US // 1000} ms, {MIN_WINDOW_US // 1000} to "
+        f"{MAX_WINDOW_US // 1000}; longer for walking drills)",
     )  # fmt: skip
     run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
     run.add_argument("--team", default="Default", help="team of a new athlete")
@@ -113,12 +140,14 @@ async def _run_reps(args: argparse.Namespace) -> int:
     try:
         if args.devices == [SIM]:
             rig = await SimRig.start(services.devices, drill, args.seed)
-            services.coordinator.layout.update(rig.layout)
+            services.coordinator.layout.update(_with_rules(services, drill, rig.layout, args))
         elif args.devices[0] in SIM_ADAPTERS:
             adapter_rig = await AdapterSimRig.start(
                 services.devices, drill, args.devices[0], args.seed
             )
-            services.coordinator.layout.update(adapter_rig.layout)
+            services.coordinator.layout.update(
+                _with_rules(services, drill, adapter_rig.layout, args)
+            )
         else:
             services.coordinator.layout.update(await _bind_devices(services, drill, args))
         recorder = services.recorder
@@ -170,6 +199,7 @@ async def _bind_devices(
             raise InvalidInputError(str(exc)) from None
         except HardwareError as exc:  # cannot open, or not the kind it was given as
             raise AppError(str(exc)) from None
+    keep: frozenset[str] = frozenset()
     if planned is None:
         session = manager.sessions[next(iter(manager.sessions))]
         state = await binding.first_device(manager, session.url, args.wait)
@@ -179,18 +209,41 @@ async def _bind_devices(
         refs = {spec.device for spec in planned.values()}
         found = await binding.await_devices(manager, refs, args.devices, args.wait)
         bindings = binding.bind(planned, found)
+        keep = frozenset(r for r, spec in planned.items() if spec.saved is not None)
     binding.check_drill_fits(drill, bindings, manager.registry)
+    bindings = _with_rules(services, drill, bindings, args, keep)
     await binding.await_sync(manager, [b.device for b in bindings.values()], args.wait, sys.stderr)
     return bindings
 
 
+def _with_rules(
+    services: Services, drill: Drill, bindings: dict[str, Binding], args: argparse.Namespace,
+    keep: frozenset[str] = frozenset(),
+) -> dict[str, Binding]:  # fmt: skip
+    """Each gate role's crossing rule (server/devices/gate_rules.py), said on stderr."""
+    from server.devices import gate_rules
+
+    infos = {}
+    for b in bindings.values():
+        state = services.devices.registry.by_key(b.device)
+        if state is None:
+            raise AppError(f"{b.device} is not connected")
+        infos[b.device] = state.info
+    chosen = gate_rules.choose(
+        drill, bindings, infos, trigger=None if args.trigger is None else Trigger(args.trigger),
+        rearm_ms=args.rearm_ms, window_ms=args.window_ms, keep=keep,
+    )  # fmt: skip
+    print(gate_rules.describe(chosen), file=sys.stderr, flush=True)
+    return chosen
+
+
 def _saved_layout(services: Services, name: str) -> dict[str, Binding]:
-    from server.devices.layouts import LayoutService
+    from server.devices.layouts import LayoutService, bindings_from_json
 
     layouts = LayoutService(services.engine, services.coordinator).layouts()
     for info in layouts:
         if info.name == name:
-            return {r: Binding(b["device"], int(b["channel"])) for r, b in info.bindings.items()}
+            return bindings_from_json(info.bindings)
     names = ", ".join(repr(i.name) for i in layouts) or "none saved yet"
     raise NotFoundError(f"no layout {name!r} (layouts: {names})")
 

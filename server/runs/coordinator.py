@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from drills import Drill, RunEngine, RunOutcome, RunState, SplitResult, Stamp, StartType
+from drills.crossing import BeamEdge, CrossingDetector, Detected
 from drills.model import Timing
 from hardware.device import DeviceEvent
 from hardware.errors import HardwareError
@@ -56,9 +57,12 @@ class ActiveRun:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     cue_at_mono_us: int | None = None  # reactive start: when the cue was asked for
-    held: list[tuple[str, bool, Stamp, DeviceEvent]] = field(default_factory=list)
+    held: list[tuple[str, bool, Stamp, DeviceEvent | None]] = field(default_factory=list)
     target_lit: bool = False
     shared: SharedInputs = field(default_factory=SharedInputs)
+    # Roles whose binding names a rule: their detector, and every crossing found, in order.
+    detectors: dict[str, CrossingDetector] = field(default_factory=dict)
+    crossings: list[tuple[str, Detected]] = field(default_factory=list)
 
     @property
     def context(self) -> dict[str, object]:
@@ -102,7 +106,7 @@ class RunCoordinator:
         several roles share the input (photocells in parallel), the one the rep expects."""
         roles = [
             role for role, b in self.layout.items()
-            if b.device == event.device and b.channel == event.channel
+            if b.device == event.device and event.channel in b.channels
         ]  # fmt: skip
         if len(roles) <= 1:
             return roles[0] if roles else None
@@ -288,10 +292,62 @@ class RunCoordinator:
         role = self._beam_role(active, event, broken, stamp)
         if role is None:
             return
+        binding = self.layout[role]
+        if binding.filtered:
+            self._detect(active, role, binding, event, broken, stamp)
+            return
         if self._hold_for_cue(active, stamp):
             active.held.append((role, broken, stamp, event))
             return
         self._feed(active, role, broken, stamp, event)
+
+    def _detect(
+        self, active: ActiveRun, role: str, binding: Binding, event: DeviceEvent, broken: bool,
+        stamp: Stamp,
+    ) -> None:  # fmt: skip
+        """A raw edge of a role with a rule: to its detector, and what it decides onwards."""
+        detector = active.detectors.get(role)
+        if detector is None:
+            detector = active.detectors[role] = CrossingDetector(binding.rule())
+        beam = binding.beam_of(event.channel) or 0
+        ref = (event.device, event.boot_id, event.seq)
+        self._crossed(active, role, detector.edge(BeamEdge(beam, broken, stamp, ref)), event)
+        self._poll_later(active, role)
+
+    def _poll_later(self, active: ActiveRun, role: str) -> None:
+        """Decide an open longest-break window when it closes, if no later edge does first:
+        the split is on the boards within the window plus LATE_EDGE_US."""
+        detector = active.detectors[role]
+        due = detector.due_mono_us()
+        if due is None:
+            return
+        loop = asyncio.get_running_loop()
+        delay_s = max(0.0, (due - mono_us()) / 1e6)
+        active.timers.append(loop.call_later(delay_s, self._poll_detector, active, role))
+
+    def _poll_detector(self, active: ActiveRun, role: str) -> None:
+        if self.active is not active:
+            return
+        found = active.detectors[role].poll(mono_us())
+        if found:
+            self._crossed(active, role, found, None)
+        else:
+            self._poll_later(active, role)
+
+    def _crossed(
+        self, active: ActiveRun, role: str, found: list[Detected], event: DeviceEvent | None
+    ) -> None:
+        for crossing in found:
+            active.crossings.append((role, crossing))
+            # The event behind the crossing, when it is the one at hand (its run link, a bib).
+            ref = None if event is None else (event.device, event.boot_id, event.seq)
+            origin = event if crossing.chosen.ref == ref else None
+            if self.active is not active:
+                return
+            if self._hold_for_cue(active, crossing.at):
+                active.held.append((role, True, crossing.at, origin))
+                continue
+            self._feed(active, role, True, crossing.at, origin)
 
     def _feed(
         self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent | None
@@ -327,7 +383,12 @@ class RunCoordinator:
             active.splits_recorded += 1
             final = active.splits_recorded == len(engine.drill.segments)
             self.recorder.add_split(
-                active.run_id, active.splits_recorded, split, active.context, final
+                active.run_id,
+                active.splits_recorded,
+                split,
+                active.context,
+                final,
+                crossing=self._last_crossing(active, split.to_role),
             )
         self._maybe_light_target(active)
         if engine.state not in (RunState.ARMED, RunState.WAITING_CUE, RunState.RUNNING):
@@ -416,9 +477,18 @@ class RunCoordinator:
             active.engine.void("no start crossing")
             self._finish(active)
 
+    @staticmethod
+    def _last_crossing(active: ActiveRun, role: str) -> Detected | None:
+        return next((d for r, d in reversed(active.crossings) if r == role), None)
+
     def _check_timeout(self, active: ActiveRun) -> None:
         if self.active is not active:
             return
+        for role, detector in active.detectors.items():
+            # A finish still in its longest-break window was crossed before the check.
+            self._crossed(active, role, detector.flush(), None)
+            if self.active is not active:
+                return
         active.engine.poll(mono_us() - round(TIMEOUT_GRACE_S * 1e6))
         if active.engine.state is RunState.RUNNING:
             # The start was stamped a little after the timer was set: look again shortly.
@@ -438,6 +508,10 @@ class RunCoordinator:
         self.last_run_id = active.run_id
         outcome = active.engine.outcome()
         if active.run_id is not None:
+            try:
+                self.recorder.add_crossings(active.run_id, active.crossings)
+            except SQLAlchemyError:
+                log.exception("could not store the crossings of run %d", active.run_id)
             self.recorder.close_run(active.run_id, outcome, active.context)
         if not active.done.done():
             active.done.set_result(outcome)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, func
@@ -9,8 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from drills import RunOutcome, SplitResult
+from drills.crossing import Detected
+from drills.timing import elapsed_us
 from hardware.device import DeviceEvent
 from server.db.models import Athlete, Team, utc_now
+from server.db.models import Crossing as CrossingRow
 from server.db.models import DeviceEvent as DeviceEventRow
 from server.db.models import Drill as DrillRow
 from server.db.models import Run as RunRow
@@ -22,6 +26,22 @@ from server.live.hub import LiveHub
 
 def seconds(us: int | None) -> float | None:
     return None if us is None else us / 1_000_000
+
+
+def first_break_lead_us(found: Detected) -> int:
+    """How much earlier the first break the rule weighed was than the crossing it chose: what
+    first-break would have timed instead (0 when they are the same edge)."""
+    first = next((e for e in found.edges if e.broken), found.chosen)
+    return elapsed_us(first.at, found.chosen.at)
+
+
+def crossing_note(found: Detected) -> dict[str, Any]:
+    """A crossing for the live feed and the run view: the rule, and what it overruled."""
+    return {
+        "rule": found.trigger.value,
+        "first_break_lead_ms": round(first_break_lead_us(found) / 1000, 1),
+        "edges": len(found.edges),
+    }
 
 
 class RunRecorder:
@@ -105,8 +125,9 @@ class RunRecorder:
 
     def add_split(
         self, run_id: int, position: int, split: SplitResult, context: dict[str, Any],
-        final: bool, reaction_us: int | None = None,
+        final: bool, reaction_us: int | None = None, crossing: Detected | None = None,
     ) -> None:  # fmt: skip
+        """Store a split and announce it; `crossing`: how its end was found, for the run view."""
         with Session(self.engine) as session:
             session.add(
                 SplitRow(
@@ -125,8 +146,27 @@ class RunRecorder:
                 "distance_m": split.distance_m, "final": final,
                 "cross_device_error_s": seconds(split.cross_device_error_us),
                 "manual": split.manual, "coarse": split.coarse,
+                "crossing": None if crossing is None else crossing_note(crossing),
             }
         )  # fmt: skip
+
+    def add_crossings(self, run_id: int, crossings: list[tuple[str, Detected]]) -> None:
+        """Keep how each gate role's crossing of the rep was found."""
+        if not crossings:
+            return
+        with Session(self.engine) as session:
+            for role, found in crossings:
+                device, boot_id, seq = found.chosen.ref or ("", 0, 0)
+                edges = [[*(e.ref or ("", 0, 0)), e.beam, e.broken] for e in found.edges]
+                session.add(
+                    CrossingRow(
+                        run_id=run_id, role=role, trigger=found.trigger.value,
+                        at_mono_us=found.at.mono_us, device=device, boot_id=boot_id, seq=seq,
+                        edges_json=json.dumps(edges, separators=(",", ":")),
+                        first_break_lead_us=first_break_lead_us(found),
+                    )
+                )  # fmt: skip
+            session.commit()
 
     def close_run(self, run_id: int, outcome: RunOutcome, context: dict[str, Any]) -> None:
         with Session(self.engine) as session:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from drills import Stamp
+from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, GateRule, Trigger
 from drills.model import Cue, Drill
 from hardware.cues import MIN_CUE_LEAD_US, Colour
 from hardware.device import DeviceEvent
@@ -32,10 +33,39 @@ ONSET_GRACE_S = 2.0
 
 @dataclass(frozen=True)
 class Binding:
-    """A drill role's device input or output: which device, which channel."""
+    """A drill role's device input or output: which device, which channel, and for a gate the
+    rule that finds the crossing among its beam's edges (drills/crossing.py).
+
+    A binding that names no rule keeps the raw path of before: every edge goes to the engine
+    as it comes (a hold start needs the beam's clearing, which the rules do not pass on).
+    """
 
     device: str
-    channel: int
+    channel: int  # the only beam's channel, or the top beam's for dual-beam
+    trigger: Trigger = Trigger.FIRST_BREAK
+    bottom: int | None = None  # dual-beam: the bottom beam's channel
+    rearm_ms: int | None = None  # None: the rule's default
+    window_ms: int | None = None  # longest-break: None for the default
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        return (self.channel,) if self.bottom is None else (self.channel, self.bottom)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether edges go through a CrossingDetector (a rule or a re-arm was chosen)."""
+        return self.trigger is not Trigger.FIRST_BREAK or self.rearm_ms is not None
+
+    def beam_of(self, channel: int) -> int | None:
+        """0 for the only or top beam, 1 for the bottom one, None if not this binding's."""
+        return self.channels.index(channel) if channel in self.channels else None
+
+    def rule(self) -> GateRule:
+        return GateRule(
+            self.trigger,
+            window_us=DEFAULT_WINDOW_US if self.window_ms is None else self.window_ms * 1000,
+            rearm_us=DEFAULT_REARM_US if self.rearm_ms is None else self.rearm_ms * 1000,
+        )
 
 
 class Outputs(Protocol):

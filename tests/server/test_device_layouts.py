@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from websockets.sync.client import connect
 
+from drills.crossing import Trigger
 from hardware.messages import EventKind
 from hardware.sim.hub import VirtualHub
 from server.app import Services, build_services, create_app
@@ -190,12 +191,43 @@ def test_bad_bindings_are_refused_with_every_problem(rig: Rig) -> None:
         ({"start": {"device": "hub-1", "channel": 0, "port": "x"}}, "unknown field"),
         ({"": {"device": "hub-1", "channel": 0}}, "role name"),
         ({"start": "hub-1:0"}, "an object"),
+        ({"start": {"device": "hub-1", "channel": 0, "trigger": "last-break"}}, "start.trigger"),
+        ({"start": {"device": "hub-1", "channel": 0, "trigger": "dual-beam"}},
+         "dual-beam binds two"),
+        ({"start": {"device": "hub-1", "channels": [0, 1]}}, "only for dual-beam"),
+        ({"start": {"device": "hub-1", "channels": [2, 2], "trigger": "dual-beam"}},
+         "two different beams"),
+        ({"start": {"device": "hub-1", "channel": 0, "rearm_ms": 20_000}}, "start.rearm_ms"),
+        ({"start": {"device": "hub-1", "channel": 0, "window_ms": 100}}, "only for longest"),
+        ({"start": {"device": "hub-1", "channel": 0, "trigger": "longest-break",
+                    "window_ms": 5}}, "start.window_ms"),
+        ({"start": {"device": "hub-1", "channels": [0, 1], "trigger": "dual-beam"},
+          "finish": {"device": "hub-1", "channel": 1}}, "already bound to start"),
     ],
 )  # fmt: skip
 def test_parse_bindings_names_the_problem(raw: dict[str, Any], fragment: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_bindings(raw)
     assert any(fragment in e for e in caught.value.errors), caught.value.errors
+
+
+def test_rules_are_kept_and_answered_as_given(rig: Rig) -> None:
+    lane = {
+        "start": {"device": rig.key, "channels": [0, 1], "trigger": "dual-beam", "rearm_ms": 400},
+        "finish": {"device": rig.key, "channel": 2, "trigger": "longest-break", "window_ms": 300},
+        "turn": {"device": rig.key, "channel": 3},
+    }
+    with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
+        login_client(coach, rig.services.engine)
+        res = coach.put("/api/layouts/Rules", json={"bindings": lane})
+        assert res.status_code == 200, res.text
+        assert res.json()["bindings"] == lane
+        [stored] = coach.get("/api/layouts").json()
+        assert stored["bindings"] == lane
+        assert coach.post("/api/layouts/Rules/apply").status_code == 200
+    applied = rig.services.coordinator.layout
+    assert applied["start"] == Binding(rig.key, 0, Trigger.DUAL_BEAM, bottom=1, rearm_ms=400)
+    assert applied["finish"].rule().window_us == 300_000
 
 
 def test_parse_bindings_accepts_a_layout() -> None:

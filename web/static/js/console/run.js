@@ -164,7 +164,17 @@ export function createRunView(ctx) {
         + "received it (the timer's counter ran past its range)" }, " coarse") : null,
       m.manual ? h("span", { class: "manual-mark", title: "an end is a hand time (timer keypad)" },
         " hand time") : null,
+      crossingNote(m.crossing),
     ];
+  }
+
+  /** Why the split ends where it does: the gate's rule, and what the first break said. */
+  function crossingNote(c) {
+    if (!c || c.rule === "first-break") return null;
+    const lead = c.first_break_lead_ms;
+    const why = lead > 0 ? `first break ${lead.toFixed(1)} ms earlier (a limb)` : "first break was the torso";
+    return h("span", { class: "crossing-note muted", title: `${c.rule}: ${c.edges} beam edges weighed` },
+      ` ${c.rule}, ${why}`);
   }
 
   function renderRep() {
@@ -230,7 +240,7 @@ export function createRunView(ctx) {
     Object.assign(S.rep, { run_id: msg.run_id, rep: msg.rep, drill: msg.drill });
     S.rep.splits.push({
       split: msg.split, elapsed_s: msg.elapsed_s, cross_device_error_s: msg.cross_device_error_s,
-      manual: msg.manual, coarse: msg.coarse,
+      manual: msg.manual, coarse: msg.coarse, crossing: msg.crossing,
     });
     renderRep();
   }
