@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hardware.sim.athlete import VirtualAthlete, make_team
 from server.catalog.service import Catalog
+from server.devices import gate_rules
 from server.devices.service import DeviceManager
 from server.runs.coordinator import RunCoordinator
 from server.simulation import SimRig, schedule_rep
@@ -57,7 +58,12 @@ class Demo:
 
     async def start(self) -> None:
         drill = self.catalog.get(DEMO_DRILL)
-        self.rig = await SimRig.start(self.devices, drill, self.seed)
+        # Whole bodies on the lane (hands and heels before the torso), timed as our gates are
+        # by default: the longest break (server/devices/gate_rules.py).
+        self.rig = await SimRig.start(self.devices, drill, self.seed, bodies=True)
+        self.rig.layout = gate_rules.choose(
+            drill, self.rig.layout, {self.rig.key: self.rig.session.devices[0].info}
+        )
         self.coordinator.layout.update(self.rig.layout)
         recorder = self.coordinator.recorder
         team_id = recorder.ensure_team(DEMO_TEAM)
@@ -83,7 +89,7 @@ class Demo:
         self.reps_started += 1
         self.coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0)
         schedule_rep(rig.hub, rig.drill, rig.layout, athlete, self.rng, lead_s=0.3,
-                     bounce_prob=BOUNCE_PROB)  # fmt: skip
+                     bounce_prob=BOUNCE_PROB, bodies=rig.bodies)  # fmt: skip
 
     async def stop(self) -> None:
         if self.scheduler.get_job(JOB_ID) is not None:

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from drills import Drill, Movement, StartType, Timing
+from drills.crossing import Trigger
 from drills.model import Leg
 from hardware.device import PortSession
 from hardware.messages import Caps, EventKind
 from hardware.sim.athlete import VirtualAthlete, reaction_time_s
 from hardware.sim.device import VirtualDevice
+from hardware.sim.gait import Direction
 from hardware.sim.hub import SimClock, VirtualHub
 from hardware.sim.models import TruthOnset
+from server.body_passes import body_of, schedule_body_pass
 from server.devices.service import DeviceManager
 from server.runs.coordinator import Binding
 
@@ -44,15 +47,21 @@ NO_GO_ERROR_RATE = 0.05
 REACH_S = (0.25, 0.45)
 
 
-def layout_for_hub(drill: Drill, hub_key: str) -> dict[str, Binding]:
-    """Bind every role that needs a device to the hub's channels: start=0, next=1, ..."""
+def layout_for_hub(drill: Drill, hub_key: str, beams: int = 1) -> dict[str, Binding]:
+    """Bind every role that needs a device to the hub's channels: start=0, next=1, ...; with
+    two beams per role, start=0 (top) and 1 (bottom), the next 2 and 3, ..., as dual-beam."""
     roles = list(dict.fromkeys((*drill.roles_in_order, *drill.device_roles)))
     roles = [r for r in roles if r in drill.device_roles]
+    if beams == 2:
+        return {
+            role: Binding(hub_key, 2 * i, Trigger.DUAL_BEAM, bottom=2 * i + 1)
+            for i, role in enumerate(roles)
+        }
     return {role: Binding(hub_key, ch) for ch, role in enumerate(roles)}
 
 
-def channels_needed(drill: Drill) -> int:
-    return max(2, len(drill.device_roles))
+def channels_needed(drill: Drill, beams: int = 1) -> int:
+    return max(2, len(drill.device_roles) * beams)
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class Crossing:
     role: str
     t_s: float
     backward: bool
+    lateral: bool = False  # reached side-shuffling
 
 
 def _direction(drill: Drill, leg: Leg) -> tuple[float, float] | None:
@@ -98,7 +108,10 @@ def route_crossings(drill: Drill, athlete: VirtualAthlete, rng: random.Random) -
         devices.add(drill.target_choice.role)  # the stand-in for whichever target lights
     crossings: list[Crossing] = []
     if legs[0].from_role in devices:
-        crossings.append(Crossing(legs[0].from_role, 0.0, legs[0].movement in BACKWARD_MOVEMENTS))
+        first = legs[0].movement
+        crossings.append(
+            Crossing(legs[0].from_role, 0.0, first in BACKWARD_MOVEMENTS, first is Movement.SHUFFLE)
+        )
     stretch_start_s = 0.0
     stretch: list[Leg] = []
 
@@ -113,8 +126,11 @@ def route_crossings(drill: Drill, athlete: VirtualAthlete, rng: random.Random) -
             factor = SHUFFLE_FACTOR if leg.movement is Movement.SHUFFLE else 1.0
             if leg.to_role in devices:
                 crossings.append(
-                    Crossing(leg.to_role, stretch_start_s + (t - base) * factor, backward)
-                )
+                    Crossing(
+                        leg.to_role, stretch_start_s + (t - base) * factor, backward,
+                        leg.movement is Movement.SHUFFLE,
+                    )
+                )  # fmt: skip
         factor = SHUFFLE_FACTOR if stretch[-1].movement is Movement.SHUFFLE else 1.0
         return stretch_start_s + (times[-1] - base) * factor
 
@@ -179,9 +195,11 @@ def schedule_rep(
     rng: random.Random,
     lead_s: float = 0.5,
     bounce_prob: float = 0.0,
+    bodies: bool = False,
 ) -> list[tuple[str, int]]:
-    """Make the athlete run one auto-start rep starting `lead_s` from now; returns the breaks."""
-    return plan_rep(hub, drill, layout, athlete, rng, lead_s, bounce_prob).breaks
+    """Make the athlete run one auto-start rep starting `lead_s` from now; returns the breaks
+    (each the torso's true time: `bodies` adds the limbs' breaks around it)."""
+    return plan_rep(hub, drill, layout, athlete, rng, lead_s, bounce_prob, bodies=bodies).breaks
 
 
 def plan_rep(
@@ -194,6 +212,7 @@ def plan_rep(
     bounce_prob: float = 0.0,
     set_off_ns: int | None = None,
     rep: SimRep | None = None,
+    bodies: bool = False,
 ) -> SimRep:
     """Schedule every beam edge of one rep; coach GO, cues and lit targets are the caller's
     part (SimRig.run_rep does all three)."""
@@ -221,7 +240,17 @@ def plan_rep(
             rep.clock_start_ns = at_ns
             rep.breaks.append((crossing.role, at_ns))
             continue
-        _schedule_pass(hub, channel, at_ns, athlete.beam_clear_s(speed), rng, bounce_prob)
+        if bodies:
+            # Torso, arms and legs (hardware/sim/body.py); the truth stays the torso's at_ns.
+            direction: Direction = (
+                "lateral" if crossing.lateral else "backward" if crossing.backward else "forward"
+            )
+            schedule_body_pass(
+                hub, layout[crossing.role].channels, at_ns, direction, speed, body_of(athlete),
+                rng,
+            )  # fmt: skip
+        else:
+            _schedule_pass(hub, channel, at_ns, athlete.beam_clear_s(speed), rng, bounce_prob)
         if index == 0 and kind is StartType.AUTO:
             rep.clock_start_ns = at_ns
         elif index == 0 and kind is StartType.REACTIVE:
@@ -252,12 +281,19 @@ class SimRig:
     reactive targets can be lit and pod series run on it.
     """
 
-    def __init__(self, hub: VirtualHub, session: PortSession, drill: Drill) -> None:
+    def __init__(
+        self, hub: VirtualHub, session: PortSession, drill: Drill, bodies: bool = False,
+        beams: int = 1,
+    ) -> None:  # fmt: skip
         self.hub = hub
         self.session = session
         self.drill = drill
+        # Whole bodies (hands, knees and heels around the torso) break the beams, and each
+        # role has `beams` beams: 2 for a dual-beam gate.
+        self.bodies = bodies
+        self.beams = beams
         self.key = next(iter(session.devices.values())).info.key
-        self.layout = layout_for_hub(drill, self.key)
+        self.layout = layout_for_hub(drill, self.key, beams)
         self._target: _TargetRun | None = None
         self._start: _ReactiveStart | None = None
         self._target_layout: Mapping[str, Binding] = {}
@@ -266,7 +302,7 @@ class SimRig:
     @classmethod
     async def start(
         cls, devices: DeviceManager, drill: Drill, seed: int, drift_ppm: float = 80.0,
-        channels: int | None = None,
+        channels: int | None = None, bodies: bool = False, beams: int = 1,
     ) -> SimRig:  # fmt: skip
         rng = random.Random(seed)
         clock = SimClock(
@@ -274,7 +310,7 @@ class SimRig:
         )
         hub = VirtualHub(
             device_id=0x5100_0000 | rng.getrandbits(16),
-            channels=channels or channels_needed(drill),
+            channels=channels or channels_needed(drill, beams),
             clock=clock,
             seed=seed,
             caps=Caps.BEAM | Caps.LIGHT | Caps.TOUCH,
@@ -287,12 +323,12 @@ class SimRig:
         except BaseException:
             hub.stop()
             raise
-        return cls(hub, session, drill)
+        return cls(hub, session, drill, bodies, beams)
 
     def layout_for(self, drill: Drill) -> dict[str, Binding]:
-        if channels_needed(drill) > self.hub.channels:
+        if channels_needed(drill, self.beams) > self.hub.channels:
             raise RuntimeError(f"{drill.slug} needs more channels than the simulated hub has")
-        return layout_for_hub(drill, self.key)
+        return layout_for_hub(drill, self.key, self.beams)
 
     def run_rep(
         self, drill: Drill, athlete: VirtualAthlete, rng: random.Random,
@@ -318,7 +354,9 @@ class SimRig:
                 rep, drill, layout, athlete, rng, bounce_prob, layout[role].channel
             )
         else:
-            rep = plan_rep(self.hub, drill, layout, athlete, rng, lead_s, bounce_prob)
+            rep = plan_rep(
+                self.hub, drill, layout, athlete, rng, lead_s, bounce_prob, bodies=self.bodies
+            )
         choice = drill.target_choice
         if choice is not None:
             leg = next(s for s in drill.segments if s.to_role == choice.role)
@@ -374,6 +412,7 @@ class SimRig:
             plan_rep(
                 self.hub, start.drill, start.layout, start.athlete, start.rng,
                 bounce_prob=start.bounce_prob, set_off_ns=set_off_ns, rep=start.rep,
+                bodies=self.bodies,
             )  # fmt: skip
             return
         run = self._target

@@ -139,7 +139,9 @@ async def _run_reps(args: argparse.Namespace) -> int:
     adapter_rig: AdapterSimRig | None = None
     try:
         if args.devices == [SIM]:
-            rig = await SimRig.start(services.devices, drill, args.seed)
+            # Whole bodies break the simulated beams, as on a real field (issue 14).
+            beams = 2 if args.trigger == Trigger.DUAL_BEAM.value else 1
+            rig = await SimRig.start(services.devices, drill, args.seed, bodies=True, beams=beams)
             services.coordinator.layout.update(_with_rules(services, drill, rig.layout, args))
         elif args.devices[0] in SIM_ADAPTERS:
             adapter_rig = await AdapterSimRig.start(

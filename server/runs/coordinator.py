@@ -338,16 +338,23 @@ class RunCoordinator:
         self, active: ActiveRun, role: str, found: list[Detected], event: DeviceEvent | None
     ) -> None:
         for crossing in found:
-            active.crossings.append((role, crossing))
             # The event behind the crossing, when it is the one at hand (its run link, a bib).
             ref = None if event is None else (event.device, event.boot_id, event.seq)
             origin = event if crossing.chosen.ref == ref else None
             if self.active is not active:
                 return
             if self._hold_for_cue(active, crossing.at):
+                active.crossings.append((role, crossing))
                 active.held.append((role, True, crossing.at, origin))
                 continue
+            # Kept with the rep only if it counts (a finish ends the rep inside _feed, so it is
+            # in the list before); one the engine sets aside, such as a slow start's trailing
+            # leg after the re-arm, is in the engine's audit trail instead.
+            ignored = len(active.engine.ignored)
+            active.crossings.append((role, crossing))
             self._feed(active, role, True, crossing.at, origin)
+            if len(active.engine.ignored) > ignored and self.active is active:
+                active.crossings.remove((role, crossing))
 
     def _feed(
         self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent | None
