@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from drills import Drill, RunEngine, RunOutcome, RunState, SplitResult, Stamp, StartType
-from drills.crossing import BeamEdge, CrossingDetector, Detected
+from drills.crossing import BeamEdge, CrossingDetector, Detected, Trigger
 from drills.model import Timing
 from hardware.device import DeviceEvent
 from hardware.errors import HardwareError
@@ -299,7 +299,35 @@ class RunCoordinator:
         if self._hold_for_cue(active, stamp):
             active.held.append((role, broken, stamp, event))
             return
-        self._feed(active, role, broken, stamp, event)
+        self._feed_raw(active, role, broken, stamp, event)
+
+    def _feed_raw(
+        self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent
+    ) -> None:
+        """An edge of a role with no rule, to the engine as it comes. A break the engine takes
+        is kept as a first-break crossing, so every rep's crossings are on record with their
+        edges (a hold start's break is not its crossing: the release is, and it is no break)."""
+        hold = active.drill.start.type is StartType.HOLD and role == active.drill.start_role
+        if not broken or hold:
+            self._feed(active, role, broken, stamp, event)
+            return
+        edge = BeamEdge(0, True, stamp, (event.device, event.boot_id, event.seq))
+        self._take_crossing(
+            active, role, Detected(stamp, Trigger.FIRST_BREAK, edge, (edge,)), event
+        )
+
+    def _take_crossing(
+        self, active: ActiveRun, role: str, crossing: Detected, origin: DeviceEvent | None
+    ) -> None:
+        """Feed a crossing to the engine, and keep it with the rep only if it counts (a finish
+        ends the rep inside _feed, so it is in the list before); one the engine sets aside,
+        such as a slow start's trailing leg after the re-arm, is in the engine's audit trail
+        instead."""
+        ignored = len(active.engine.ignored)
+        active.crossings.append((role, crossing))
+        self._feed(active, role, True, crossing.at, origin)
+        if len(active.engine.ignored) > ignored and self.active is active:
+            active.crossings.remove((role, crossing))
 
     def _detect(
         self, active: ActiveRun, role: str, binding: Binding, event: DeviceEvent, broken: bool,
@@ -347,14 +375,7 @@ class RunCoordinator:
                 active.crossings.append((role, crossing))
                 active.held.append((role, True, crossing.at, origin))
                 continue
-            # Kept with the rep only if it counts (a finish ends the rep inside _feed, so it is
-            # in the list before); one the engine sets aside, such as a slow start's trailing
-            # leg after the re-arm, is in the engine's audit trail instead.
-            ignored = len(active.engine.ignored)
-            active.crossings.append((role, crossing))
-            self._feed(active, role, True, crossing.at, origin)
-            if len(active.engine.ignored) > ignored and self.active is active:
-                active.crossings.remove((role, crossing))
+            self._take_crossing(active, role, crossing, origin)
 
     def _feed(
         self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent | None

@@ -124,3 +124,23 @@ def test_dual_beam_waits_for_both_beams_and_rearm_drops_a_trailing_arm(sqlite_db
         assert outcome.total_us == 2_300_000
 
     asyncio.run(body())
+
+
+def test_raw_edges_keep_their_first_break_crossings_too(sqlite_db: str) -> None:
+    layout = {"start": Binding(HUB, 0), "finish": Binding(HUB, 1)}  # no rule: raw edges
+    coordinator, athlete, _ = _coordinator(sqlite_db, layout)
+    drill = Catalog.load().get("backward-sprint-10m")
+    edge = Edges()
+
+    async def body() -> None:
+        done = coordinator.begin(drill, athlete, "Ana", 1, start_within_s=5)
+        for e in (edge(0, 1000), edge(0, 1060, False), edge(0, 1100),  # a bounce: ignored
+                  edge(0, 1130, False), edge(1, 3100)):  # fmt: skip
+            coordinator.on_device_event(e)
+        outcome = await asyncio.wait_for(done, 2)
+        assert outcome.total_us == 2_100_000
+
+    asyncio.run(body())
+    with sqlite3.connect(sqlite_db) as conn:
+        rows = conn.execute("SELECT role, trigger, seq FROM crossing ORDER BY id").fetchall()
+    assert rows == [("start", "first-break", 1), ("finish", "first-break", 5)]
