@@ -9,6 +9,7 @@ from typing import Any
 
 from server.benchmarks.adapters import run_adapters_bench
 from server.benchmarks.firmware import run_firmware_bench
+from server.benchmarks.gates import GatesConfig, run_gates_bench
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
@@ -151,9 +152,47 @@ def _adapters(args: argparse.Namespace) -> int:
     return 0 if result["met"] else 1  # a missed resolution target fails the command
 
 
+def _gates(args: argparse.Namespace) -> int:
+    result = run_gates_bench(
+        args.crossings, args.seed, workers=args.workers, live_lanes=args.lanes,
+        live_reps=args.reps, window_ms=args.window_ms,
+    )  # fmt: skip
+
+    def render(r: Result) -> str:
+        lines = [f"{'drill, rule':<28} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'missed':>6}"]
+        for kind, k in r["kinds"].items():
+            single, dual = k["default"]["single"], k["default"]["dual"]
+            for rule, s in (("first-break", single["first_break"]),
+                            ("longest-break", single["longest_break"]),
+                            ("dual-beam", dual["dual_beam"])):  # fmt: skip
+                cells = [
+                    "-" if s[key] is None else f"{s[key]:.3f}"
+                    for key in ("p50_ms", "p95_ms", "max_ms")
+                ]
+                lines.append(f"{kind + ', ' + rule:<28} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9}"
+                             f" {s['missed']:>6}")  # fmt: skip
+            best, (top, bottom) = k["best"], k["best"]["dual_beam"]
+            lines.append(
+                f"{'':<28} best heights: longest-break {best['longest_break']} m,"
+                f" dual-beam {bottom} + {top} m"
+            )
+        if r["live"] is not None:
+            after = r["live"]["after_window"]
+            lines.append(
+                f"live, after the window: p50 {after['p50_ms']} ms, p95 {after['p95_ms']} ms,"
+                f" max {after['max_ms']} ms over {after['splits']} splits"
+            )
+        for name, t in r["targets"].items():
+            lines.append(f"{name}: {'met' if t['met'] else 'NOT MET'}")
+        return "\n".join(lines)
+
+    _emit(args, result, render)
+    return 0 if result["met"] else 1  # a missed target fails the command
+
+
 def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `bench timing|reaction|throughput|firmware|adapters|hotplug|live`; each sets
-    func(args) -> int."""
+    """Register `bench timing|reaction|throughput|firmware|adapters|gates|hotplug|live`; each
+    sets func(args) -> int."""
     bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
     sub = bench.add_subparsers(dest="bench_command", required=True)
 
@@ -198,6 +237,24 @@ def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     adapters.add_argument("--usb-ms", type=float, default=16.0, help="bridge latency 1..X ms")
     adapters.add_argument("--seed", type=int, default=1)
     adapters.set_defaults(func=_adapters)
+
+    gates = sub.add_parser(
+        "gates",
+        help="gate rules against the torso's truth, beam heights, live latency"
+        " (exit 1: target missed)",
+    )
+    gates.add_argument("--json", action="store_true", help="print one JSON object")
+    defaults = GatesConfig()
+    gates.add_argument("--crossings", type=int, default=defaults.crossings, help="per drill kind")
+    gates.add_argument("--workers", type=int, default=0, help="processes; 0: one per CPU")
+    gates.add_argument("--window-ms", type=int, default=defaults.window_ms,
+                       help="longest-break window")  # fmt: skip
+    gates.add_argument("--lanes", type=int, default=defaults.live_lanes,
+                       help="live: simulated hubs at once")  # fmt: skip
+    gates.add_argument("--reps", type=int, default=defaults.live_reps,
+                       help="live: reps per lane (0: skip)")  # fmt: skip
+    gates.add_argument("--seed", type=int, default=1)
+    gates.set_defaults(func=_gates)
 
     hotplug = sub.add_parser("hotplug", help="plug-in to identified and ready")
     _common(hotplug)

@@ -1,0 +1,85 @@
+"""`agility bench gates` with a tiny load: shapes and counts, the ordering of the rules' errors
+on the same crossings, and the live split matched to its window (never a timing figure)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.sections import SECTIONS
+from server.benchmarks.cli import add_bench_parser
+from server.benchmarks.gates import (
+    HEIGHTS_M,
+    KINDS,
+    PAIRS_M,
+    GatesConfig,
+    render_markdown,
+    run_crossings,
+    run_gates_bench,
+)
+
+STATS = {"p50_ms", "p95_ms", "max_ms", "mean_signed_ms", "crossings", "missed"}
+
+
+def test_every_rule_and_height_sees_the_same_crossings() -> None:
+    result = run_gates_bench(crossings=12, workers=1, live_lanes=0)
+    assert set(result["kinds"]) == set(KINDS)
+    # The pairs the issue names are in the sweep, (top, bottom).
+    assert {(1.2, 0.8), (1.3, 0.9), (1.4, 1.0), (1.1, 0.7)} <= set(PAIRS_M)
+    for kind, k in result["kinds"].items():
+        assert k["crossings"] == 12, kind
+        assert len(k["sweep"]["single"]) == len(HEIGHTS_M)
+        assert len(k["sweep"]["dual"]) == len(PAIRS_M)
+        single, dual = k["default"]["single"], k["default"]["dual"]
+        for stats in (single["first_break"], single["longest_break"], dual["dual_beam"]):
+            assert set(stats) == STATS and stats["crossings"] == 12
+            assert stats["missed"] == 0, kind  # the torso breaks every default beam
+        # No single-beam rule beats the start of the break that holds the torso's start, and
+        # first-break, which takes the earliest break of all, is never closer than that.
+        for key in ("p50_ms", "p95_ms", "max_ms"):
+            assert single["first_break"][key] >= single["single_beam_limit"][key], (kind, key)
+        assert k["best"]["longest_break"] in HEIGHTS_M
+        assert tuple(k["best"]["dual_beam"]) in PAIRS_M
+    # Side shuffles lead with the arm and the foot by tens of ms: longest-break finds the
+    # torso's break far more often than first-break does.
+    lateral = result["kinds"]["lateral"]["default"]["single"]
+    assert lateral["first_break"]["p50_ms"] > lateral["longest_break"]["p50_ms"]
+    assert result["live"] is None and "live_after_window" not in result["targets"]
+    assert set(result["targets"]) == {
+        f"{kind}_{rule}_p95" for kind in ("backward", "lateral")
+        for rule in ("longest_break", "dual_beam")
+    }  # fmt: skip
+    text = render_markdown(result)
+    assert "python -m bench --only gates" in text and "Live latency: not run" in text
+    assert "**One setting for all running drills**" in text
+    assert ("**NOT met**" in text) is not result["met"]
+
+
+def test_figures_do_not_depend_on_the_number_of_workers() -> None:
+    one = run_crossings(GatesConfig(crossings=3, workers=1))
+    two = run_crossings(GatesConfig(crossings=3, workers=2))
+    assert one["kinds"] == two["kinds"]
+
+
+def test_a_longest_break_split_reaches_the_feed_after_its_window() -> None:
+    result = run_gates_bench(crossings=1, workers=1, live_lanes=1, live_reps=1)
+    live = result["live"]
+    assert (live["reps"], live["reps_finished"]) == (1, 1)
+    # backward-sprint-20m: the 10 m split and the second 10 m, each matched to its gate.
+    after = live["after_window"]
+    assert after["splits"] == 2
+    # The coordinator waits for late edges past the window: never sooner than that.
+    assert after["min_ms"] > 0
+    assert live["after_first_break"]["min_ms"] > result["config"]["window_ms"]
+    assert "live_after_window" in result["targets"]
+    (section,) = [s for s in SECTIONS if s.name == "gates"]
+    assert "Target: every split on the feed" in section.render(result)
+
+
+def test_cli_offers_the_gates_section() -> None:
+    parser = argparse.ArgumentParser()
+    add_bench_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["bench", "gates", "--json", "--crossings", "30", "--reps", "0"])
+    assert (args.crossings, args.reps, args.lanes, args.window_ms, args.json) == (
+        30, 0, 4, 250, True
+    )  # fmt: skip
+    assert callable(args.func)
