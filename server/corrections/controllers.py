@@ -8,8 +8,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, GateRule, Trigger
 from server.auth.guards import current_coach, requires_coach
-from server.corrections.service import CorrectionEntry, CorrectionService, RunSummary
+from server.corrections.service import CorrectionEntry, CorrectionService, RunSummary, invalid
 
 
 @dataclass
@@ -32,6 +33,16 @@ class ManualRequest:
     total_s: float
     """More than 0 and under the drill's time limit."""
     note: str = ""
+
+
+@dataclass
+class RederiveRequest:
+    trigger: str
+    """first-break, longest-break or dual-beam."""
+    window_ms: int | None = None
+    """longest-break: 20 to 1000 ms (default 250)."""
+    rearm_ms: int | None = None
+    """0 to 10000 ms (default 500)."""
 
 
 def _coach_id(request: Request[Any, Any, Any]) -> int | None:
@@ -66,6 +77,28 @@ class CorrectionsController(Controller):
     ) -> RunSummary:  # fmt: skip
         """The rep was someone else's (the wrong athlete was up)."""
         return corrections.reassign(run_id, data.athlete_id, _coach_id(request))
+
+    @post("/{run_id:int}/rederive", sync_to_thread=False, status_code=HTTP_200_OK)
+    def rederive(
+        self, run_id: int, data: RederiveRequest, request: Request[Any, Any, Any],
+        corrections: CorrectionService,
+    ) -> RunSummary:  # fmt: skip
+        """Time a finished rep again with another gate rule, from its stored raw edges (a rep
+        started at a gate and recorded with its crossings); logged as a correction with the
+        old and new splits."""
+        try:
+            trigger = Trigger(data.trigger)
+        except ValueError:
+            raise invalid("trigger: one of " + ", ".join(t.value for t in Trigger)) from None
+        try:
+            rule = GateRule(
+                trigger,
+                window_us=DEFAULT_WINDOW_US if data.window_ms is None else data.window_ms * 1000,
+                rearm_us=DEFAULT_REARM_US if data.rearm_ms is None else data.rearm_ms * 1000,
+            )
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
+        return corrections.rederive(run_id, rule, _coach_id(request))
 
     @post("/manual", sync_to_thread=False, status_code=HTTP_201_CREATED)
     def manual(

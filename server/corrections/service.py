@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from drills.crossing import GateRule
 from server.catalog.service import Catalog
+from server.corrections.rederive import rederive
 from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.leaderboard import summary as board_summary
 from server.live.hub import LiveHub
+from server.runs.recorder import first_break_lead_us
 
 MAX_REASON = 200
 MAX_NOTE = 500
@@ -144,6 +147,52 @@ class CorrectionService:
                 "after": {"drill": drill_slug, "athlete_id": athlete_id, "total_us": total_us},
             }
             return self._commit(session, run, "manual", detail, coach_id)
+
+    def rederive(self, run_id: int, rule: GateRule, coach_id: int | None) -> RunSummary:
+        """Time a finished rep again with another gate rule, from its stored raw edges; the old
+        and new splits go in the audit entry (server/corrections/rederive.py)."""
+        with Session(self.engine) as session:
+            run = self._editable(session, run_id)
+            drill_row = session.get(Drill, run.drill_id)
+            drill = None if drill_row is None else self.catalog.drills.get(drill_row.slug)
+            if drill is None:
+                raise NotFoundError(f"the drill of run {run_id} is no longer in the library")
+            result = rederive(session, run_id, drill, rule)
+            before = {
+                "total_us": run.total_us,
+                "splits": {split.name: split.elapsed_us for split, _ in result.splits},
+                "crossings": {row.role: row.trigger for row, _ in result.crossings},
+            }
+            for split, elapsed in result.splits:
+                split.elapsed_us = elapsed
+                session.add(split)
+            for row, found in result.crossings:
+                device, boot_id, seq = found.chosen.ref or (row.device, row.boot_id, row.seq)
+                row.trigger, row.device, row.boot_id, row.seq = (
+                    found.trigger.value,
+                    device,
+                    boot_id,
+                    seq,
+                )
+                row.at_mono_us = found.at.mono_us
+                row.edges_json = json.dumps(
+                    [[*(e.ref or ("", 0, 0)), e.beam, e.broken] for e in found.edges],
+                    separators=(",", ":"),
+                )
+                row.first_break_lead_us = first_break_lead_us(found)
+                session.add(row)
+            run.total_us = result.total_us
+            after = {
+                "total_us": run.total_us,
+                "splits": {split.name: elapsed for split, elapsed in result.splits},
+                "crossings": {row.role: row.trigger for row, _ in result.crossings},
+            }
+            detail = {
+                "rule": {"trigger": rule.trigger.value, "window_ms": rule.window_us // 1000,
+                         "rearm_ms": rule.rearm_us // 1000},
+                "before": before, "after": after,
+            }  # fmt: skip
+            return self._commit(session, run, "rederive", detail, coach_id)
 
     def log(self, run_id: int) -> list[CorrectionEntry]:
         with Session(self.engine) as session:

@@ -256,14 +256,18 @@ def check_drill_fits(
 
 
 async def await_sync(
-    manager: DeviceManager, keys: Iterable[str], wait_s: float, out: TextIO
-) -> None:
+    manager: DeviceManager, keys: Iterable[str], wait_s: float, out: TextIO,
+    quiet_if_ready: bool = False,
+) -> None:  # fmt: skip
     """Wait until every device can time a split against any clock: identified, in sync, and
     with its tick rate measured (until then the nominal rate is used, 0.3-0.5 ms off over a
-    sprint with a cheap crystal). Progress goes to `out`, a line per device."""
+    sprint with a cheap crystal). Progress goes to `out`, a line per device (with
+    `quiet_if_ready`, only for a device that is not ready at once)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     for key in sorted(set(keys)):
+        if quiet_if_ready and manager.not_ready_reason(key, across_devices=True) is None:
+            continue
         print(f"waiting for clock sync of {key} ...", end="", file=out, flush=True)
         while (why := manager.not_ready_reason(key, across_devices=True)) is not None:
             state = manager.registry.by_key(key)

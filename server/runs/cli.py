@@ -157,8 +157,15 @@ async def _run_reps(args: argparse.Namespace) -> int:
         rng = random.Random(args.seed)
         virtual = make_team(1, rng)[0]
         first_rep = recorder.count_runs(drill.slug, athlete_id) + 1
+        bound = sorted({b.device for b in services.coordinator.layout.values()})
         for i in range(args.reps):
             rep = first_rep + i
+            if rig is None and adapter_rig is None:
+                # A clock can resynchronise between reps (a cable wobble, a busy laptop): wait
+                # for it as before the first rep rather than end the session.
+                await binding.await_sync(
+                    services.devices, bound, args.wait, sys.stderr, quiet_if_ready=True
+                )
             done = services.coordinator.begin(
                 drill, athlete_id, args.athlete, rep, start_within_s=args.start_within,
                 rng=random.Random(f"{args.seed}:{rep}"),
