@@ -16,10 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from drills import DrillFileError, load_drill_text
 from drills.model import Drill as DrillDef
-from server.db.models import Athlete, Drill, Run, Split, Team
+from server.db.models import Athlete, Crossing, Drill, Run, Split, Team
 from server.errors import NotFoundError
 from server.reports.records import (
     AthleteInfo,
+    CrossingRecord,
     DrillInfo,
     NothingToExportError,
     Progress,
@@ -58,6 +59,7 @@ _ATHLETE = Athlete.__table__  # type: ignore[attr-defined]
 _DRILL = Drill.__table__  # type: ignore[attr-defined]
 _RUN = Run.__table__  # type: ignore[attr-defined]
 _SPLIT = Split.__table__  # type: ignore[attr-defined]
+_CROSSING = Crossing.__table__  # type: ignore[attr-defined]
 
 _BATCH = 5_000
 SIDES = ("left", "right")
@@ -173,6 +175,7 @@ def load_report_data(
         where = _run_filter(team_ids, scope)
         joined = _RUN.join(_ATHLETE, _ATHLETE.c.id == _RUN.c.athlete_id)
         splits = _load_splits(conn, joined, where, progress)
+        crossings = _load_crossings(conn, joined, where)
         rep_rows = conn.execute(
             select(
                 _RUN.c.id,
@@ -208,6 +211,7 @@ def load_report_data(
                 row[10],
                 row[11],
                 splits.get(row[0], empty),
+                crossings.get(row[0], ()),
             )
             for part in rep_rows.partitions()
             for row in part
@@ -283,6 +287,31 @@ def _load_splits(
     if current_run is not None:
         out[current_run] = tuple(current)
     return out
+
+
+def _load_crossings(
+    conn: Connection, joined: Join, where: ColumnElement[bool]
+) -> dict[int, tuple[CrossingRecord, ...]]:
+    """The crossings a rule other than first-break found, or that overruled a first break, by
+    run in the order found: only those say something a split alone does not."""
+    stmt = (
+        select(
+            _CROSSING.c.run_id, _CROSSING.c.role, _CROSSING.c.trigger,
+            _CROSSING.c.first_break_lead_us,
+        )
+        .select_from(_CROSSING.join(joined, _RUN.c.id == _CROSSING.c.run_id))
+        .where(
+            where,
+            (_CROSSING.c.trigger != "first-break") | (_CROSSING.c.first_break_lead_us != 0),
+        )
+        .order_by(_CROSSING.c.run_id, _CROSSING.c.id)
+        .execution_options(yield_per=_BATCH)
+    )  # fmt: skip
+    out: dict[int, list[CrossingRecord]] = {}
+    for part in conn.execute(stmt).partitions():
+        for run_id, role, trigger, lead_us in part:
+            out.setdefault(run_id, []).append(CrossingRecord(role, trigger, lead_us))
+    return {run_id: tuple(found) for run_id, found in out.items()}
 
 
 def _drill_infos(

@@ -43,6 +43,16 @@ class SplitRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CrossingRecord:
+    """How a gate role's crossing was found: the rule, and how much earlier the first break
+    was (what first-break would have timed; 0 when it was the one chosen)."""
+
+    role: str
+    trigger: str
+    first_break_lead_us: int
+
+
+@dataclass(frozen=True, slots=True)
 class RepRecord:
     """One rep as stored, flags included; `valid` says whether it may count anywhere."""
 
@@ -59,6 +69,7 @@ class RepRecord:
     manual: bool
     familiarisation: bool
     splits: tuple[SplitRecord, ...]
+    crossings: tuple[CrossingRecord, ...] = ()
 
     @property
     def void(self) -> bool:

@@ -68,6 +68,19 @@ def split_marks(rep: RepRecord) -> str | None:
     return "; ".join(parts) or None
 
 
+def crossing_notes(rep: RepRecord) -> str | None:
+    """E.g. "start longest-break, first break 45.0 ms earlier; finish longest-break"."""
+    parts = []
+    for c in rep.crossings:
+        lead = (
+            f", first break {millis(c.first_break_lead_us)} ms earlier"
+            if c.first_break_lead_us
+            else ""
+        )
+        parts.append(f"{c.role} {c.trigger}{lead}")
+    return "; ".join(parts) or None
+
+
 def split_column(name: str) -> str:
     return f"split {name} (s)"
 
@@ -109,6 +122,9 @@ TAIL = (
     Column("cross_device_error_ms", Kind.MS, 12),
     Column("coarse", Kind.FLAG, 7),
     Column("split_marks", Kind.TEXT, 30),
+    # How a gate's crossing was found where that says more than the split: a rule other than
+    # first-break, with how much earlier the first break was (issue 14).
+    Column("crossings", Kind.TEXT, 30),
 )
 
 
@@ -156,6 +172,7 @@ def rep_rows(
             millis(rep.cross_device_error_us) if marked else None,
             rep.coarse if marked else False,
             split_marks(rep) if marked else None,
+            crossing_notes(rep) if rep.crossings else None,
         ]
 
 

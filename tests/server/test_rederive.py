@@ -4,6 +4,8 @@ the old and new splits in its audit entry, refused where it cannot be done."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 
 import pytest
 
@@ -18,6 +20,9 @@ from server.config import Settings
 from server.corrections.service import CorrectionService
 from server.db.session import migrate
 from server.errors import ConflictError
+from server.reports.csv_export import write_reps_csv
+from server.reports.data import Scope
+from server.reports.service import load_summary
 from server.runs.coordinator import Binding, RunCoordinator
 from tests.auth_support import login_client, serve
 
@@ -79,6 +84,14 @@ def test_a_rep_re_derived_with_longest_break_times_the_torso_and_logs_both(
     assert entry.detail["after"]["splits"] == {"0-10m": 2_400_000}
     assert entry.detail["after"]["crossings"] == {"start": "longest-break",
                                                   "finish": "longest-break"}  # fmt: skip
+    # The rep export says how each crossing was found now, and what the first break said.
+    out = io.StringIO()
+    write_reps_csv(load_summary(services.engine, Scope("T"), services.catalog.drills).data, out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
+    assert row["crossings"] == (
+        "start longest-break, first break 45.0 ms earlier; "
+        "finish longest-break, first break 30.0 ms earlier"
+    )
     # And back: first-break gives the first timing again, and says so in a second entry.
     summary = corrections.rederive(run_id, GateRule(Trigger.FIRST_BREAK), coach_id=None)
     assert summary.total_s == pytest.approx(2.415)

@@ -220,7 +220,7 @@ def test_exports_carry_the_marks(recorded: Recorded, tmp_path: Path) -> None:
     write_reps_csv(summary.data, out)
     rows = {r["athlete"]: r for r in csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff")))}
     header = list(rows["Ada"])
-    assert header[-4:] == ["run_id", "cross_device_error_ms", "coarse", "split_marks"]
+    assert header[-5:] == ["run_id", "cross_device_error_ms", "coarse", "split_marks", "crossings"]
     ada, ben, cy = rows["Ada"], rows["Ben"], rows["Cy"]
     assert (ada["cross_device_error_ms"], ada["coarse"], ada["manual"]) == ("4.3", "1", "0")
     assert ada["split_marks"] == "0-10m ±3.2 ms cross-device; 10-20m ±4.3 ms cross-device, coarse"
