@@ -86,10 +86,9 @@ class AdapterSimRig:
             sim = SimChronopic(
                 drift_ppm=CHRONOPIC_DRIFT_PPM, offset_us=rng.getrandbits(24), seed=seed
             )
-            path = sim.start()
         else:
             sim = SimTimy(seed=seed, drift_ppm=TIMY_DRIFT_PPM)
-            path = sim.start()
+        path = sim.start()
         try:
             session = await devices.open(f"{adapter}:{path}")
             assert isinstance(session, AdapterSession)

@@ -25,6 +25,9 @@ MAX_SPEED_MPS = 12.0
 
 
 class EdgeScheduler(Protocol):
+    """Whatever takes a beam edge at a true host time: a simulated hub, or a simulated
+    Chronopic or Timy behind its adapter (server/adapter_sim.py)."""
+
     def schedule_edge(self, channel: int, kind: EventKind, at_ns: int, /) -> None: ...
 
 

@@ -12,7 +12,6 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from drills import Drill, Movement, StartType, Timing
 from drills.crossing import Trigger
@@ -24,7 +23,8 @@ from hardware.sim.device import VirtualDevice
 from hardware.sim.gait import Direction
 from hardware.sim.hub import SimClock, VirtualHub
 from hardware.sim.models import TruthOnset
-from server.body_passes import body_of, schedule_body_pass
+from server.body_passes import EdgeScheduler, body_of, schedule_body_pass
+from server.devices.binding import roles_to_bind
 from server.devices.service import DeviceManager
 from server.runs.coordinator import Binding
 
@@ -50,8 +50,7 @@ REACH_S = (0.25, 0.45)
 def layout_for_hub(drill: Drill, hub_key: str, beams: int = 1) -> dict[str, Binding]:
     """Bind every role that needs a device to the hub's channels: start=0, next=1, ...; with
     two beams per role, start=0 (top) and 1 (bottom), the next 2 and 3, ..., as dual-beam."""
-    roles = list(dict.fromkeys((*drill.roles_in_order, *drill.device_roles)))
-    roles = [r for r in roles if r in drill.device_roles]
+    roles = roles_to_bind(drill)
     if beams == 2:
         return {
             role: Binding(hub_key, 2 * i, Trigger.DUAL_BEAM, bottom=2 * i + 1)
@@ -178,13 +177,6 @@ class _TargetRun:
     lit_at: str  # the trigger role: the athlete's speed there carries them to the target
     distance_m: float
     reaction_s: float
-
-
-class EdgeScheduler(Protocol):
-    """Whatever takes a beam edge at a true host time: a simulated hub, or a simulated
-    Chronopic or Timy behind its adapter (server/adapter_sim.py)."""
-
-    def schedule_edge(self, channel: int, kind: EventKind, at_ns: int, /) -> None: ...
 
 
 def schedule_rep(

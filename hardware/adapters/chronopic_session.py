@@ -25,7 +25,8 @@ from hardware.adapters.chronopic import (
     ChronopicTimeline,
     debounce_set_command,
 )
-from hardware.adapters.session import AdapterSession, line_time_us, wait_for
+from hardware.adapters.session import AdapterSession, wait_for
+from hardware.clock import uart_time_us
 from hardware.errors import LinkError
 from hardware.messages import EventKind
 
@@ -116,7 +117,7 @@ class ChronopicSession(AdapterSession):
         debounce_us = 1000 * (self.debounce_ms or DEFAULT_DEBOUNCE_MS)
         self.deliver(
             0, kind, timed.ticks, edge.received_mono_us,
-            line_us=debounce_us + line_time_us(EVENT_LEN, BAUDRATE), coarse=timed.coarse,
+            line_us=debounce_us + uart_time_us(EVENT_LEN, BAUDRATE), coarse=timed.coarse,
         )  # fmt: skip
 
     @property

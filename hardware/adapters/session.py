@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, ClassVar, Final
 
 from hardware.adapters.receipt_clock import ReceiptClock
-from hardware.clock import UART_BITS_PER_BYTE
 from hardware.cues import Cues
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import Decoder, RecordLink
@@ -122,11 +121,6 @@ def new_boot_id() -> int:
     global _last_boot_id
     _last_boot_id = max(int(time.time()) & 0xFFFFFFFF, _last_boot_id + 1)
     return _last_boot_id
-
-
-def line_time_us(n_bytes: int, baudrate: int) -> float:
-    """How long `n_bytes` take on an 8N1 line: a record cannot arrive sooner after its event."""
-    return n_bytes * UART_BITS_PER_BYTE * 1e6 / baudrate
 
 
 class AdapterSession(Cues, ABC):

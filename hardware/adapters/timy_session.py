@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from hardware.adapters.session import AdapterSession, line_time_us
+from hardware.adapters.session import AdapterSession
 from hardware.adapters.timy import (
     CHECKED_CHARS,
     TICK_US,
@@ -21,6 +21,7 @@ from hardware.adapters.timy import (
     TimyParserStats,
     TimyTimeline,
 )
+from hardware.clock import uart_time_us
 from hardware.messages import EventKind
 
 CHANNELS: Final = 9  # c0 start, c1 finish, c2..c8 intermediates
@@ -66,7 +67,7 @@ class TimySession(AdapterSession):
         chars = CHECKED_CHARS + (0 if record.checksum is None else 2) + 1  # with its CR
         self.deliver(
             record.channel, EventKind.BEAM_BROKEN, ticks, record.received_mono_us,
-            line_us=line_time_us(chars, self.spec.baudrate), manual=record.manual, bib=bib,
+            line_us=uart_time_us(chars, self.spec.baudrate), manual=record.manual, bib=bib,
         )  # fmt: skip
 
     @property

@@ -71,13 +71,14 @@ from hardware.sim.body import (
 )
 from hardware.sim.gait import Direction
 from server.benchmarks.common import JsonDict, percentile
+from server.body_passes import EdgeScheduler
 from server.catalog.service import Catalog
 from server.db.session import make_engine, migrate
 from server.devices.service import DeviceManager
 from server.live.hub import LiveHub
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
-from server.simulation import EdgeScheduler, SimRig, plan_rep
+from server.simulation import SimRig, plan_rep
 
 # Drill kinds: the body's direction of travel and the speeds at the gate, drawn uniformly.
 KINDS: Final[dict[str, tuple[Direction, tuple[float, float]]]] = {

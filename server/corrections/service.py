@@ -24,7 +24,7 @@ from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.leaderboard import summary as board_summary
 from server.live.hub import LiveHub
-from server.runs.recorder import first_break_lead_us
+from server.runs.recorder import edges_json, first_break_lead_us
 
 MAX_REASON = 200
 MAX_NOTE = 500
@@ -175,10 +175,7 @@ class CorrectionService:
                     seq,
                 )
                 row.at_mono_us = found.at.mono_us
-                row.edges_json = json.dumps(
-                    [[*(e.ref or ("", 0, 0)), e.beam, e.broken] for e in found.edges],
-                    separators=(",", ":"),
-                )
+                row.edges_json = edges_json(found)
                 row.first_break_lead_us = first_break_lead_us(found)
                 session.add(row)
             run.total_us = result.total_us

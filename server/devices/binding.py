@@ -30,7 +30,8 @@ TIMY_START, TIMY_FINISH, TIMY_FIRST_INTERMEDIATE = 0, 1, 2
 POLL_S = 0.1
 
 
-def _invalid(message: str) -> InvalidInputError:
+def invalid(message: str) -> InvalidInputError:
+    """A 422 naming one problem a coach can act on."""
     error = InvalidInputError(message)
     error.errors = [message]
     return error
@@ -115,9 +116,9 @@ def plan_roles(
     given: dict[str, RoleSpec] = {}
     for spec in specs:
         if spec.role not in roles:
-            raise _invalid(f"{drill.slug} has no role {spec.role!r}; its roles: {', '.join(roles)}")
+            raise invalid(f"{drill.slug} has no role {spec.role!r}; its roles: {', '.join(roles)}")
         if spec.role in given:
-            raise _invalid(f"role {spec.role} is bound twice with --role")
+            raise invalid(f"role {spec.role} is bound twice with --role")
         given[spec.role] = spec
     planned: dict[str, RoleSpec] = {}
     for role, binding in (saved or {}).items():
@@ -128,12 +129,12 @@ def plan_roles(
                     saved=binding,
                 )  # fmt: skip
             except ValueError as exc:
-                raise _invalid(f"the layout's role {role}: {exc}") from None
+                raise invalid(f"the layout's role {role}: {exc}") from None
     planned.update(given)
     unbound = [r for r in roles if r not in planned]
     if unbound:
         hint = " ".join(f"--role {r}=DEVICE:CHANNEL" for r in unbound)
-        raise _invalid(f"{drill.slug}: role(s) {', '.join(unbound)} bound to no device; add {hint}")
+        raise invalid(f"{drill.slug}: role(s) {', '.join(unbound)} bound to no device; add {hint}")
     return {role: planned[role] for role in roles}
 
 
@@ -154,7 +155,7 @@ async def await_devices(
         for ref, states in found.items():
             if len(states) > 1:
                 keys = " and ".join(s.key for s in states)
-                raise _invalid(f"{ref} could be {keys}: write the whole key")
+                raise invalid(f"{ref} could be {keys}: write the whole key")
         missing = [str(ref) for ref, states in found.items() if not states]
         if not missing:
             return {ref: states[0] for ref, states in found.items()}
@@ -198,6 +199,12 @@ def bind(
     return bindings
 
 
+def roles_to_bind(drill: Drill) -> list[str]:
+    """The roles that need a device, in running order (roles off the route last)."""
+    roles = dict.fromkeys((*drill.roles_in_order, *drill.device_roles))
+    return [r for r in roles if r in drill.device_roles]
+
+
 def default_layout(drill: Drill, info: DeviceInfo) -> dict[str, Binding]:
     """Every role the drill needs a device for, on one device, as that device is wired:
 
@@ -206,8 +213,7 @@ def default_layout(drill: Drill, info: DeviceInfo) -> dict[str, Binding]:
       (in running order), so a Timy set up as ALGE's manual says needs no --role;
     - any other device: channel 0 the start, 1 the next role, and so on.
     """
-    roles = list(dict.fromkeys((*drill.roles_in_order, *drill.device_roles)))
-    roles = [r for r in roles if r in drill.device_roles]
+    roles = roles_to_bind(drill)
     if info.successive_breaks:
         return {role: Binding(info.key, 0) for role in roles}
     if info.adapter == "timy" and len(roles) >= 2:
@@ -226,13 +232,13 @@ def check_bindings(bindings: Mapping[str, Binding], states: Mapping[str, DeviceS
         channels = info.channels
         for channel in binding.channels:
             if channel >= channels:
-                raise _invalid(
+                raise invalid(
                     f"role {role}: {binding.device} has {channels} channel(s), 0 to "
                     f"{channels - 1}; there is no channel {channel}"
                 )
             key = (binding.device, channel)
             if key in taken and not info.successive_breaks:
-                raise _invalid(
+                raise invalid(
                     f"roles {taken[key]} and {role} are both on {binding.device} channel "
                     f"{channel}: one beam break cannot mean both"
                 )
@@ -249,7 +255,7 @@ def check_drill_fits(
     start = bindings.get(drill.start_role)
     state = None if start is None else registry.by_key(start.device)
     if state is not None and state.info.adapter == "timy":
-        raise _invalid(
+        raise invalid(
             f"{drill.slug} starts by holding a beam, and a Timy reports breaks, not when a beam "
             "clears: put its start gate on a Chronopic or one of our gates"
         )

@@ -70,9 +70,7 @@ class DevicesController(Controller):
             raise _bad_port(f"port: a serial port of 1 to {MAX_PORT_CHARS} characters")
         try:
             await devices.open(port)
-        except ValueError as exc:
-            raise _bad_port(f"port: {exc}") from None
-        except HardwareError as exc:
+        except (ValueError, HardwareError) as exc:  # a prefix written wrong; no such device
             raise _bad_port(f"port: {exc}") from None
         return devices.devices_page()
 

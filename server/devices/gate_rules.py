@@ -26,14 +26,8 @@ from dataclasses import replace
 from drills import Drill, StartType
 from drills.crossing import GateRule, Trigger
 from hardware.registry import DeviceInfo
-from server.errors import InvalidInputError
+from server.devices.binding import invalid
 from server.runs.signals import Binding
-
-
-def _invalid(message: str) -> InvalidInputError:
-    error = InvalidInputError(message)
-    error.errors = [message]
-    return error
 
 
 def default_trigger(info: DeviceInfo) -> Trigger:
@@ -67,14 +61,14 @@ def choose(
             else:
                 chosen = default_trigger(info)
         if chosen is Trigger.DUAL_BEAM and binding.bottom is None:
-            raise _invalid(
+            raise invalid(
                 f"role {role}: dual-beam needs two beams; bind it with --role "
                 f"{role}={binding.device}:TOP,BOTTOM"
             )
         if chosen is not Trigger.DUAL_BEAM and binding.bottom is not None:
-            raise _invalid(f"role {role} is bound to two beams: its rule is dual-beam")
+            raise invalid(f"role {role} is bound to two beams: its rule is dual-beam")
         if chosen is Trigger.LONGEST_BREAK and info.adapter == "timy":
-            raise _invalid(
+            raise invalid(
                 f"role {role}: a Timy reports impulses, not how long a beam was broken, so "
                 "longest-break cannot work on it; use first-break"
             )
@@ -87,7 +81,7 @@ def choose(
         try:
             new.rule()
         except ValueError as exc:
-            raise _invalid(f"role {role}: {exc}") from None
+            raise invalid(f"role {role}: {exc}") from None
         out[role] = new
     return out
 

@@ -35,6 +35,13 @@ def first_break_lead_us(found: Detected) -> int:
     return elapsed_us(first.at, found.chosen.at)
 
 
+def edges_json(found: Detected) -> str:
+    """The edges a crossing weighed, as the `crossing` table keeps them:
+    [[device, boot, seq, beam, broken], ...] in arrival order."""
+    edges = [[*(e.ref or ("", 0, 0)), e.beam, e.broken] for e in found.edges]
+    return json.dumps(edges, separators=(",", ":"))
+
+
 def crossing_note(found: Detected) -> dict[str, Any]:
     """A crossing for the live feed and the run view: the rule, and what it overruled."""
     return {
@@ -157,12 +164,11 @@ class RunRecorder:
         with Session(self.engine) as session:
             for role, found in crossings:
                 device, boot_id, seq = found.chosen.ref or ("", 0, 0)
-                edges = [[*(e.ref or ("", 0, 0)), e.beam, e.broken] for e in found.edges]
                 session.add(
                     CrossingRow(
                         run_id=run_id, role=role, trigger=found.trigger.value,
                         at_mono_us=found.at.mono_us, device=device, boot_id=boot_id, seq=seq,
-                        edges_json=json.dumps(edges, separators=(",", ":")),
+                        edges_json=edges_json(found),
                         first_break_lead_us=first_break_lead_us(found),
                     )
                 )  # fmt: skip
