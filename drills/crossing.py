@@ -12,6 +12,11 @@ crossing says which rule made it and from which edges, so it can be checked and 
   longest; limbs cut it briefly before and after. The answer waits for the window to close.
 - `dual-beam` (two beams, one above the other): the first instant both are broken. A hand
   reaches the top beam and a foot the bottom one, rarely both at once; the torso spans both.
+- `dual-longest` (two beams): longest-break on each beam, and the crossing is the instant the
+  later of the two longest breaks begins. A limb held against the torso (an elbow behind the
+  back, a hand at the hip) merges with it into one long break on the beam at its height and
+  makes that break begin early; it seldom does so on both beams at once, and the other beam's
+  longest break then begins with the torso. Waits for the window, as longest-break does.
 - Re-arm, for every rule: once a crossing is found, breaks that start within `rearm_us` of it
   are the same body still passing (a trailing arm), never the next crossing of a shuttle.
 
@@ -33,6 +38,17 @@ class Trigger(enum.Enum):
     FIRST_BREAK = "first-break"
     LONGEST_BREAK = "longest-break"
     DUAL_BEAM = "dual-beam"
+    DUAL_LONGEST = "dual-longest"
+
+    @property
+    def beams(self) -> int:
+        """How many beams (channels) a role with this rule binds."""
+        return 2 if self in (Trigger.DUAL_BEAM, Trigger.DUAL_LONGEST) else 1
+
+    @property
+    def windowed(self) -> bool:
+        """Whether the rule waits for a window after the first break to decide."""
+        return self in (Trigger.LONGEST_BREAK, Trigger.DUAL_LONGEST)
 
 
 # Longest-break window: long enough that the torso's break starts inside it when a limb
@@ -68,7 +84,7 @@ class GateRule:
     @property
     def beams(self) -> int:
         """How many beams (channels) a role with this rule binds."""
-        return 2 if self.trigger is Trigger.DUAL_BEAM else 1
+        return self.trigger.beams
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,10 @@ class _Break:
     start: BeamEdge
     end: BeamEdge | None = None
 
+    @property
+    def beam(self) -> int:
+        return self.start.beam
+
 
 @dataclass
 class CrossingDetector:
@@ -104,7 +124,7 @@ class CrossingDetector:
 
     rule: GateRule
     _last_crossing: Stamp | None = None
-    _window: list[BeamEdge] = field(default_factory=list)  # longest-break: edges since first
+    _window: list[BeamEdge] = field(default_factory=list)  # windowed rules: edges since first
     _breaks: list[_Break] = field(default_factory=list)
     _broken: dict[int, BeamEdge] = field(default_factory=dict)  # dual-beam: beam -> its break
 
@@ -115,7 +135,7 @@ class CrossingDetector:
         if trigger is Trigger.DUAL_BEAM:
             return self._dual(edge)
         out: list[Detected] = []
-        if trigger is Trigger.LONGEST_BREAK:
+        if trigger.windowed:
             if self._window and elapsed_us(self._window[0].at, edge.at) > self.rule.window_us:
                 out += self._decide()
             if self._window:
@@ -158,8 +178,13 @@ class CrossingDetector:
         self._window.append(edge)
         if edge.broken:
             self._breaks.append(_Break(edge))
-        elif self._breaks and self._breaks[-1].end is None:
-            self._breaks[-1].end = edge
+            return
+        # A clearing ends the open break of its own beam (the other beam's may still be open).
+        for open_break in reversed(self._breaks):
+            if open_break.beam == edge.beam:
+                if open_break.end is None:
+                    open_break.end = edge
+                return
 
     def _decide(self) -> list[Detected]:
         first = self._window[0].at
@@ -170,11 +195,20 @@ class CrossingDetector:
             ended = window_end_us if b.end is None else elapsed_us(first, b.end.at)
             return min(ended, window_end_us) - started
 
-        # The longest; of equals, the earliest.
-        best = max(self._breaks, key=lambda b: (length_us(b), -elapsed_us(first, b.start.at)))
+        def longest(breaks: list[_Break]) -> _Break:
+            # The longest; of equals, the earliest.
+            return max(breaks, key=lambda b: (length_us(b), -elapsed_us(first, b.start.at)))
+
         edges = tuple(self._window)
-        self._window, self._breaks = [], []
-        return [self._found(best.start, edges)]
+        breaks, self._window, self._breaks = self._breaks, [], []
+        if self.rule.trigger is Trigger.LONGEST_BREAK:
+            return [self._found(longest(breaks).start, edges)]
+        per_beam = [[b for b in breaks if b.beam == beam] for beam in (0, 1)]
+        if not all(per_beam):
+            return []  # one beam only: a limb above or below the torso, not a crossing
+        starts = [longest(beam_breaks).start for beam_breaks in per_beam]
+        later = max(starts, key=lambda e: elapsed_us(first, e.at))
+        return [self._found(later, edges)]
 
     def _dual(self, edge: BeamEdge) -> list[Detected]:
         if not edge.broken:

@@ -49,11 +49,11 @@ REACH_S = (0.25, 0.45)
 
 def layout_for_hub(drill: Drill, hub_key: str, beams: int = 1) -> dict[str, Binding]:
     """Bind every role that needs a device to the hub's channels: start=0, next=1, ...; with
-    two beams per role, start=0 (top) and 1 (bottom), the next 2 and 3, ..., as dual-beam."""
+    two beams per role, start=0 (top) and 1 (bottom), the next 2 and 3, ..., as dual-longest."""
     roles = roles_to_bind(drill)
     if beams == 2:
         return {
-            role: Binding(hub_key, 2 * i, Trigger.DUAL_BEAM, bottom=2 * i + 1)
+            role: Binding(hub_key, 2 * i, Trigger.DUAL_LONGEST, bottom=2 * i + 1)
             for i, role in enumerate(roles)
         }
     return {role: Binding(hub_key, ch) for ch, role in enumerate(roles)}

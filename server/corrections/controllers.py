@@ -38,11 +38,11 @@ class ManualRequest:
 @dataclass
 class RederiveRequest:
     trigger: str
-    """first-break, longest-break or dual-beam."""
+    """first-break, longest-break, dual-beam or dual-longest."""
     window_ms: int | None = None
-    """longest-break: 20 to 1000 ms (default 250)."""
+    """longest-break and dual-longest: 20 to 1000 ms (default 250)."""
     rearm_ms: int | None = None
-    """0 to 10000 ms (default 500)."""
+    """0 to 10000 ms (default: the drill's re-arm, 500 ms unless the drill says)."""
 
 
 def _coach_id(request: Request[Any, Any, Any]) -> int | None:
@@ -98,7 +98,9 @@ class CorrectionsController(Controller):
             )
         except ValueError as exc:
             raise invalid(str(exc)) from None
-        return corrections.rederive(run_id, rule, _coach_id(request))
+        return corrections.rederive(
+            run_id, rule, _coach_id(request), drill_rearm=data.rearm_ms is None
+        )
 
     @post("/manual", sync_to_thread=False, status_code=HTTP_201_CREATED)
     def manual(

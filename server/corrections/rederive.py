@@ -65,7 +65,7 @@ def _crossing_again(session: Session, row: Crossing, rule: GateRule) -> Detected
     if not events or 0 not in beams:
         raise ConflictError(f"the raw edges of the {row.role} crossing are not stored")
     if rule.beams == 2 and 1 not in beams:
-        raise ConflictError(f"{row.role} was timed on one beam; dual-beam needs two")
+        raise ConflictError(f"{row.role} was timed on one beam; {rule.trigger.value} needs two")
     channels = [beams[0]] if rule.beams == 1 else [beams[0], beams[1]]
     hz = events[0].tick_hz_est
     lo = min(ev.ticks for ev in events) - round(BEFORE_US * hz / 1e6)

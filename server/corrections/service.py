@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from drills.crossing import GateRule
+from drills.crossing import MAX_REARM_US, GateRule
 from server.catalog.service import Catalog
 from server.corrections.rederive import rederive
 from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
@@ -148,15 +148,20 @@ class CorrectionService:
             }
             return self._commit(session, run, "manual", detail, coach_id)
 
-    def rederive(self, run_id: int, rule: GateRule, coach_id: int | None) -> RunSummary:
+    def rederive(
+        self, run_id: int, rule: GateRule, coach_id: int | None, *, drill_rearm: bool = False
+    ) -> RunSummary:
         """Time a finished rep again with another gate rule, from its stored raw edges; the old
-        and new splits go in the audit entry (server/corrections/rederive.py)."""
+        and new splits go in the audit entry (server/corrections/rederive.py). With
+        `drill_rearm`, the rule re-arms after the drill's own `rearm_s`, as a live rep does."""
         with Session(self.engine) as session:
             run = self._editable(session, run_id)
             drill_row = session.get(Drill, run.drill_id)
             drill = None if drill_row is None else self.catalog.drills.get(drill_row.slug)
             if drill is None:
                 raise NotFoundError(f"the drill of run {run_id} is no longer in the library")
+            if drill_rearm:
+                rule = replace(rule, rearm_us=min(drill.rearm_us, MAX_REARM_US))
             result = rederive(session, run_id, drill, rule)
             before = {
                 "total_us": run.total_us,

@@ -193,7 +193,7 @@ def bind(
         if spec.saved is not None:
             bindings[role] = replace(spec.saved, device=state.key)
         else:
-            trigger = Trigger.FIRST_BREAK if spec.bottom is None else Trigger.DUAL_BEAM
+            trigger = Trigger.FIRST_BREAK if spec.bottom is None else Trigger.DUAL_LONGEST
             bindings[role] = Binding(state.key, spec.channel, trigger, bottom=spec.bottom)
     check_bindings(bindings, {s.key: s for s in found.values()})
     return bindings

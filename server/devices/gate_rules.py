@@ -14,8 +14,11 @@ The defaults, and why:
   clearings too, so `longest-break` may be chosen with `--trigger`.
 - The role a hold start uses: its raw edges, whatever is asked: the hold is timed from the
   beam's clearing, which the rules do not pass on.
-- `dual-beam`: only where a role is bound to two beams (`--role start=DEVICE:TOP,BOTTOM`, or a
-  layout with `"channels": [top, bottom]`); never a default, as it needs the wiring.
+- A role bound to two beams (`--role start=DEVICE:TOP,BOTTOM`, or a layout with `"channels":
+  [top, bottom]`): `dual-longest`, longest-break on each beam and the later start. In the body
+  model it is the most accurate of the four (docs/BENCHMARKS.md, "Gate rules against the
+  torso"): an arm held against the torso fools one beam, seldom both. `dual-beam` (the first
+  instant both are broken) may be chosen, for gear that reports no clearings, or to compare.
 """
 
 from __future__ import annotations
@@ -60,23 +63,25 @@ def choose(
                 chosen = binding.trigger
             else:
                 chosen = default_trigger(info)
-        if chosen is Trigger.DUAL_BEAM and binding.bottom is None:
+        if chosen.beams == 2 and binding.bottom is None:
             raise invalid(
-                f"role {role}: dual-beam needs two beams; bind it with --role "
+                f"role {role}: {chosen.value} needs two beams; bind it with --role "
                 f"{role}={binding.device}:TOP,BOTTOM"
             )
-        if chosen is not Trigger.DUAL_BEAM and binding.bottom is not None:
-            raise invalid(f"role {role} is bound to two beams: its rule is dual-beam")
-        if chosen is Trigger.LONGEST_BREAK and info.adapter == "timy":
+        if chosen.beams == 1 and binding.bottom is not None:
+            raise invalid(
+                f"role {role} is bound to two beams: its rule is dual-longest or dual-beam"
+            )
+        if chosen.windowed and info.adapter == "timy":
             raise invalid(
                 f"role {role}: a Timy reports impulses, not how long a beam was broken, so "
-                "longest-break cannot work on it; use first-break"
+                f"{chosen.value} cannot work on it; use first-break"
             )
         new = replace(
             binding, trigger=chosen,
             rearm_ms=binding.rearm_ms if rearm_ms is None else rearm_ms,
             window_ms=(binding.window_ms if window_ms is None else window_ms)
-            if chosen is Trigger.LONGEST_BREAK else None,
+            if chosen.windowed else None,
         )  # fmt: skip
         try:
             new.rule()
@@ -86,12 +91,11 @@ def choose(
     return out
 
 
-def describe(bindings: Mapping[str, Binding]) -> str:
+def describe(bindings: Mapping[str, Binding], drill: Drill) -> str:
     """One line for the terminal: which rule each role uses."""
     parts = []
     for role, b in bindings.items():
-        rule: GateRule = b.rule()
-        longest = b.trigger is Trigger.LONGEST_BREAK
-        extra = f", window {rule.window_us // 1000} ms" if longest else ""
+        rule: GateRule = b.rule(drill)
+        extra = f", window {rule.window_us // 1000} ms" if b.trigger.windowed else ""
         parts.append(f"{role} {b.trigger.value} (re-arm {rule.rearm_us // 1000} ms{extra})")
     return "crossings: " + "; ".join(parts)

@@ -56,7 +56,7 @@ def parse_binding(where: str, value: Any, problems: list[str]) -> Binding | None
     """One role's binding from JSON, every problem named with its field:
     {"device", "channel"} with an optional "trigger" ("first-break", "longest-break"),
     "rearm_ms" and "window_ms"; or {"device", "channels": [top, bottom], "trigger":
-    "dual-beam"}."""
+    "dual-beam" or "dual-longest"}."""
     before = len(problems)
     if not isinstance(value, dict):
         problems.append(f'{where}: an object {{"device", "channel"}}')
@@ -74,15 +74,17 @@ def parse_binding(where: str, value: Any, problems: list[str]) -> Binding | None
         except ValueError:
             problems.append(f"{where}.trigger: one of {TRIGGERS}")
     channels: list[Any]
-    if trigger is Trigger.DUAL_BEAM:
+    if trigger.beams == 2:
         given = value.get("channels")
         channels = given if isinstance(given, list) else []
         if "channel" in value or len(channels) != 2:
-            problems.append(f"{where}.channels: dual-beam binds two, [top, bottom]")
+            problems.append(f"{where}.channels: {trigger.value} binds two, [top, bottom]")
     else:
         channels = [value.get("channel")]
         if "channels" in value:
-            problems.append(f"{where}.channels: only for dual-beam; give one channel")
+            problems.append(
+                f"{where}.channels: only for dual-beam or dual-longest; give one channel"
+            )
     if any(not _whole(ch) or ch < 0 for ch in channels):
         problems.append(
             f"{where}.channel{'s' if len(channels) > 1 else ''}: whole numbers, 0 or more"
@@ -94,8 +96,8 @@ def parse_binding(where: str, value: Any, problems: list[str]) -> Binding | None
     for key, (lo, hi) in limits.items():
         if key in value and (not _whole(value[key]) or not lo <= value[key] <= hi):
             problems.append(f"{where}.{key}: a whole number from {lo} to {hi}")
-    if "window_ms" in value and trigger is not Trigger.LONGEST_BREAK:
-        problems.append(f"{where}.window_ms: only for longest-break")
+    if "window_ms" in value and not trigger.windowed:
+        problems.append(f"{where}.window_ms: only for longest-break or dual-longest")
     if len(problems) > before:
         return None
     assert isinstance(device, str)

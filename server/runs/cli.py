@@ -72,9 +72,10 @@ def add_parser(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -
         help="how a gate's crossing is found among its beam's edges, for every gate role: "
         "first-break (the first edge), longest-break (the start of the longest break within "
         "--window-ms of the first: the torso, not a leading hand or knee), dual-beam (the "
-        "first instant both of two beams are broken; bind each role to two channels with "
-        "--role ROLE=DEVICE:TOP,BOTTOM). Default by gear: longest-break on our gates, "
-        "first-break on a Timy or a Chronopic",
+        "first instant both of two beams are broken), dual-longest (longest-break on each of "
+        "two beams, the later start; the most accurate). Bind a two-beam role to two "
+        "channels with --role ROLE=DEVICE:TOP,BOTTOM. Default by gear: longest-break on our "
+        "gates (dual-longest on two beams), first-break on a Timy or a Chronopic",
     )  # fmt: skip
     run.add_argument(
         "--rearm-ms", type=int, metavar="MS",
@@ -140,7 +141,7 @@ async def _run_reps(args: argparse.Namespace) -> int:
     try:
         if args.devices == [SIM]:
             # Whole bodies break the simulated beams, as on a real field (issue 14).
-            beams = 2 if args.trigger == Trigger.DUAL_BEAM.value else 1
+            beams = 1 if args.trigger is None else Trigger(args.trigger).beams
             rig = await SimRig.start(services.devices, drill, args.seed, bodies=True, beams=beams)
             services.coordinator.layout.update(_with_rules(services, drill, rig.layout, args))
         elif args.devices[0] in SIM_ADAPTERS:
@@ -242,7 +243,7 @@ def _with_rules(
         drill, bindings, infos, trigger=None if args.trigger is None else Trigger(args.trigger),
         rearm_ms=args.rearm_ms, window_ms=args.window_ms, keep=keep,
     )  # fmt: skip
-    print(gate_rules.describe(chosen), file=sys.stderr, flush=True)
+    print(gate_rules.describe(chosen, drill), file=sys.stderr, flush=True)
     return chosen
 
 

@@ -336,7 +336,7 @@ class RunCoordinator:
         """A raw edge of a role with a rule: to its detector, and what it decides onwards."""
         detector = active.detectors.get(role)
         if detector is None:
-            detector = active.detectors[role] = CrossingDetector(binding.rule())
+            detector = active.detectors[role] = CrossingDetector(binding.rule(active.drill))
         beam = binding.beam_of(event.channel) or 0
         ref = (event.device, event.boot_id, event.seq)
         self._crossed(active, role, detector.edge(BeamEdge(beam, broken, stamp, ref)), event)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from drills import Stamp
-from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, GateRule, Trigger
+from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, MAX_REARM_US, GateRule, Trigger
 from drills.model import Cue, Drill
 from hardware.cues import MIN_CUE_LEAD_US, Colour
 from hardware.device import DeviceEvent
@@ -43,9 +43,9 @@ class Binding:
     device: str
     channel: int  # the only beam's channel, or the top beam's for dual-beam
     trigger: Trigger = Trigger.FIRST_BREAK
-    bottom: int | None = None  # dual-beam: the bottom beam's channel
-    rearm_ms: int | None = None  # None: the rule's default
-    window_ms: int | None = None  # longest-break: None for the default
+    bottom: int | None = None  # a two-beam rule: the bottom beam's channel
+    rearm_ms: int | None = None  # None: the drill's re-arm (`rearm_s`), else the rule's default
+    window_ms: int | None = None  # a windowed rule: None for the default
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -60,11 +60,17 @@ class Binding:
         """0 for the only or top beam, 1 for the bottom one, None if not this binding's."""
         return self.channels.index(channel) if channel in self.channels else None
 
-    def rule(self) -> GateRule:
+    def rule(self, drill: Drill | None = None) -> GateRule:
+        """The rule; a binding that sets no re-arm takes the drill's own `rearm_s` (a walking
+        drill's bodies stay in a beam longer than a sprint's), else the rule's default."""
+        if self.rearm_ms is not None:
+            rearm_us = self.rearm_ms * 1000
+        else:
+            rearm_us = DEFAULT_REARM_US if drill is None else min(drill.rearm_us, MAX_REARM_US)
         return GateRule(
             self.trigger,
             window_us=DEFAULT_WINDOW_US if self.window_ms is None else self.window_ms * 1000,
-            rearm_us=DEFAULT_REARM_US if self.rearm_ms is None else self.rearm_ms * 1000,
+            rearm_us=rearm_us,
         )
 
 

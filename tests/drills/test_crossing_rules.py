@@ -88,6 +88,42 @@ def test_dual_beam_is_the_first_instant_both_are_broken() -> None:
     assert found.at.mono_us == 1_072_000 and {e.beam for e in found.edges} == {0, 1}
 
 
+# A backward pass on two beams: the elbow, held behind the back, reaches the top beam 25 ms
+# before the back and stays in it until the torso arrives (one long break that begins with
+# the elbow); a hand cuts the bottom beam, then the torso arrives there at 1060.
+ELBOW_ON_TOP = [
+    brk(1035, beam=0),  # elbow, then torso, top: one merged break
+    brk(1040, beam=1),  # hand, bottom
+    clr(1052, beam=1),
+    brk(1060, beam=1),  # torso, bottom
+    clr(1150, beam=1),
+    clr(1160, beam=0),
+]
+
+
+def test_dual_beam_takes_the_elbow_and_the_hand_together() -> None:
+    det = CrossingDetector(GateRule(Trigger.DUAL_BEAM))
+    assert feed(det, ELBOW_ON_TOP) == [1040]
+
+
+def test_dual_longest_takes_the_later_of_each_beams_longest_break() -> None:
+    det = CrossingDetector(GateRule(Trigger.DUAL_LONGEST, window_us=250 * MS))
+    assert feed(det, ELBOW_ON_TOP) == []  # waits for the window, as longest-break does
+    assert det.due_mono_us() == 1_285_000 + LATE_EDGE_US
+    [found] = det.poll(1_285_000 + LATE_EDGE_US)
+    assert found.at.mono_us == 1_060_000 and found.chosen.beam == 1
+    assert found.trigger is Trigger.DUAL_LONGEST and len(found.edges) == len(ELBOW_ON_TOP)
+
+
+def test_dual_longest_needs_both_beams() -> None:
+    det = CrossingDetector(GateRule(Trigger.DUAL_LONGEST, window_us=100 * MS))
+    # A hand above a short athlete's torso cuts only the top beam: no crossing.
+    assert feed(det, [brk(1000, beam=0), clr(1030, beam=0)], then_ms=2000) == []
+    # A clearing of one beam never ends the other beam's open break.
+    edges = [brk(3000, beam=0), brk(3010, beam=1), clr(3020, beam=1), brk(3030, beam=1)]
+    assert feed(det, [*edges, clr(3080, beam=1), clr(3090, beam=0)], then_ms=4000) == [3030]
+
+
 def test_rearm_keeps_a_trailing_arm_from_being_the_next_crossing() -> None:
     det = CrossingDetector(GateRule(rearm_us=500 * MS))
     # A shuttle through one gate: out at 1000, the arm at 1200, back through at 3000.
@@ -100,3 +136,4 @@ def test_rule_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="re-arm"):
         GateRule(rearm_us=-1)
     assert GateRule(Trigger.DUAL_BEAM).beams == 2 and GateRule().beams == 1
+    assert GateRule(Trigger.DUAL_LONGEST).beams == 2 and Trigger.DUAL_LONGEST.windowed

@@ -195,6 +195,10 @@ def test_bad_bindings_are_refused_with_every_problem(rig: Rig) -> None:
         ({"start": {"device": "hub-1", "channel": 0, "trigger": "dual-beam"}},
          "dual-beam binds two"),
         ({"start": {"device": "hub-1", "channels": [0, 1]}}, "only for dual-beam"),
+        ({"start": {"device": "hub-1", "channel": 0, "trigger": "dual-longest"}},
+         "dual-longest binds two"),
+        ({"start": {"device": "hub-1", "channels": [0, 1], "trigger": "dual-beam",
+                    "window_ms": 100}}, "start.window_ms: only for longest-break or dual"),
         ({"start": {"device": "hub-1", "channels": [2, 2], "trigger": "dual-beam"}},
          "two different beams"),
         ({"start": {"device": "hub-1", "channel": 0, "rearm_ms": 20_000}}, "start.rearm_ms"),
@@ -215,7 +219,12 @@ def test_rules_are_kept_and_answered_as_given(rig: Rig) -> None:
     lane = {
         "start": {"device": rig.key, "channels": [0, 1], "trigger": "dual-beam", "rearm_ms": 400},
         "finish": {"device": rig.key, "channel": 2, "trigger": "longest-break", "window_ms": 300},
-        "turn": {"device": rig.key, "channel": 3},
+        "turn": {
+            "device": rig.key,
+            "channels": [3, 4],
+            "trigger": "dual-longest",
+            "window_ms": 200,
+        },
     }
     with httpx.Client(base_url=rig.base_url, timeout=10) as coach:
         login_client(coach, rig.services.engine)
@@ -228,6 +237,7 @@ def test_rules_are_kept_and_answered_as_given(rig: Rig) -> None:
     applied = rig.services.coordinator.layout
     assert applied["start"] == Binding(rig.key, 0, Trigger.DUAL_BEAM, bottom=1, rearm_ms=400)
     assert applied["finish"].rule().window_us == 300_000
+    assert applied["turn"] == Binding(rig.key, 3, Trigger.DUAL_LONGEST, bottom=4, window_ms=200)
 
 
 def test_parse_bindings_accepts_a_layout() -> None:

@@ -58,7 +58,11 @@ def test_a_saved_rule_is_kept_and_a_given_one_wins() -> None:
         ({"start": Binding(GATE.key, 0), "finish": Binding(TIMY.key, 1)}, Trigger.LONGEST_BREAK,
          "a Timy reports impulses"),
         ({"start": Binding(GATE.key, 0, bottom=1), "finish": Binding(GATE.key, 2)},
-         Trigger.FIRST_BREAK, "two beams: its rule is dual-beam"),
+         Trigger.FIRST_BREAK, "two beams: its rule is dual-longest or dual-beam"),
+        ({"start": Binding(GATE.key, 0), "finish": Binding(GATE.key, 1)}, Trigger.DUAL_LONGEST,
+         "dual-longest needs two beams"),
+        ({"start": Binding(TIMY.key, 0, bottom=1), "finish": Binding(GATE.key, 2, bottom=3)},
+         Trigger.DUAL_LONGEST, "a Timy reports impulses"),
     ],
 )  # fmt: skip
 def test_rules_that_cannot_work_are_refused(
@@ -67,6 +71,28 @@ def test_rules_that_cannot_work_are_refused(
     sprint = Catalog.load().get("backward-sprint-10m")
     with pytest.raises(InvalidInputError, match=words):
         choose(sprint, lane, INFOS, trigger=trigger)
+
+
+def test_a_two_beam_role_keeps_its_rule_and_a_window_is_only_for_windowed_rules() -> None:
+    sprint = Catalog.load().get("backward-sprint-10m")
+    lane = {
+        "start": Binding(GATE.key, 0, Trigger.DUAL_LONGEST, bottom=1),
+        "finish": Binding(GATE.key, 2, Trigger.DUAL_BEAM, bottom=3),
+    }
+    chosen = choose(sprint, lane, INFOS, window_ms=120)
+    assert chosen["start"].trigger is Trigger.DUAL_LONGEST
+    assert chosen["start"].rule().window_us == 120_000
+    assert chosen["finish"].trigger is Trigger.DUAL_BEAM and chosen["finish"].window_ms is None
+
+
+def test_a_role_without_a_re_arm_takes_the_drills() -> None:
+    walk = Catalog.load().get("backward-walk-3m")
+    assert walk.rearm_us == 1_500_000  # the drill file says 1.5 s: walkers stay in the beam
+    chosen = choose(walk, {"start": Binding(GATE.key, 0), "finish": Binding(GATE.key, 1)}, INFOS)
+    assert chosen["finish"].rule(walk).rearm_us == 1_500_000
+    assert chosen["finish"].rule().rearm_us == 500_000  # no drill: the rule's default
+    given = choose(walk, {"finish": Binding(GATE.key, 1)}, INFOS, rearm_ms=800)
+    assert given["finish"].rule(walk).rearm_us == 800_000
 
 
 def test_a_role_on_two_beams_is_written_top_comma_bottom() -> None:

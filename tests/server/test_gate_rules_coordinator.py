@@ -126,6 +126,41 @@ def test_dual_beam_waits_for_both_beams_and_rearm_drops_a_trailing_arm(sqlite_db
     asyncio.run(body())
 
 
+def test_dual_longest_skips_a_held_elbow_and_a_trailing_arm(sqlite_db: str) -> None:
+    # No re-arm on the bindings: the drill's own (backward-walk-3m: 1.5 s) applies.
+    layout = {
+        "start": Binding(HUB, 0, Trigger.DUAL_LONGEST, bottom=1, window_ms=200),
+        "finish": Binding(HUB, 2, Trigger.DUAL_LONGEST, bottom=3, window_ms=200),
+    }
+    coordinator, athlete, published = _coordinator(sqlite_db, layout)
+    drill = Catalog.load().get("backward-walk-3m")
+    edge = Edges()
+
+    async def body() -> None:
+        done = coordinator.begin(drill, athlete, "Ana", 1, start_within_s=5)
+        for e in (
+            edge(0, 1000),  # an elbow held behind the back, then the back: one break, top
+            edge(1, 1010), edge(1, 1020, False),  # a hand on the bottom beam
+            edge(1, 1030),  # the back on the bottom beam: the crossing
+            edge(0, 1400, False), edge(1, 1410, False),
+            edge(0, 2300), edge(1, 2310),  # a trailing arm 1.3 s on: inside the re-arm
+            edge(0, 2400, False), edge(1, 2420, False),
+            edge(2, 5030), edge(3, 5040),  # finish: the back on both beams, 4 s on
+            edge(2, 5400, False), edge(3, 5420, False),
+        ):  # fmt: skip
+            coordinator.on_device_event(e)
+        outcome = await asyncio.wait_for(done, 2)
+        assert outcome.state is RunState.FINISHED
+        assert outcome.total_us == 4_010_000  # first-break would say 4.03 s, dual-beam 4.02
+
+    asyncio.run(body())
+    split = next(m for m in published if m["type"] == "split")
+    assert split["crossing"]["rule"] == "dual-longest"
+    with sqlite3.connect(sqlite_db) as conn:
+        rows = conn.execute("SELECT role, seq FROM crossing ORDER BY id").fetchall()
+    assert rows == [("start", 4), ("finish", 12)], rows
+
+
 def test_raw_edges_keep_their_first_break_crossings_too(sqlite_db: str) -> None:
     layout = {"start": Binding(HUB, 0), "finish": Binding(HUB, 1)}  # no rule: raw edges
     coordinator, athlete, _ = _coordinator(sqlite_db, layout)

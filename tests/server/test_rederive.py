@@ -105,6 +105,8 @@ def test_what_cannot_be_re_derived_is_refused_with_the_reason(sqlite_db: str) ->
     corrections = CorrectionService(services.engine, services.live, services.catalog)
     with pytest.raises(ConflictError, match="one beam; dual-beam needs two"):
         corrections.rederive(run_id, GateRule(Trigger.DUAL_BEAM), coach_id=None)
+    with pytest.raises(ConflictError, match="one beam; dual-longest needs two"):
+        corrections.rederive(run_id, GateRule(Trigger.DUAL_LONGEST), coach_id=None)
     rec = services.recorder
     athlete = rec.ensure_athlete(rec.ensure_team("T"), "Bo")
     typed = corrections.manual("backward-sprint-10m", athlete, 2.5, "gate down", None)

@@ -1,7 +1,8 @@
 // Run view: who is up and who is next, the countdown (with beeps), splits as they happen
 // (with their marks: cross-device bound, coarse, hand time),
 // false starts and timeouts, the big START button (space bar), pause, resume, skip, abort
-// and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live.
+// and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live. A finished rep
+// with its crossings on record can be re-timed with another gate rule (a correction).
 import { get, post } from "../api.js";
 import { $, clear, fmtS, fmtState, h } from "../dom.js";
 import { emit, fillSelect, guarded, notify } from "./ui.js";
@@ -15,6 +16,7 @@ export function createRunView(ctx) {
     id: Number(localStorage.getItem(SESSION_KEY)) || null,
     info: null, phase: null, state: null, next: null, done: 0, total: 0, reason: null,
     countdownEnd: null, lastSecond: null, rep: null, abortArmed: null, refresh: null,
+    retimeRun: null,
   };
 
   const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
@@ -170,6 +172,10 @@ export function createRunView(ctx) {
 
   /** Why the split ends where it does: the gate's rule, and what the first break said. */
   function crossingNote(c) {
+    if (c && c.retimed) {
+      return h("span", { class: "crossing-note muted", title: "timed again from the stored beam edges" },
+        ` re-timed: ${c.rule}`);
+    }
     if (!c || c.rule === "first-break") return null;
     const lead = c.first_break_lead_ms;
     const why = lead > 0 ? `first break ${lead.toFixed(1)} ms earlier (a limb)` : "first break was the torso";
@@ -179,6 +185,7 @@ export function createRunView(ctx) {
 
   function renderRep() {
     const rep = S.rep;
+    renderRetime(rep);
     if (!rep) return;
     $("#rep-title").textContent = `${fullName(rep) || ""} · ${drillName(rep.drill)}${rep.rep ? " · rep " + rep.rep : ""}`;
     let elapsed = 0;
@@ -201,6 +208,80 @@ export function createRunView(ctx) {
       return;
     }
     clear(out, `Finished: ${fmtS(o.total_s)}`, ...marks({ ...o, coarse: rep.splits.some((s) => s.coarse) }));
+  }
+
+  // -- re-time: POST /api/runs/{id}/rederive, from the rep's stored raw edges --------------
+
+  /** A finished rep whose splits came with their crossings (a rep started at a gate). */
+  function retimable(rep) {
+    return Boolean(rep && rep.run_id && rep.outcome && rep.outcome.state === "finished"
+      && rep.splits.some((s) => s.crossing));
+  }
+
+  function renderRetime(rep) {
+    const can = retimable(rep);
+    const runId = can ? rep.run_id : null;
+    if (S.retimeRun !== runId) {
+      // Another rep: nothing said yet, and a rule other than the one it was timed with.
+      S.retimeRun = runId;
+      $("#retime-status").hidden = true;
+      if (can) {
+        const rule = rep.splits.find((s) => s.crossing).crossing.rule;
+        const other = [...$("#retime-rule").options].find((o) => o.value !== rule);
+        if (other) $("#retime-rule").value = other.value;
+      }
+    }
+    $("#retime-form").hidden = !can;
+  }
+
+  /** The rep's splits and total as re-timed; what changed, said shortly. */
+  function applyRetime(rep, trigger, answer, entry) {
+    const before = entry ? entry.detail.before.splits : {};
+    const after = entry ? entry.detail.after.splits : {};
+    const changed = [];
+    for (const s of rep.splits) {
+      if (s.crossing) s.crossing = { rule: trigger, retimed: true };
+      if (after[s.split] == null) continue;
+      s.elapsed_s = after[s.split] / 1e6;
+      if (before[s.split] != null && before[s.split] !== after[s.split]) {
+        changed.push(`${s.split} ${(before[s.split] / 1e6).toFixed(3)} → ${fmtS(s.elapsed_s)}`);
+      }
+    }
+    rep.outcome = { ...rep.outcome, total_s: answer.total_s };
+    if (!entry) return `Re-timed with ${trigger}: total ${fmtS(answer.total_s)} (reload for its splits)`;
+    return `Re-timed with ${trigger}: ${changed.length ? changed.join(", ") : "no split changed"}`;
+  }
+
+  async function retime(ev) {
+    ev.preventDefault();
+    const rep = S.rep;
+    const button = $("#retime-button");
+    if (!retimable(rep) || button.disabled) return;
+    const trigger = $("#retime-rule").value;
+    const status = $("#retime-status");
+    button.disabled = true;
+    try {
+      // A refusal (409: a signal start, a one-beam rep for a two-beam rule...) says why here.
+      const answer = await guarded(() => post(`/api/runs/${rep.run_id}/rederive`, { trigger }), status);
+      if (answer === undefined) {
+        status.classList.add("bad");
+        return;
+      }
+      // The answer has the new total; the audit entry it made has the splits before and after.
+      const entry = await get(`/api/runs/${rep.run_id}/corrections`)
+        .then((log) => log.filter((c) => c.action === "rederive").pop() || null, () => null);
+      const said = applyRetime(rep, trigger, answer, entry);
+      if (S.rep !== rep) {
+        notify(said); // the next rep is up meanwhile
+        return;
+      }
+      renderRep();
+      status.textContent = said;
+      status.classList.remove("bad");
+      status.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function onPlan(msg) {
@@ -291,6 +372,7 @@ export function createRunView(ctx) {
       ev.preventDefault();
       if (!$("#go-button").disabled) control("go");
     });
+    $("#retime-form").addEventListener("submit", retime);
     setInterval(tick, 100);
   }
 
