@@ -17,8 +17,8 @@ from bench.timing import run_timing
 from server.benchmarks.adapters import render_markdown as _adapters_md
 from server.benchmarks.adapters import run_adapters_bench
 from server.benchmarks.firmware import run_firmware_bench
-from server.benchmarks.gates import render_markdown as _gates_md
 from server.benchmarks.gates import run_gates_bench
+from server.benchmarks.gates_report import render_markdown as _gates_md
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench

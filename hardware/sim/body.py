@@ -37,9 +37,10 @@ Sex = Literal["female", "male"]
 # 0.86 m (Winter's 0.530 of ANSUR II statures), so 0.9 m. Altmann et al. 2017 used 1.00 m,
 # which the model finds worse (elbows; docs/BENCHMARKS.md, "Gate rules against the torso").
 SINGLE_BEAM_HEIGHT_M = 0.9
-# A pair inside every sampled athlete's torso: above the tallest crotch (0.93 m at +2.5 SD,
-# 0.9 m for nearly all), below the shortest shoulders (1.20 m), 0.2 m apart (no vendor figure
-# for the spacing was found).
+# A pair inside the torso of nearly every sampled athlete: the crotch is below 0.9 m but for
+# the tallest few (0.93 m at +2.5 SD: the torso then misses the low beam, about 1 pass in
+# 1,000 running), the shoulders above 1.1 m for the shortest (1.20 m); 0.2 m apart (no
+# vendor figure for the spacing was found).
 DUAL_BEAM_HEIGHTS_M = (0.9, 1.1)
 
 # Heights and segment lengths as fractions of stature (Drillis & Contini 1966, in Winter,

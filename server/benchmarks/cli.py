@@ -158,23 +158,27 @@ def _gates(args: argparse.Namespace) -> int:
         live_reps=args.reps, window_ms=args.window_ms,
     )  # fmt: skip
 
+    def pair(p: list[float]) -> str:
+        return f"{p[1]} + {p[0]} m"
+
     def render(r: Result) -> str:
         lines = [f"{'drill, rule':<28} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9} {'missed':>6}"]
         for kind, k in r["kinds"].items():
             single, dual = k["default"]["single"], k["default"]["dual"]
             for rule, s in (("first-break", single["first_break"]),
                             ("longest-break", single["longest_break"]),
-                            ("dual-beam", dual["dual_beam"])):  # fmt: skip
+                            ("dual-beam", dual["dual_beam"]),
+                            ("dual-longest", dual["dual_longest"])):  # fmt: skip
                 cells = [
                     "-" if s[key] is None else f"{s[key]:.3f}"
                     for key in ("p50_ms", "p95_ms", "max_ms")
                 ]
                 lines.append(f"{kind + ', ' + rule:<28} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9}"
                              f" {s['missed']:>6}")  # fmt: skip
-            best, (top, bottom) = k["best"], k["best"]["dual_beam"]
+            best = k["best"]
             lines.append(
                 f"{'':<28} best heights: longest-break {best['longest_break']} m,"
-                f" dual-beam {bottom} + {top} m"
+                f" dual-beam {pair(best['dual_beam'])}, dual-longest {pair(best['dual_longest'])}"
             )
         if r["live"] is not None:
             after = r["live"]["after_window"]
@@ -183,7 +187,15 @@ def _gates(args: argparse.Namespace) -> int:
                 f" max {after['max_ms']} ms over {after['splits']} splits"
             )
         for name, t in r["targets"].items():
-            lines.append(f"{name}: {'met' if t['met'] else 'NOT MET'}")
+            line = f"{name}: {'met' if t['met'] else 'NOT MET'}"
+            if "best_met" in t:  # the p95 targets: at the default heights, then the best ones
+                where = t["best_heights_m"]
+                at = f"{where} m" if isinstance(where, float) else pair(where)
+                line += (
+                    f" ({t['measured_p95_ms']} ms at the default heights); at {at}"
+                    f" {'met' if t['best_met'] else 'NOT MET'} ({t['best_measured_p95_ms']} ms)"
+                )
+            lines.append(line)
         return "\n".join(lines)
 
     _emit(args, result, render)
