@@ -43,9 +43,11 @@ from server.plans.service import PlanService
 from server.reports.controllers import ReportsController
 from server.roster.controllers import AthletesController, RosterCsvController, TeamsController
 from server.runs.controllers import RunsController
-from server.runs.coordinator import RunCoordinator
+from server.runs.coordinator import Binding, RunCoordinator
 from server.runs.recorder import RunRecorder
 from server.settings.controllers import SettingsController
+from server.stations.controllers import StationsController
+from server.stations.registry import Stations
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class Services:
     devices: DeviceManager
     scheduler: AsyncIOScheduler
     plans: PlanService
+    stations: Stations
     demo: Demo | None = None
 
 
@@ -79,13 +82,34 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     live.redact = NameRedactor(engine)  # /ws/live is public: names as the privacy setting says
     recorder = RunRecorder(engine, live)
     coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event, live)
+
+    def station_coordinator(name: str, layout: dict[str, Binding]) -> RunCoordinator:
+        made = RunCoordinator(recorder.for_station(name), layout)
+        made.readiness, made.outputs = devices.not_ready_reason, devices
+        return made
+
+    # Every device event goes to the one station that holds its device (the main one else).
+    stations = Stations(engine, coordinator, station_coordinator)
+    devices = DeviceManager(stations.on_device_event, live)
     coordinator.readiness = devices.not_ready_reason
     coordinator.outputs = devices
+    stations.load()
     scheduler = AsyncIOScheduler(timezone="UTC")
     plans = PlanService(engine, catalog, coordinator, live, scheduler)
+    plans.coordinator_of = lambda name: (
+        coordinator if name is None else stations.get(name).coordinator
+    )
     services = Services(
-        settings, engine, catalog, live, recorder, coordinator, devices, scheduler, plans
+        settings,
+        engine,
+        catalog,
+        live,
+        recorder,
+        coordinator,
+        devices,
+        scheduler,
+        plans,
+        stations,
     )
     if settings.demo:
         plans.use_simulator(devices, settings.seed)
@@ -140,8 +164,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     return Litestar(
         route_handlers=[
             healthz, live_feed, live_since, LeaderboardController, RunsController,
-            CorrectionsController, DevicesController,
-            PlansController, AuthController, TeamsController, AthletesController,
+            CorrectionsController, DevicesController, PlansController, StationsController,
+            AuthController, TeamsController, AthletesController,
             RosterCsvController, SettingsController, ReportsController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[WEB_DIR],
                                        include_in_schema=False),
@@ -152,6 +176,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "catalog": Provide(lambda: svc.catalog, sync_to_thread=False),
             "live_hub": Provide(lambda: svc.live, sync_to_thread=False),
             "plan_service": Provide(lambda: svc.plans, sync_to_thread=False),
+            "stations": Provide(lambda: svc.stations, sync_to_thread=False),
             "app_settings": Provide(lambda: svc.settings, sync_to_thread=False),
             "devices": Provide(lambda: svc.devices, sync_to_thread=False),
             "layouts": Provide(lambda: LayoutService(svc.engine, svc.coordinator),

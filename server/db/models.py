@@ -34,6 +34,10 @@ class Athlete(SQLModel, table=True):
     birth_year: int | None = None
     # Archived athletes keep their runs but leave rosters and launchers.
     archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The RFID/barcode/QR id a check-in station reads, stored normalised (trimmed, upper-case:
+    # server/roster/fields.py) so that one plain unique index refuses a tag on two athletes
+    # whatever case a reader types; many athletes may have none (NULL).
+    tag: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Drill(SQLModel, table=True):
@@ -66,6 +70,8 @@ class Run(SQLModel, table=True):
     # A practice rep (drill's familiarisation_reps): stored and shown, left out of bests.
     familiarisation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     plan_session_id: int | None = Field(default=None, foreign_key="plansession.id", index=True)
+    # The station (course) the rep was run on; None: the main one.
+    station: str | None = Field(default=None, max_length=40, index=True)
     # Coach corrections (logged in Correction): a voided rep keeps its engine state for the
     # record but leaves every board; a manual rep's total was typed in, not timed.
     voided: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
@@ -175,6 +181,8 @@ class PlanSession(SQLModel, table=True):
     finished_wall: datetime | None = None
     progress_json: str = "{}"
     created_wall: datetime = Field(default_factory=utc_now)
+    # The station (a course of its own) the session runs on; None: the main one.
+    station: str | None = Field(default=None, max_length=40, index=True)
 
 
 class Coach(SQLModel, table=True):
@@ -238,6 +246,17 @@ class DeviceLayout(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=80)
     bindings_json: str = "{}"
+    updated_wall: datetime = Field(default_factory=utc_now)
+
+
+class Station(SQLModel, table=True):
+    """A course that runs on its own on a testing day: its devices and roles, its own queue
+    and sessions. The main station (the lane of before) is not stored here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=40)
+    bindings_json: str = "{}"
+    min_start_spacing_s: float = 0.0
     updated_wall: datetime = Field(default_factory=utc_now)
 
 

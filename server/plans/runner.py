@@ -68,9 +68,10 @@ class PlanRunner:
         scheduler: AsyncIOScheduler, time_scale: float = 1.0, sim: SimDriver | None = None,
         done: list[dict[str, Any]] | None = None,
         on_rep: Callable[[dict[str, Any]], None] | None = None,
-        order: list[int] | None = None,
+        order: list[int] | None = None, station: str | None = None,
     ) -> None:  # fmt: skip
         self.session_id = session_id
+        self.station = station  # None: the main one
         self.plan = plan
         by_index = {step.index: step for step in steps}
         if order is not None and sorted(order) == sorted(by_index):

@@ -47,6 +47,9 @@ class PlanService:
         self.live = live
         self.scheduler = scheduler
         self.runners: dict[int, PlanRunner] = {}
+        # The coordinator of a station by name (None: the main one); set by the app when
+        # stations are in use, else every session runs on `coordinator`.
+        self.coordinator_of: Callable[[str | None], RunCoordinator] = lambda _name: coordinator
         self.sim: SimDriver | None = None
         self.on_rep: Callable[[dict[str, Any]], None] | None = None
 
@@ -95,14 +98,24 @@ class PlanService:
         return self.store.add_plan(parse_plan(data, source, self.catalog))
 
     def schedule(
-        self, plan_id: int, at_wall: datetime | None = None, time_scale: float = 1.0
-    ) -> SessionInfo:
-        """A session now (at_wall None) or later; either way the scheduler starts it."""
+        self, plan_id: int, at_wall: datetime | None = None, time_scale: float = 1.0,
+        station: str | None = None,
+    ) -> SessionInfo:  # fmt: skip
+        """A session now (at_wall None) or later, on `station` (None: the main one); either
+        way the scheduler starts it. A station runs one session at a time."""
         if not 0 < time_scale <= 1:
             raise ConflictError(f"time_scale must be in (0, 1], not {time_scale}")
         if at_wall is not None and at_wall.tzinfo is None:
             raise ConflictError("a planned time must carry its UTC offset (e.g. ...T16:00Z)")
-        session_id = self.store.add_session(plan_id, at_wall, time_scale)
+        self.coordinator_of(station)  # NotFoundError for an unknown station
+        if at_wall is None:
+            for running in self.runners.values():
+                if running.station == station:
+                    raise ConflictError(
+                        f"station {station or 'main'} is running session {running.session_id}; "
+                        "end or pause it first"
+                    )
+        session_id = self.store.add_session(plan_id, at_wall, time_scale, station)
         self._add_job(session_id, at_wall or utc_now())
         return self.store.session_info(session_id)
 
@@ -135,15 +148,16 @@ class PlanService:
         row = self.store.session_row(session_id)
         plan = self.store.plan(row.plan_id)
         try:
+            coordinator = self.coordinator_of(row.station)  # removed since it was planned?
             rosters, ids = self._rosters(plan)
         except Exception as exc:
             self.store.set_state(session_id, SessionState.ABORTED, str(exc)[:200])
             raise
         runner = PlanRunner(
             session_id, plan, plan_steps(plan, rosters, self.catalog), ids,
-            catalog=self.catalog, coordinator=self.coordinator, store=self.store,
+            catalog=self.catalog, coordinator=coordinator, store=self.store,
             live=self.live, scheduler=self.scheduler, time_scale=row.time_scale, sim=self.sim,
-            done=done, on_rep=self.on_rep, order=order,
+            done=done, on_rep=self.on_rep, order=order, station=row.station,
         )  # fmt: skip
         self.runners[session_id] = runner
         task = runner.start()

@@ -54,6 +54,8 @@ class SessionInfo:
     started_wall: str | None
     finished_wall: str | None
     progress: dict[str, Any]
+    station: str = "main"
+    """The station (course) the session runs on."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -93,11 +95,15 @@ class PlanStore:
                                 row.created_wall.isoformat()))  # fmt: skip
         return out
 
-    def add_session(self, plan_id: int, at_wall: datetime | None, time_scale: float) -> int:
+    def add_session(
+        self, plan_id: int, at_wall: datetime | None, time_scale: float,
+        station: str | None = None,
+    ) -> int:  # fmt: skip
+        """A new session of the plan; `station` None is the main one."""
         self.plan(plan_id)  # NotFoundError for an unknown plan
         with Session(self.engine) as session:
             row = PlanSession(plan_id=plan_id, scheduled_wall=at_wall or utc_now(),
-                              time_scale=time_scale)  # fmt: skip
+                              time_scale=time_scale, station=station)  # fmt: skip
             session.add(row)
             session.commit()
             assert row.id is not None
@@ -185,5 +191,5 @@ def _info(row: PlanSession, plan_name: str) -> SessionInfo:
         id=row.id, plan_id=row.plan_id, plan=plan_name, state=row.state, reason=row.reason,
         time_scale=row.time_scale, scheduled_wall=_iso(row.scheduled_wall),
         started_wall=_iso(row.started_wall), finished_wall=_iso(row.finished_wall),
-        progress=json.loads(row.progress_json or "{}"),
+        progress=json.loads(row.progress_json or "{}"), station=row.station or "main",
     )  # fmt: skip

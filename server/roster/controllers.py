@@ -6,22 +6,33 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from anyio import to_thread
-from litestar import Controller, MediaType, Response, get, patch, post
+from litestar import Controller, MediaType, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
-from litestar.status_codes import HTTP_200_OK, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 
 from server.auth.guards import requires_coach
 from server.roster import csv_io
 from server.roster.service import (
     AthleteInfo,
+    TagTakenError,
     TeamInfo,
+    UnknownTagError,
     create_athlete,
     create_team,
+    find_by_tag,
     list_athletes,
     list_teams,
+    set_tag,
     update_athlete,
     update_team,
 )
@@ -45,6 +56,58 @@ class ImportForm:
     """Team of rows whose `team` cell is empty."""
     mode: str = csv_io.ImportMode.CHECK.value
     """check (nothing is stored), all (only if every row is valid) or valid_only."""
+
+
+@dataclass
+class TagRequest:
+    """PUT /api/athletes/{id}/tag: the tag to attach, or null to take the athlete's off."""
+
+    tag: str | None
+    """As the reader typed it; trimmed and upper-cased, 1-64 printable ASCII characters."""
+    move: bool = False
+    """Take the tag off the athlete who has it (logged); without it that is a 409."""
+
+
+@dataclass
+class UnknownTag:
+    """404 of GET /api/athletes/by-tag/{tag}: the station page offers to attach `tag`."""
+
+    status_code: int
+    detail: str
+    tag: str
+    """The tag read, normalised: what to PUT to attach it."""
+
+
+@dataclass
+class TagTaken:
+    """409 when a tag is on another athlete (`holder`)."""
+
+    status_code: int
+    detail: str
+    tag: str
+    holder: AthleteInfo
+
+
+def _unknown_tag(_: Request[Any, Any, Any], exc: UnknownTagError) -> Response[UnknownTag]:
+    return Response(
+        UnknownTag(HTTP_404_NOT_FOUND, str(exc), exc.tag), status_code=HTTP_404_NOT_FOUND
+    )
+
+
+def _tag_taken(_: Request[Any, Any, Any], exc: TagTakenError) -> Response[TagTaken]:
+    body = TagTaken(HTTP_409_CONFLICT, str(exc), exc.tag, exc.holder)
+    return Response(body, status_code=HTTP_409_CONFLICT)
+
+
+# Other errors go to the app's handler; these two also give the tag (and its holder).
+_TAKEN_RESPONSES = {
+    HTTP_409_CONFLICT: ResponseSpec(TagTaken, description="the tag is on another athlete")
+}
+_TAKEN_HANDLERS: ExceptionHandlersMap = {TagTakenError: _tag_taken}
+_UNKNOWN_RESPONSES = {
+    HTTP_404_NOT_FOUND: ResponseSpec(UnknownTag, description="no athlete has the tag")
+}
+_UNKNOWN_HANDLERS: ExceptionHandlersMap = {UnknownTagError: _unknown_tag}
 
 
 class TeamsController(Controller):
@@ -78,17 +141,55 @@ class AthletesController(Controller):
     ) -> list[AthleteInfo]:
         return list_athletes(db_engine, team_id, include_archived)
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, responses=_TAKEN_RESPONSES, exception_handlers=_TAKEN_HANDLERS)
     def post_athlete(self, data: dict[str, Any], db_engine: Engine) -> AthleteInfo:
         """`team_id` (or `team`, a name, made if new), `name`, and any other field."""
         return create_athlete(db_engine, data)
 
-    @patch("/{athlete_id:int}", sync_to_thread=True)
+    @patch(
+        "/{athlete_id:int}",
+        sync_to_thread=True,
+        responses=_TAKEN_RESPONSES,
+        exception_handlers=_TAKEN_HANDLERS,
+    )
     def patch_athlete(
         self, athlete_id: int, data: dict[str, Any], db_engine: Engine
     ) -> AthleteInfo:
         """The fields given change; `{"archived": true}` takes the athlete off the roster."""
         return update_athlete(db_engine, athlete_id, data)
+
+    @get(
+        "/by-tag/{tag:str}",
+        sync_to_thread=True,
+        responses=_UNKNOWN_RESPONSES,
+        exception_handlers=_UNKNOWN_HANDLERS,
+    )
+    def get_by_tag(self, tag: str, db_engine: Engine) -> AthleteInfo:
+        """The athlete a station read (archived ones too: see `archived`). The tag is
+        normalised first, so any case finds it. Percent-encode it; a tag with a `/` (a QR
+        code holding a URL) cannot travel in a path: use `GET /api/athletes/by-tag?tag=`."""
+        return find_by_tag(db_engine, tag)
+
+    @get(
+        "/by-tag",
+        sync_to_thread=True,
+        responses=_UNKNOWN_RESPONSES,
+        exception_handlers=_UNKNOWN_HANDLERS,
+    )
+    def get_by_tag_query(self, tag: str, db_engine: Engine) -> AthleteInfo:
+        """As `/by-tag/{tag}`, for any tag, `/` included."""
+        return find_by_tag(db_engine, tag)
+
+    @put(
+        "/{athlete_id:int}/tag",
+        sync_to_thread=True,
+        responses=_TAKEN_RESPONSES,
+        exception_handlers=_TAKEN_HANDLERS,
+    )
+    def put_tag(self, athlete_id: int, data: TagRequest, db_engine: Engine) -> AthleteInfo:
+        """Attach a tag on the spot (null takes it off); one on another athlete only moves
+        with `"move": true`."""
+        return set_tag(db_engine, athlete_id, data.tag, data.move)
 
 
 class RosterCsvController(Controller):

@@ -7,6 +7,12 @@ is row 1), Excel's UTF-8 byte-order mark is accepted, and a file that cannot be 
 On import, a column missing from the header leaves that field of existing athletes as it
 is; an empty cell clears it. An athlete already on the team (same name) is updated, and an
 archived one named in the file comes back on the roster.
+
+Tags are unique across the club, so a row's tag is checked against the whole roster as the
+file would leave it: a tag on an athlete the file does not retag is that row's error (a file
+never takes a tag from someone silently), while tags swapped between rows of the file are
+fine. Spreadsheets may read an all-digit tag (0004567890) as a number and drop its leading
+zeros, which makes it another tag: open the file with the tag column as text.
 """
 
 from __future__ import annotations
@@ -19,17 +25,19 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from server.db.models import Athlete, Team
+from server.errors import ConflictError
 from server.roster.fields import ATHLETE_FIELDS, check_athlete_fields, team_name_problem, to_columns
 from server.roster.service import ensure_team, list_athletes
 
-COLUMNS = ("team", "name", "display_name", "squad_number", "group", "sex", "birth_year")
+COLUMNS = ("team", "name", "display_name", "squad_number", "group", "sex", "birth_year", "tag")
 MAX_ROWS = 5000
 TEMPLATE_ROWS = (
-    ("Example Squad", "Ada Lind", "Ada", "7", "Backs", "F", "2009"),
-    ("Example Squad", "Bo Berg", "", "12", "Forwards", "M", "2010"),
+    ("Example Squad", "Ada Lind", "Ada", "7", "Backs", "F", "2009", "04A1B2C3"),
+    ("Example Squad", "Bo Berg", "", "12", "Forwards", "M", "2010", ""),
 )
 # A cell a spreadsheet would run as a formula; exported with a leading ' (and read back).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -125,6 +133,7 @@ def parse_roster_csv(
     rows: list[CsvRow] = []
     errors: list[RowError] = []
     first_line: dict[tuple[str, str], int] = {}
+    tag_line: dict[str, int] = {}
     for line, cells in enumerate(records[1:], start=2):
         if not any(c.strip() for c in cells):
             continue  # a blank row in the middle of the sheet
@@ -145,6 +154,11 @@ def parse_roster_csv(
                 message = f"same athlete as line {first_line[key]}"
                 row_errors.append(RowError(line, "name", message))
             first_line.setdefault(key, line)
+        tag = values.get("tag")
+        if not row_errors and tag is not None:
+            if tag in tag_line:
+                row_errors.append(RowError(line, "tag", f"same tag as line {tag_line[tag]}"))
+            tag_line.setdefault(tag, line)
         if row_errors:
             errors += row_errors
         else:
@@ -159,6 +173,9 @@ def import_roster(engine: Engine, data: bytes, default_team: str | None, mode: s
         allowed = ", ".join(m.value for m in ImportMode)
         return _file_error(f"mode must be one of {allowed}, not {mode!r}", 0, "mode")
     rows, errors, present = parse_roster_csv(data, default_team)
+    if "tag" in present:
+        rows, clashes = _tag_clashes(engine, rows)
+        errors = sorted(errors + clashes, key=lambda e: e.line)
     report = ImportReport(valid_rows=len(rows), errors=errors)
     if chosen is ImportMode.CHECK or (chosen is ImportMode.ALL and errors) or not rows:
         return report
@@ -166,9 +183,60 @@ def import_roster(engine: Engine, data: bytes, default_team: str | None, mode: s
     return report
 
 
+def _tag_clashes(engine: Engine, rows: list[CsvRow]) -> tuple[list[CsvRow], list[RowError]]:
+    """The rows that can be stored, and an error for each row whose tag would stay on
+    another athlete: one not in the file, or one whose own row cannot be stored (so it keeps
+    its tag; hence the loop until no row is dropped)."""
+    query = (
+        select(Athlete.tag, Team.name, Athlete.name, Athlete.archived)
+        .join(Team, Team.id == Athlete.team_id)  # type: ignore[arg-type]
+        .where(col(Athlete.tag).is_not(None))
+    )
+    with Session(engine) as session:
+        holders = {tag: (team, name, archived) for tag, team, name, archived in session.exec(query)}
+    kept = list(rows)
+    errors: list[RowError] = []
+    while True:
+        retagged = {(row.team, row.values["name"]) for row in kept}
+        clashes: list[RowError] = []
+        for row in kept:
+            tag = row.values.get("tag")
+            holder = holders.get(tag) if tag is not None else None
+            if holder is None or holder[:2] in retagged:
+                continue  # no one has it, this row's athlete has it, or its holder is retagged
+            team, name, archived = holder
+            who = f"{name} ({team}{', archived' if archived else ''})"
+            message = (
+                f"tag {tag} is already on {who}, not {row.values['name']}; take it off "
+                f"{name} first, or move it from the console"
+            )
+            clashes.append(RowError(row.line, "tag", message))
+        if not clashes:
+            return kept, errors
+        errors += clashes
+        dropped = {e.line for e in clashes}
+        kept = [row for row in kept if row.line not in dropped]
+
+
 def _store(engine: Engine, rows: Iterable[CsvRow], present: set[str]) -> int:
-    """All rows in one transaction: a failure half way leaves the roster as it was."""
+    """All rows in one transaction: a failure half way leaves the roster as it was.
+
+    Tags go on after every row's athlete has let go of theirs, so tags swapped between rows
+    never meet the unique index twice."""
+    try:
+        return _store_rows(engine, rows, present)
+    except IntegrityError as exc:
+        # Checked just before; only a change made meanwhile (a tag attached at a station)
+        # gets here.
+        raise ConflictError(
+            "the roster changed during the import (a tag or a name was just taken); "
+            "nothing was imported: import the file again"
+        ) from exc
+
+
+def _store_rows(engine: Engine, rows: Iterable[CsvRow], present: set[str]) -> int:
     count = 0
+    tags: list[tuple[Athlete, str | None]] = []
     with Session(engine) as session:
         teams: dict[str, Team] = {}
         for row in rows:
@@ -183,12 +251,18 @@ def _store(engine: Engine, rows: Iterable[CsvRow], present: set[str]) -> int:
             if athlete is None:
                 athlete = Athlete(team_id=team.id, name=row.values["name"])
             given = {k: v for k, v in row.values.items() if k in present or k == "name"}
+            if "tag" in given:
+                tags.append((athlete, given["tag"]))
+                given["tag"] = None
             for column, value in to_columns(given).items():
                 setattr(athlete, column, value)
             athlete.archived = False
             session.add(athlete)
             session.flush()
             count += 1
+        for athlete, tag in tags:
+            athlete.tag = tag
+            session.add(athlete)
         session.commit()
     return count
 
@@ -209,6 +283,6 @@ def template_csv() -> str:
 def export_csv(engine: Engine, team_id: int | None = None, include_archived: bool = False) -> str:
     athletes = list_athletes(engine, team_id, include_archived)
     return _write(
-        (a.team, a.name, a.display_name, a.squad_number, a.group, a.sex, a.birth_year)
+        (a.team, a.name, a.display_name, a.squad_number, a.group, a.sex, a.birth_year, a.tag)
         for a in athletes
     )

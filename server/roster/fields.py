@@ -16,10 +16,13 @@ MAX_TEAM_NAME = 120
 MAX_NAME = 120
 MAX_DISPLAY_NAME = 60
 MAX_GROUP = 40
+MAX_TAG = 64
 SQUAD_NUMBERS = range(0, 1000)
 FIRST_BIRTH_YEAR = 1900
 # The athlete's fields by their API/CSV name; `group` is `group_name` in the table.
-ATHLETE_FIELDS = ("name", "display_name", "squad_number", "group", "sex", "birth_year")
+ATHLETE_FIELDS = ("name", "display_name", "squad_number", "group", "sex", "birth_year", "tag")
+# What a keyboard-wedge reader adds around the id it types (Enter, sometimes Tab or spaces).
+_TAG_PADDING = " \t\r\n\v\f"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,46 @@ def _sex(value: Any) -> str | None:
     return text.upper()
 
 
+def normalise_tag(value: Any) -> str | None:
+    """A tag id as readers type it, in the one form it is stored and looked up in.
+
+    The ends are trimmed (a reader types Enter after the id); what is left must be 1-64
+    printable ASCII characters (space to ~), so no control character, NUL or look-alike
+    letter gets in. Letters are upper-cased: RFID readers type the same hex UID as
+    "04a1b2c3" or "04A1B2C3" depending on the model, so tags compare case-insensitively and
+    are stored as upper-case. None and blank mean "no tag".
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be text (the id as the reader types it)")
+    text = value.strip(_TAG_PADDING)
+    if not text:
+        return None
+    if len(text) > MAX_TAG:
+        raise ValueError(f"must be at most {MAX_TAG} characters (has {len(text)})")
+    for position, char in enumerate(text, start=1):
+        if not " " <= char <= "~":
+            # The character is named by code point, never echoed: it may be a control code.
+            raise ValueError(
+                "must be printable ASCII (letters, digits, punctuation, space); "
+                f"character {position} is U+{ord(char):04X}"
+            )
+    return text.upper()
+
+
+def check_tag(value: Any) -> str:
+    """A tag the routes need (lookup, attach): refused with a 422 naming `tag` if bad or
+    empty."""
+    try:
+        tag = normalise_tag(value)
+    except ValueError as exc:
+        raise invalid([FieldProblem("tag", str(exc))], "invalid tag") from None
+    if tag is None:
+        raise invalid([FieldProblem("tag", "is empty")], "invalid tag")
+    return tag
+
+
 def _check(field: str, value: Any) -> Any:
     if field == "name":
         return _name(value)
@@ -104,6 +147,8 @@ def _check(field: str, value: Any) -> Any:
         return _whole_number(value, SQUAD_NUMBERS[0], SQUAD_NUMBERS[-1], "a whole number 0-999")
     if field == "sex":
         return _sex(value)
+    if field == "tag":
+        return normalise_tag(value)
     if field == "birth_year":
         this_year = date.today().year
         return _whole_number(

@@ -1,8 +1,14 @@
 """Teams and athletes. Nothing is deleted: runs point at athletes, so leaving the roster is
-`archived = true`, which keeps every time on record."""
+`archived = true`, which keeps every time on record.
+
+Tags (what a testing-day station reads to check an athlete in) are one per athlete and
+unique across the club. A tag already on someone is never taken silently: only an explicit
+move (`set_tag(..., move=True)`) takes it off its holder, and the move is logged.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +23,14 @@ from server.roster.fields import (
     ATHLETE_FIELDS,
     FieldProblem,
     check_athlete_fields,
+    check_tag,
     check_team_name,
     invalid,
+    normalise_tag,
     to_columns,
 )
+
+log = logging.getLogger(__name__)
 
 TEAM_KEYS = frozenset({"name", "archived"})
 # `id` and `team` are what GET returns, so a page may send an athlete back as it got it.
@@ -48,6 +58,29 @@ class AthleteInfo:
     sex: str | None
     birth_year: int | None
     archived: bool
+    tag: str | None
+    """Normalised (trimmed, upper-case); None when the athlete has no tag."""
+
+
+class UnknownTagError(NotFoundError):
+    """No athlete has the tag; `tag` is its normalised form, which the station page offers
+    to attach to an athlete."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"no athlete has tag {tag}; attach it to an athlete")
+        self.tag = tag
+
+
+class TagTakenError(ConflictError):
+    """The tag is on another athlete (`holder`); only an explicit move takes it from them."""
+
+    def __init__(self, tag: str, holder: AthleteInfo, wanted_by: str) -> None:
+        super().__init__(
+            f"tag {tag} is already on {_who(holder)}; to give it to {wanted_by} instead, "
+            'move it ("move": true)'
+        )
+        self.tag = tag
+        self.holder = holder
 
 
 def athlete_info(athlete: Athlete, team: Team) -> AthleteInfo:
@@ -56,8 +89,14 @@ def athlete_info(athlete: Athlete, team: Team) -> AthleteInfo:
         id=athlete.id, team_id=athlete.team_id, team=team.name, name=athlete.name,
         display_name=athlete.display_name, squad_number=athlete.squad_number,
         group=athlete.group_name, sex=athlete.sex, birth_year=athlete.birth_year,
-        archived=athlete.archived,
+        archived=athlete.archived, tag=athlete.tag,
     )  # fmt: skip
+
+
+def _who(athlete: AthleteInfo) -> str:
+    """How a message names an athlete to a coach: name, team, and whether archived."""
+    archived = ", archived" if athlete.archived else ""
+    return f"{athlete.name} ({athlete.team}{archived})"
 
 
 def _unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> list[FieldProblem]:
@@ -201,6 +240,8 @@ def create_athlete(engine: Engine, data: Mapping[str, Any]) -> AthleteInfo:
         taken = select(Athlete.id).where(Athlete.team_id == team.id, Athlete.name == values["name"])
         if session.exec(taken).first() is not None:
             raise ConflictError(clash)
+        if values.get("tag") is not None:
+            _refuse_taken(session, values["tag"], None, f"{values['name']} ({team.name})")
         athlete = Athlete(team_id=team.id, archived=bool(archived), **to_columns(values))
         session.add(athlete)
         _commit_unique(session, clash)
@@ -216,6 +257,12 @@ def update_athlete(engine: Engine, athlete_id: int, data: Mapping[str, Any]) -> 
         if athlete is None:
             raise NotFoundError(f"no athlete with id {athlete_id}")
         moved_to = _resolve_team(session, data)
+        if values.get("tag") is not None:
+            # Before any change to the athlete: the query would flush it (and its clashes).
+            team = moved_to or session.get(Team, athlete.team_id)
+            assert team is not None
+            wanted_by = f"{values.get('name', athlete.name)} ({team.name})"
+            _refuse_taken(session, values["tag"], athlete_id, wanted_by)
         if moved_to is not None and moved_to.id is not None:
             athlete.team_id = moved_to.id
         for column, value in to_columns(values).items():
@@ -227,4 +274,69 @@ def update_athlete(engine: Engine, athlete_id: int, data: Mapping[str, Any]) -> 
         session.refresh(athlete)
         team = session.get(Team, athlete.team_id)
         assert team is not None
+        return athlete_info(athlete, team)
+
+
+def _tag_holder(session: Session, tag: str) -> tuple[Athlete, Team] | None:
+    query = select(Athlete, Team).join(Team, Team.id == Athlete.team_id)  # type: ignore[arg-type]
+    row = session.exec(query.where(Athlete.tag == tag)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _refuse_taken(session: Session, tag: str, athlete_id: int | None, wanted_by: str) -> None:
+    """TagTakenError when an athlete other than `athlete_id` has the tag."""
+    held = _tag_holder(session, tag)
+    if held is not None and held[0].id != athlete_id:
+        raise TagTakenError(tag, athlete_info(*held), wanted_by)
+
+
+def find_by_tag(engine: Engine, raw: str) -> AthleteInfo:
+    """The athlete a station read, archived or not (the answer says which); the tag is
+    normalised first, so any case a reader types finds it."""
+    tag = check_tag(raw)
+    with Session(engine) as session:
+        held = _tag_holder(session, tag)
+        if held is None:
+            raise UnknownTagError(tag)
+        return athlete_info(*held)
+
+
+def set_tag(engine: Engine, athlete_id: int, raw: str | None, move: bool = False) -> AthleteInfo:
+    """Attach a tag to the athlete (None takes theirs off). A tag on another athlete is
+    refused with TagTakenError unless `move`, which takes it off them in the same commit."""
+    try:
+        tag = normalise_tag(raw)
+    except ValueError as exc:
+        raise invalid([FieldProblem("tag", str(exc))], "invalid tag") from None
+    if raw is not None and tag is None:
+        raise invalid(
+            [FieldProblem("tag", "is empty; send null to take the tag off")], "invalid tag"
+        )
+    with Session(engine) as session:
+        athlete = session.get(Athlete, athlete_id)
+        if athlete is None:
+            raise NotFoundError(f"no athlete with id {athlete_id}")
+        team = session.get(Team, athlete.team_id)
+        assert team is not None
+        before = athlete.tag
+        moved_from: AthleteInfo | None = None
+        held = None if tag is None else _tag_holder(session, tag)
+        if tag is not None and held is not None and held[0].id != athlete_id:
+            moved_from = athlete_info(*held)
+            if not move:
+                raise TagTakenError(tag, moved_from, f"{athlete.name} ({team.name})")
+            held[0].tag = None
+            session.add(held[0])
+            session.flush()  # off the holder before it goes on: the index sees one at a time
+        athlete.tag = tag
+        session.add(athlete)
+        _commit_unique(session, f"tag {tag} was just attached to another athlete; try again")
+        session.refresh(athlete)
+        session.refresh(team)
+        if before != tag:
+            # A station changes tags on the spot: the log is the record of who had which.
+            moved = (
+                f" (moved from athlete {moved_from.id} {_who(moved_from)})" if moved_from else ""
+            )
+            log.info("athlete %d %s: tag %s -> %s%s", athlete_id, athlete.name, before, tag, moved)
         return athlete_info(athlete, team)

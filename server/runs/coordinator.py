@@ -494,7 +494,8 @@ class RunCoordinator:
                 active.engine.void(f"target {role} could not be lit: {exc}")
                 self._finish(active)
             return
-        self.recorder.live.publish({"type": "cue", **active.context, "target": role})
+        self.recorder.live.publish({"type": "cue", **active.context, "target": role,
+                                    "station": self.recorder.station_name})  # fmt: skip
 
     # -- endings ------------------------------------------------------------------------------
 

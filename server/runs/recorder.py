@@ -54,9 +54,20 @@ def crossing_note(found: Detected) -> dict[str, Any]:
 class RunRecorder:
     """Every write commits before anything is published: a phone never shows a lost split."""
 
-    def __init__(self, engine: Engine, live: LiveHub) -> None:
+    def __init__(self, engine: Engine, live: LiveHub, station: str | None = None) -> None:
         self.engine = engine
         self.live = live
+        # The station whose reps this recorder opens (None: the main one); every live
+        # message about a rep names it, so boards can show one station.
+        self.station = station
+
+    @property
+    def station_name(self) -> str:
+        return self.station or "main"
+
+    def for_station(self, station: str) -> RunRecorder:
+        """The same database and feed, for the reps of another station."""
+        return RunRecorder(self.engine, self.live, station)
 
     def ensure_team(self, name: str) -> int:
         with Session(self.engine) as session:
@@ -123,6 +134,7 @@ class RunRecorder:
             run = RunRow(
                 drill_id=drill_id, athlete_id=athlete_id, rep=rep, state="running",
                 familiarisation=familiarisation, plan_session_id=plan_session_id,
+                station=self.station,
             )  # fmt: skip
             session.add(run)
             session.commit()
@@ -148,7 +160,8 @@ class RunRecorder:
             session.commit()
         self.live.publish(
             {
-                "type": "split", **context, "run_id": run_id, "position": position,
+                "type": "split", **context, "station": self.station_name, "run_id": run_id,
+                "position": position,
                 "split": split.name, "elapsed_s": seconds(split.elapsed_us),
                 "distance_m": split.distance_m, "final": final,
                 "cross_device_error_s": seconds(split.cross_device_error_us),
@@ -201,7 +214,8 @@ class RunRecorder:
             session.commit()
         self.live.publish(
             {
-                "type": "run", **context, "run_id": run_id, "state": outcome.state.value,
+                "type": "run", **context, "station": self.station_name, "run_id": run_id,
+                "state": outcome.state.value,
                 "total_s": seconds(outcome.total_us), "reason": outcome.reason,
                 "reaction_s": seconds(outcome.reaction_us),
                 "movement_s": seconds(outcome.movement_us),

@@ -137,7 +137,8 @@ class PodRun:
 
     def _record(self, result: StimulusResult) -> None:
         self.recorder.live.publish({
-            "type": "stimulus", **self.context, "run_id": self.run_id, "index": result.index,
+            "type": "stimulus", **self.context, "station": self.recorder.station_name,
+            "run_id": self.run_id, "index": result.index,
             "pod": result.pod, "colour": result.colour, "outcome": result.outcome.value,
             "response_s": None if result.response_us is None else result.response_us / 1e6,
         })  # fmt: skip

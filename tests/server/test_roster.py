@@ -25,7 +25,7 @@ from server.roster.service import (
 )
 from tests.auth_support import LiveServer, login_client, serve
 
-HEADER = "team,name,display_name,squad_number,group,sex,birth_year"
+HEADER = "team,name,display_name,squad_number,group,sex,birth_year,tag"
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_row_problems_name_the_spreadsheet_line() -> None:
         ',Ada Lind,,,,,\n'  # no team anywhere
         '\n'  # a blank row still counts as a row of the sheet
         'Lions,"Bo\nBerg",,,,,\n'  # a quoted cell over two lines is still one row
-        'Lions,Cy,,,,,,extra\n'
+        'Lions,Cy,,,,,,,extra\n'
         'Lions,Dee,,,,,\n'
         'Lions,Dee,,,,,\n'
     )  # fmt: skip
@@ -188,7 +188,7 @@ def test_roster_api_round_trip(coach: httpx.Client) -> None:
     assert ada.status_code == 201, ada.text
     body = ada.json()
     assert set(body) == {"id", "team_id", "team", "name", "display_name", "squad_number",
-                         "group", "sex", "birth_year", "archived"}  # fmt: skip
+                         "group", "sex", "birth_year", "archived", "tag"}  # fmt: skip
     bad = coach.post("/api/athletes", json={"team_id": team_id, "name": "", "sex": "Q"})
     assert bad.status_code == 422
     assert bad.json()["errors"] == ["name: is required", "sex: must be F, M or empty, not 'Q'"]
@@ -254,7 +254,7 @@ def test_csv_template_import_modes_and_export(coach: httpx.Client) -> None:
     ada = rows[2]
     assert ada == {"team": "Example Squad", "name": "Ada Lind", "display_name": "Ada",
                    "squad_number": "7", "group": "Backs", "sex": "F",
-                   "birth_year": "2009"}  # fmt: skip
+                   "birth_year": "2009", "tag": "04A1B2C3"}  # fmt: skip
     again = _upload(coach, exported.content, mode="all")
     assert again.json() == {"imported": 4, "valid_rows": 4, "errors": []}
     assert len(coach.get("/api/athletes").json()) == 4, "the export reads back as the same squad"

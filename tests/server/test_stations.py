@@ -1,0 +1,208 @@
+"""Stations through HTTP and the real serial driver: two courses on two simulated hubs run their
+sessions at once, each rep timed by its own hub; a device another station holds is refused;
+stations come back after a restart."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlmodel import Session, select
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from hardware.messages import EventKind
+from hardware.sim.hub import VirtualHub
+from server.app import Services, build_services, create_app
+from server.config import Settings
+from server.db.models import Run
+from server.db.session import migrate
+from tests.auth_support import login_client
+from tests.support import free_port
+
+PLAN = {
+    "name": "Testing day",
+    "countdown_s": 1,
+    "blocks": [{"drill": "backward-sprint-10m", "athletes": ["Ada", "Bo"], "reps": 1}],
+}
+
+
+@dataclass
+class Field:
+    base_url: str
+    services: Services
+    hubs: list[VirtualHub]
+    keys: list[str]
+
+
+@pytest.fixture
+def field(sqlite_db: str) -> Iterator[Field]:
+    """The whole app under uvicorn, told to open two simulated hubs' ports."""
+    migrate(sqlite_db)
+    hubs = [VirtualHub(device_id=0x5200_0000 + i, channels=4, seed=i) for i in (1, 2)]
+    port = free_port()
+    ports = tuple(h.start() for h in hubs)
+    services = build_services(Settings(db=sqlite_db, port=port, devices=ports))
+    config = uvicorn.Config(
+        create_app(services.settings, services), host="127.0.0.1", port=port,
+        log_level="warning", ws="websockets-sansio",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started or len(services.devices.snapshot()) < 2:
+            assert thread.is_alive() and time.monotonic() < deadline, "server or hubs not up"
+            time.sleep(0.05)
+        by_port = {d["port"]: d["key"] for d in services.devices.snapshot()}
+        yield Field(f"http://127.0.0.1:{port}", services, hubs, [by_port[p] for p in ports])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        for hub in hubs:
+            hub.stop()
+
+
+def _lane(key: str) -> dict[str, Any]:
+    return {"start": {"device": key, "channel": 0}, "finish": {"device": key, "channel": 1}}
+
+
+def _wait(what: str, check: Any, timeout_s: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Feed:
+    """Every message of the public live feed, read in a thread."""
+
+    def __init__(self, base_url: str) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.ws = connect(base_url.replace("http", "ws") + "/ws/live", open_timeout=5)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self.ws:
+                self.messages.append(json.loads(raw))
+        except ConnectionClosed:
+            pass
+
+    def close(self) -> None:
+        self.ws.close()
+        self.thread.join(timeout=5)
+
+
+def test_two_stations_run_at_once_each_on_its_own_hub(field: Field) -> None:
+    feed = Feed(field.base_url)
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        for name, key, spacing in (("sprint", field.keys[0], 0), ("lane-2", field.keys[1], 5)):
+            res = coach.put(
+                f"/api/stations/{name}",
+                json={"bindings": _lane(key), "min_start_spacing_s": spacing},
+            )
+            assert res.status_code == 200, res.text
+            assert res.json()["bindings"] == _lane(key) and res.json()["on_course"] is None
+        # A device another station holds: refused, naming the station and its role.
+        clash = coach.put("/api/stations/t-test", json={"bindings": _lane(field.keys[0])})
+        assert clash.status_code == 409 and "belongs to station sprint (its start)" in clash.text
+        bad = coach.put("/api/stations/Bad Name!", json={"bindings": {}})
+        assert bad.status_code == 422 and "a-z, 0-9" in bad.text
+        assert [s["name"] for s in coach.get("/api/stations").json()] == [
+            "main",
+            "lane-2",
+            "sprint",
+        ]
+        plan_id = coach.post("/api/plans", json=PLAN).json()["id"]
+        sessions = {}
+        for name in ("sprint", "lane-2"):
+            res = coach.post(
+                f"/api/stations/{name}/sessions", json={"plan_id": plan_id, "time_scale": 0.2}
+            )
+            assert res.status_code == 200, res.text
+            assert res.json()["station"] == name
+            sessions[name] = res.json()["id"]
+        again = coach.post("/api/stations/sprint/sessions", json={"plan_id": plan_id})
+        assert again.status_code == 409 and "station sprint is running session" in again.text
+
+        for rep in range(2):
+            # Both stations have an athlete on course at the same moment: neither waits.
+            on_course = _wait("both stations armed", lambda: all(
+                coach.get(f"/api/stations/{n}").json()["on_course"] for n in sessions
+            ))  # fmt: skip
+            assert on_course
+            for i, hub in enumerate(field.hubs):
+                now_ns = time.monotonic_ns()
+                start_ns = now_ns + 50_000_000
+                # Station sprint's athlete runs 2.5 s, lane-2's 3.0 s: each hub times its own.
+                hub.schedule_edge(0, EventKind.BEAM_BROKEN, start_ns)
+                hub.schedule_edge(0, EventKind.BEAM_RESTORED, start_ns + 100_000_000)
+                finish_ns = start_ns + (2_500_000_000 if i == 0 else 3_000_000_000)
+                hub.schedule_edge(1, EventKind.BEAM_BROKEN, finish_ns)
+                hub.schedule_edge(1, EventKind.BEAM_RESTORED, finish_ns + 100_000_000)
+            _wait(f"rep {rep + 1} finished on both", lambda r=rep: all(
+                len(coach.get(f"/api/plans/sessions/{s}").json()["progress"].get("done", []))
+                > r for s in sessions.values()
+            ))  # fmt: skip
+        infos = {
+            n: _wait(f"session {s} done", lambda s=s: (
+                (info := coach.get(f"/api/plans/sessions/{s}").json())["state"] == "finished"
+                and info
+            ))
+            for n, s in sessions.items()
+        }  # fmt: skip
+    for name, total_s in (("sprint", 2.5), ("lane-2", 3.0)):
+        done = infos[name]["progress"]["done"]
+        assert [d["athlete"] for d in done] == ["Ada", "Bo"], done
+        for d in done:
+            assert abs(d["total_s"] - total_s) < 0.002, (name, d)
+    with Session(field.services.engine) as session:
+        rows = session.exec(select(Run.id, Run.station)).all()
+    by_station = {run_id: station for run_id, station in rows}
+    feed.close()
+    for name in ("sprint", "lane-2"):
+        run_ids = {d["run_id"] for d in infos[name]["progress"]["done"]}
+        assert {by_station[run_id] for run_id in run_ids} == {name}
+        # The live feed names each rep's station, so a board can show one station.
+        said = {
+            m["station"]
+            for m in feed.messages
+            if m.get("type") in ("split", "run") and m.get("run_id") in run_ids
+        }
+        assert said == {name}, said
+
+
+def test_stations_come_back_after_a_restart_and_free_their_devices(field: Field) -> None:
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        res = coach.put(
+            "/api/stations/sprint",
+            json={"bindings": _lane(field.keys[0]), "min_start_spacing_s": 4.5},
+        )
+        assert res.status_code == 200, res.text
+    again = build_services(field.services.settings)
+    station = again.stations.get("sprint")
+    assert station.min_start_spacing_s == 4.5
+    assert {b.device for b in station.layout.values()} == {field.keys[0]}
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        assert coach.delete("/api/stations/main").status_code == 409
+        assert coach.delete("/api/stations/sprint").status_code == 204
+        assert coach.get("/api/stations/sprint").status_code == 404
+        # Its hub is free again for another station.
+        res = coach.put("/api/stations/t-test", json={"bindings": _lane(field.keys[0])})
+        assert res.status_code == 200, res.text
