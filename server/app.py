@@ -114,7 +114,13 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     if settings.demo:
         plans.use_simulator(devices, settings.seed)
         services.demo = Demo(
-            catalog, coordinator, devices, scheduler, settings.seed, busy=plans.has_running
+            catalog,
+            coordinator,
+            devices,
+            scheduler,
+            settings.seed,
+            busy=lambda: plans.running_on(None),
+            stations=stations,
         )
     return services
 

@@ -1,4 +1,5 @@
-"""Demo mode: a squad of virtual athletes runs backward sprints through simulated gates.
+"""Demo mode: a squad of virtual athletes runs backward sprints and sprints through simulated
+gates, on two stations at once.
 
 Sessions a coach starts from the console run too, on a second simulated hub with virtual
 athletes named after the roster (server/plans/sim.py); the squad pauses while they do.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,21 +22,46 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hardware.sim.athlete import VirtualAthlete, make_team
 from server.catalog.service import Catalog
 from server.devices import gate_rules
+from server.devices.layouts import binding_json
 from server.devices.service import DeviceManager
 from server.runs.coordinator import RunCoordinator
 from server.simulation import SimRig, schedule_rep
+from server.stations.registry import MAIN, Stations
 
 log = logging.getLogger(__name__)
 
 DEMO_TEAM = "Demo Squad"
 DEMO_DRILL = "backward-sprint-10m"
+# The second station of the demo's testing day.
+SECOND_STATION = "sprint-lane"
+SECOND_DRILL = "sprint-20m"
 SQUAD_SIZE = 12
 REP_EVERY_S = 4.0
 BOUNCE_PROB = 0.15
 JOB_ID = "demo:next-rep"
 
 
+@dataclass
+class _Lane:
+    """One course of the demo: a station, its drill, its own simulated hub and coordinator."""
+
+    station: str
+    drill: str
+    coordinator: RunCoordinator
+    busy: Callable[[], bool]
+    offset: int  # where in the squad this lane's rotation begins
+    rig: SimRig | None = None
+    reps_started: int = 0
+
+    @property
+    def job_id(self) -> str:
+        return f"{JOB_ID}:{self.station}"
+
+
 class Demo:
+    """The squad runs on two stations at once, as on a testing day: the main one (backward
+    sprints) and a second one (forward sprints), each on its own simulated hub."""
+
     def __init__(
         self,
         catalog: Catalog,
@@ -43,57 +70,75 @@ class Demo:
         scheduler: AsyncIOScheduler,
         seed: int,
         busy: Callable[[], bool] = lambda: False,
+        stations: Stations | None = None,
     ) -> None:
         self.catalog = catalog
-        self.coordinator = coordinator
         self.devices = devices
         self.scheduler = scheduler
         self.rng = random.Random(seed)
         self.seed = seed
-        self.rig: SimRig | None = None
         self.squad: list[tuple[VirtualAthlete, int]] = []
-        self.reps_started = 0
-        # True while a coach's session runs (console or plan): the squad waits its turn.
-        self.busy = busy
+        self.stations = stations
+        # The main lane waits while a coach's session runs (console or plan) on it.
+        self.lanes = [_Lane(MAIN, DEMO_DRILL, coordinator, busy, 0)]
+        self.recorder = coordinator.recorder
 
     async def start(self) -> None:
-        drill = self.catalog.get(DEMO_DRILL)
-        # Whole bodies on the lane (hands and heels before the torso), timed as our gates are
-        # by default: the longest break (server/devices/gate_rules.py).
-        self.rig = await SimRig.start(self.devices, drill, self.seed, bodies=True)
-        self.rig.layout = gate_rules.choose(
-            drill, self.rig.layout, {self.rig.key: self.rig.session.devices[0].info}
-        )
-        self.coordinator.layout.update(self.rig.layout)
-        recorder = self.coordinator.recorder
-        team_id = recorder.ensure_team(DEMO_TEAM)
+        team_id = self.recorder.ensure_team(DEMO_TEAM)
         self.squad = [
-            (athlete, recorder.ensure_athlete(team_id, athlete.name))
+            (athlete, self.recorder.ensure_athlete(team_id, athlete.name))
             for athlete in make_team(SQUAD_SIZE, self.rng)
         ]
-        self.scheduler.add_job(
-            self._next_rep, "interval", seconds=REP_EVERY_S, id=JOB_ID, replace_existing=True,
-            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
-        )  # fmt: skip
-        log.info("demo: %d athletes on %s via %s", len(self.squad), DEMO_DRILL, self.rig.hub.port)
+        lanes = self.lanes[:1]
+        if self.stations is not None:
+            # Bound below, once its hub is up; the station itself is the coach's to change.
+            station = self.stations.put(SECOND_STATION, {}, 0.0)
+            coordinator = station.coordinator
+            lanes.append(_Lane(SECOND_STATION, SECOND_DRILL, coordinator,
+                               lambda: False, SQUAD_SIZE // 2))  # fmt: skip
+        for i, lane in enumerate(lanes):
+            drill = self.catalog.get(lane.drill)
+            # Whole bodies on the lane (hands and heels before the torso), timed as our gates
+            # are by default: the longest break (server/devices/gate_rules.py).
+            rig = await SimRig.start(self.devices, drill, self.seed + i, bodies=True)
+            rig.layout = gate_rules.choose(
+                drill, rig.layout, {rig.key: rig.session.devices[0].info}
+            )
+            lane.rig = rig
+            if lane.station == MAIN:
+                lane.coordinator.layout.update(rig.layout)
+            elif self.stations is not None:
+                self.stations.put(lane.station, {r: binding_json(b) for r, b in
+                                                 rig.layout.items()}, 0.0)  # fmt: skip
+            self.scheduler.add_job(
+                self._next_rep, "interval", args=[lane], seconds=REP_EVERY_S, id=lane.job_id,
+                replace_existing=True, next_run_time=datetime.now(UTC), max_instances=1,
+                coalesce=True,
+            )  # fmt: skip
+            log.info("demo: %d athletes on %s at station %s via %s", len(self.squad),
+                     lane.drill, lane.station, rig.hub.port)  # fmt: skip
+        self.lanes = lanes
 
-    async def _next_rep(self) -> None:
-        rig = self.rig
-        if rig is None or self.coordinator.current is not None or self.busy():
+    async def _next_rep(self, lane: _Lane) -> None:
+        rig, coordinator = lane.rig, lane.coordinator
+        if rig is None or coordinator.current is not None or lane.busy():
             return
-        # A session on the other simulated hub may have bound the lane elsewhere.
-        self.coordinator.layout.clear()
-        self.coordinator.layout.update(rig.layout)
-        athlete, athlete_id = self.squad[self.reps_started % len(self.squad)]
-        rep = self.coordinator.recorder.count_runs(rig.drill.slug, athlete_id) + 1
-        self.reps_started += 1
-        self.coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0)
+        if lane.station == MAIN:
+            # A session on the other simulated hub may have bound the lane elsewhere.
+            coordinator.layout.clear()
+            coordinator.layout.update(rig.layout)
+        index = (lane.offset + lane.reps_started) % len(self.squad)
+        athlete, athlete_id = self.squad[index]
+        rep = coordinator.recorder.count_runs(rig.drill.slug, athlete_id) + 1
+        lane.reps_started += 1
+        coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0)
         schedule_rep(rig.hub, rig.drill, rig.layout, athlete, self.rng, lead_s=0.3,
                      bounce_prob=BOUNCE_PROB, bodies=rig.bodies)  # fmt: skip
 
     async def stop(self) -> None:
-        if self.scheduler.get_job(JOB_ID) is not None:
-            self.scheduler.remove_job(JOB_ID)
-        if self.rig is not None:
-            self.rig.stop()
-            self.rig = None
+        for lane in self.lanes:
+            if self.scheduler.get_job(lane.job_id) is not None:
+                self.scheduler.remove_job(lane.job_id)
+            if lane.rig is not None:
+                lane.rig.stop()
+                lane.rig = None

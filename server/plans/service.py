@@ -178,9 +178,9 @@ class PlanService:
             rosters.append(names)
         return rosters, ids
 
-    def has_running(self) -> bool:
-        """Whether a session is going (running or paused mid-way): the lane is the coach's."""
-        return bool(self.runners)
+    def running_on(self, station: str | None) -> bool:
+        """Whether a session is going on this station (None: the main one)."""
+        return any(runner.station == station for runner in self.runners.values())
 
     def runner(self, session_id: int) -> PlanRunner:
         runner = self.runners.get(session_id)

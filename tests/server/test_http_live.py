@@ -14,14 +14,28 @@ from websockets.sync.client import connect
 from tests.support import DemoServer
 
 
-def _next_message(ws: Any, kind: str, timeout_s: float) -> dict[str, Any]:
+def _next_message(
+    ws: Any, kind: str, timeout_s: float, station: str | None = "main"
+) -> dict[str, Any]:
+    """The next message of `kind` from `station` (None: any station)."""
     deadline = time.monotonic() + timeout_s
     while True:
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"no {kind!r} message within {timeout_s} s"
         msg: dict[str, Any] = json.loads(ws.recv(timeout=remaining))
-        if msg["type"] == kind:
+        if msg["type"] == kind and station in (None, msg.get("station")):
             return msg
+
+
+def test_the_demo_runs_two_stations_at_once(demo_server: DemoServer) -> None:
+    with connect(demo_server.ws_url, open_timeout=5) as ws:
+        seen: dict[str, set[str]] = {}
+        deadline = time.monotonic() + 30
+        while len(seen) < 2:
+            assert time.monotonic() < deadline, f"splits seen only from {seen}"
+            split = _next_message(ws, "split", timeout_s=30, station=None)
+            seen.setdefault(split["station"], set()).add(split["drill"])
+    assert seen == {"main": {"backward-sprint-10m"}, "sprint-lane": {"sprint-20m"}}
 
 
 def test_healthz(demo_server: DemoServer) -> None:
@@ -30,7 +44,7 @@ def test_healthz(demo_server: DemoServer) -> None:
     body = res.json()
     assert body["status"] == "ok"
     assert body["database"] == "sqlite"
-    assert body["devices"] == 1
+    assert body["devices"] == 2  # a simulated hub per station of the demo
 
 
 def test_unknown_drill_is_a_clear_404(demo_server: DemoServer) -> None:
