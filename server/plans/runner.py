@@ -98,6 +98,10 @@ class PlanRunner:
         self._wake: asyncio.Future[bool] | None = None
         self._rep_active: object | None = None  # the coordinator's ActiveRun while ours runs
         self._last_end: dict[str, datetime] = {}
+        # Overlapping starts (a station with a start spacing): when the last athlete set off,
+        # and the reps still on the course, each recorded when it ends.
+        self._last_start: datetime | None = None
+        self._on_course: set[asyncio.Task[None]] = set()
         self.task: asyncio.Task[SessionState] | None = None
 
     def start(self) -> asyncio.Task[SessionState]:
@@ -160,6 +164,7 @@ class PlanRunner:
         self.reason = reason
         self.store.set_state(self.session_id, SessionState.ABORTED, reason)
         self._void_running(reason)
+        self.coordinator.void_course(reason)
         self._interrupt()
 
     def stop(self, reason: str) -> None:
@@ -167,6 +172,7 @@ class PlanRunner:
         self._stopping = True
         self.reason = reason
         self._void_running(reason)
+        self.coordinator.void_course(reason)
         self._interrupt()
 
     def _void_running(self, reason: str) -> bool:
@@ -202,10 +208,15 @@ class PlanRunner:
                 if not await self._countdown(step):
                     continue
                 await self._rep(step)
+            if self._on_course:
+                # The last athletes are still on the course: the session ends with them.
+                self.phase = Phase.RUNNING
+                await asyncio.gather(*self._on_course)
         except Exception:
             log.exception("plan session %d failed", self.session_id)
             final, self.reason = SessionState.ABORTED, "internal error (see the server log)"
             self._void_running("plan runner error")
+            self.coordinator.void_course("plan runner error")
         finally:
             self.scheduler_remove(countdown_job_id(self.session_id))
         self.phase = Phase.DONE
@@ -224,6 +235,11 @@ class PlanRunner:
         last = self._last_end.get(step.athlete)
         if last is not None:
             end = max(end, last + timedelta(seconds=block.rest_s * self.time_scale))
+        spacing_s = self.coordinator.start_spacing_us / 1e6
+        if self._last_start is not None and spacing_s > 0:
+            # Armed no sooner than the spacing after the last start: the course would refuse
+            # a start closer than that (the spacing bounds real bodies: not scaled).
+            end = max(end, self._last_start + timedelta(seconds=spacing_s))
         self.phase, self.countdown_end = Phase.COUNTDOWN, end
         self._save_and_publish()
         return await self._sleep_until(end)
@@ -283,14 +299,49 @@ class PlanRunner:
         if self.sim is not None:
             self.sim.rep_armed(drill, step.athlete, self.time_scale, self.coordinator.go)
         self._save_and_publish()
+        started = getattr(active, "started", None)
+        if self.coordinator.lane is not None and started is not None:
+            await self._until_started(group, active, done, started)
+            return
         try:
             outcome = await done
         finally:
             self._rep_active = None
+        self._end(group, active, outcome)
+
+    async def _until_started(
+        self, group: list[Step], active: object,
+        done: asyncio.Future[RunOutcome], started: asyncio.Future[None],
+    ) -> None:  # fmt: skip
+        """On a course that takes several athletes at once: move on as soon as this one has
+        set off, and record the rep when it ends."""
+        try:
+            either: set[asyncio.Future[Any]] = {done, started}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._rep_active = None
+        if done.done():  # never started (no start crossing, voided): recorded as before
+            self._end(group, active, done.result())
+            return
+        self._last_start = utc_now()
+        self.index += 1  # the queue moves on; the rep is recorded when it ends
+        self._save_and_publish()
+
+        async def finish() -> None:
+            outcome = await done
+            self._end(group, active, outcome, advance=False)
+
+        task = asyncio.get_running_loop().create_task(finish())
+        self._on_course.add(task)
+        task.add_done_callback(self._on_course.discard)
+
+    def _end(
+        self, group: list[Step], active: object, outcome: RunOutcome, advance: bool = True
+    ) -> None:
         run_id = getattr(active, "run_id", None)
         for member in group:
             self._last_end[member.athlete] = utc_now()
-            self._record(member, run_id, outcome.state.value, outcome)
+            self._record(member, run_id, outcome.state.value, outcome, advance=advance)
 
     def _interval_group(self, step: Step) -> list[Step]:
         """Interval blocks are done together: the queue's next steps of the same block and
@@ -307,8 +358,9 @@ class PlanRunner:
         return athlete_id, step.athlete, self.coordinator.recorder.count_runs(slug, athlete_id) + 1
 
     def _record(
-        self, step: Step, run_id: int | None, state: str, outcome: RunOutcome | None
-    ) -> None:
+        self, step: Step, run_id: int | None, state: str, outcome: RunOutcome | None,
+        advance: bool = True,
+    ) -> None:  # fmt: skip
         entry: dict[str, Any] = {
             "step": step.index, "block": step.block, "drill": step.drill,
             "athlete": step.athlete, "block_rep": step.block_rep,
@@ -318,7 +370,8 @@ class PlanRunner:
             else outcome.total_us / 1e6,
         }  # fmt: skip
         self.done.append(entry)
-        self.index += 1
+        if advance:
+            self.index += 1
         self._save_and_publish()
         if self.on_rep is not None:
             self.on_rep({"session_id": self.session_id, **entry})

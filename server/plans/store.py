@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from server.db.models import Athlete, Plan, PlanSession, Team, utc_now
 from server.errors import NotFoundError
 from server.plans.definition import PlanDefinition
+from server.runs.recorder import MAIN_STATION
 
 
 class SessionState(StrEnum):
@@ -54,7 +55,7 @@ class SessionInfo:
     started_wall: str | None
     finished_wall: str | None
     progress: dict[str, Any]
-    station: str = "main"
+    station: str = MAIN_STATION
     """The station (course) the session runs on."""
 
 
@@ -191,5 +192,5 @@ def _info(row: PlanSession, plan_name: str) -> SessionInfo:
         id=row.id, plan_id=row.plan_id, plan=plan_name, state=row.state, reason=row.reason,
         time_scale=row.time_scale, scheduled_wall=_iso(row.scheduled_wall),
         started_wall=_iso(row.started_wall), finished_wall=_iso(row.finished_wall),
-        progress=json.loads(row.progress_json or "{}"), station=row.station or "main",
+        progress=json.loads(row.progress_json or "{}"), station=row.station or MAIN_STATION,
     )  # fmt: skip

@@ -190,6 +190,7 @@ def load_report_data(
                 _RUN.c.voided,
                 _RUN.c.manual,
                 _RUN.c.familiarisation,
+                _RUN.c.station,
             )
             .select_from(joined.join(_DRILL, _DRILL.c.id == _RUN.c.drill_id))
             .where(where)
@@ -212,6 +213,7 @@ def load_report_data(
                 row[11],
                 splits.get(row[0], empty),
                 crossings.get(row[0], ()),
+                row[12],
             )
             for part in rep_rows.partitions()
             for row in part

@@ -19,7 +19,6 @@ from drills import metrics
 from server.reports.charts import Panel, ProgressGrid, RatioChart
 from server.reports.pdf_common import (
     BOLD,
-    DASH,
     FLAG_BG,
     MARKED,
     RULE,
@@ -31,9 +30,9 @@ from server.reports.pdf_common import (
     para,
     pct,
     secs,
-    short_rating,
 )
 from server.reports.summary import AthleteSummary, TeamSummary
+from server.reports.tables import DASH, short_rating
 
 FLAGGED = "●"
 

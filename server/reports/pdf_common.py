@@ -7,7 +7,7 @@ name prints whatever its alphabet, and so the charts and the text match.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle  # type: ignore[import-untyped]
 
-from drills.norms import OutOfRange, Rating
-from server.reports.records import ReportData, RepRecord
+from server.reports.records import ReportData, RepRecord, best_reps
+from server.reports.tables import DASH
 
 # Binary (Flate only) streams instead of ASCII85 text: every PDF reader takes them, they are
 # a fifth smaller, and reportlab's pure-Python ASCII85 encoder took most of a season report's
@@ -55,7 +55,6 @@ RULE = colors.HexColor("#c8cfd8")
 HEAD_BG = colors.HexColor("#e3e9f1")
 STRIPE = colors.HexColor("#f5f7fa")
 FLAG_BG = colors.HexColor("#fff4e0")
-DASH = "–"
 MARKED = "†"  # a best whose rep has a cross-device or coarse split; a note says which
 
 
@@ -142,27 +141,6 @@ def clip(text: str, length: int = 28) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-def ordinal(n: float) -> str:
-    k = round(n)
-    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
-
-
-def short_rating(rating: Rating | None) -> str:
-    """A rating in a few words for a table cell; the norms page gives the sources."""
-    if rating is None:
-        return DASH
-    if rating.out_of_range is OutOfRange.ABOVE:
-        text = "beyond the table (faster)"
-    elif rating.out_of_range is OutOfRange.BELOW:
-        text = "beyond the table (slower)"
-    elif rating.percentile is not None:
-        text = f"{ordinal(rating.percentile)} percentile"
-    else:
-        text = rating.band or DASH
-    return f"{text} ({rating.population})"
-
-
 def grid_table(
     rows: Sequence[Sequence[object]],
     widths: Sequence[float],
@@ -170,10 +148,12 @@ def grid_table(
     font_size: float = 8,
     extra: Sequence[tuple[Any, ...]] = (),
     padding: float = 1.6,
+    repeat_rows: int = 1,
 ) -> Table:
-    """A header row and striped body; columns from `right_from` on are numbers, right-aligned."""
+    """A header row and striped body; columns from `right_from` on are numbers, right-aligned.
+    `repeat_rows`: header rows repeated on every page (styled by `extra` beyond the first)."""
     register_fonts()
-    table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1)
+    table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=repeat_rows)
     style = [
         ("FONT", (0, 0), (-1, -1), FONT, font_size),
         ("FONT", (0, 0), (-1, 0), BOLD, font_size),
@@ -226,27 +206,24 @@ def rep_marks(rep: RepRecord) -> str | None:
 
 
 def best_marks(data: ReportData) -> dict[tuple[int, str], str]:
-    """(athlete id, drill) → rep_marks of the athlete's best valid rep, only where it has some.
-
-    One pass over the reps; a rep's splits are looked at only for a tie with the best.
-    """
-    best: dict[tuple[int, str], RepRecord] = {}
-    for rep in data.reps:
-        if not rep.valid or rep.total_us is None:
-            continue
-        key = (rep.athlete_id, rep.drill)
-        held = best.get(key)
-        if (
-            held is None
-            or held.total_us is None
-            or rep.total_us < held.total_us
-            # A tie: the marked one, so a best is never shown cleaner than it is.
-            or (rep.total_us == held.total_us and rep_marks(held) is None)
-        ):
-            best[key] = rep
+    """(athlete id, drill) → rep_marks of the athlete's best valid rep, only where it has some."""
     out = {}
-    for key, rep in best.items():
+    for key, rep in best_reps(data.reps).items():
         text = rep_marks(rep)
         if text is not None:
             out[key] = text
     return out
+
+
+def page_footer(text: str, page_width: float, margin: float) -> Callable[[Any, Any], None]:
+    """A page's footer: `text` on the left, the page number on the right, small and muted."""
+
+    def draw(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(margin, 9 * mm, clip(text, 110))
+        canvas.drawRightString(page_width - margin, 9 * mm, f"page {doc.page}")
+        canvas.restoreState()
+
+    return draw

@@ -27,13 +27,12 @@ from drills.norms import TimingMethod
 from server.reports.data import Progress, RepRecord
 from server.reports.pdf_athlete import AthletePages
 from server.reports.pdf_common import (
-    FONT,
     MARKED,
-    MUTED,
     best_marks,
     clip,
     escape,
     grid_table,
+    page_footer,
     para,
     pct,
     register_fonts,
@@ -59,16 +58,7 @@ def _team_label(summary: TeamSummary) -> str:
 def _footer(summary: TeamSummary) -> Callable[[Any, Any], None]:
     start, end = _period(summary)
     text = f"{_team_label(summary)} · agility report · {start} to {end}"
-
-    def draw(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7.5)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, 9 * mm, clip(text, 110))
-        canvas.drawRightString(A4[0] - MARGIN, 9 * mm, f"page {doc.page}")
-        canvas.restoreState()
-
-    return draw
+    return page_footer(text, A4[0], MARGIN)
 
 
 def _cover(summary: TeamSummary, generated: datetime) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -70,6 +70,8 @@ class RepRecord:
     familiarisation: bool
     splits: tuple[SplitRecord, ...]
     crossings: tuple[CrossingRecord, ...] = ()
+    station: str | None = None
+    """The station (course) it was run on; None: the main one."""
 
     @property
     def void(self) -> bool:
@@ -105,8 +107,14 @@ class RepRecord:
         return any(s.coarse for s in self.splits)
 
     @property
+    def hand_timed(self) -> bool:
+        """Typed in by the coach, or a split ends on a timer's keypad: reads faster than gates."""
+        return self.manual or any(s.manual for s in self.splits)
+
+    @property
     def day(self) -> date:
-        """The UTC date of the rep; sessions, progress and date filters all use it."""
+        """The date of the rep in the zone of `started_wall`: UTC as loaded, the club's zone in
+        a day report (day.py); sessions, progress and date filters all use it."""
         return self.started_wall.date()
 
 
@@ -147,12 +155,18 @@ class Scope:
     date_to: date | None = None
     athlete_id: int | None = None
     """One athlete only (the athlete history API); None for the whole team."""
+    zone: str | None = None
+    """The time zone whose days the dates are (a day report); None: UTC days."""
 
     def describe(self) -> str:
         who = f"team {self.team}" if self.team else "all teams"
         if self.athlete_id is not None:
             who = f"athlete {self.athlete_id}"
-        return f"{who} {describe_range(self.date_from, self.date_to)}"
+        if self.zone is None:
+            return f"{who} {describe_range(self.date_from, self.date_to)}"
+        if self.date_from is not None and self.date_from == self.date_to:
+            return f"{who} on {self.date_from} ({self.zone})"
+        return f"{who} {describe_range(self.date_from, self.date_to)} ({self.zone})"
 
 
 @dataclass
@@ -194,6 +208,32 @@ class ReportData:
         reason = self.empty_reason()
         if reason is not None:
             raise NothingToExportError(f"{reason}; nothing to export")
+
+
+def best_reps(reps: Iterable[RepRecord]) -> dict[tuple[int, str], RepRecord]:
+    """(athlete id, drill) → the athlete's fastest valid rep on it.
+
+    On a tie, the rep with a cross-device or coarse split, so a best is never shown cleaner
+    than it is. One pass; a rep's splits are looked at only for a tie with the best.
+    """
+    best: dict[tuple[int, str], RepRecord] = {}
+    for rep in reps:
+        if not rep.valid or rep.total_us is None:
+            continue
+        key = (rep.athlete_id, rep.drill)
+        held = best.get(key)
+        if (
+            held is None
+            or held.total_us is None
+            or rep.total_us < held.total_us
+            or (
+                rep.total_us == held.total_us
+                and held.cross_device_error_us is None
+                and not held.coarse
+            )
+        ):
+            best[key] = rep
+    return best
 
 
 def sort_key(text: str) -> str:

@@ -85,10 +85,16 @@ def load_summary(
         return build_summary(data, load_norms(), norm_choices)
 
 
+def file_slug(text: str) -> str:
+    """A team name as a file name's part ("Åsa's U16" → "asa-s-u16"): ASCII, so every browser
+    keeps it."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
+    return re.sub(r"[^a-z0-9]+", "-", plain.decode().lower()).strip("-") or "team"
+
+
 def export_filename(scope: Scope, fmt: str) -> str:
     """e.g. agility-lions-2026-03-02-to-2026-03-16.pdf; ASCII so every browser keeps it."""
-    plain = unicodedata.normalize("NFKD", scope.team or "all-teams").encode("ascii", "ignore")
-    team = re.sub(r"[^a-z0-9]+", "-", plain.decode().lower()).strip("-") or "team"
+    team = file_slug(scope.team or "all-teams")
     start = str(scope.date_from) if scope.date_from else "start"
     end = str(scope.date_to) if scope.date_to else "latest"
     span = "all-dates" if not (scope.date_from or scope.date_to) else f"{start}-to-{end}"
@@ -216,6 +222,7 @@ def _scope_json(data: ReportData) -> dict[str, Any]:
         "team": scope.team,
         "from": scope.date_from.isoformat() if scope.date_from else None,
         "to": scope.date_to.isoformat() if scope.date_to else None,
+        "time_zone": scope.zone or "UTC",
         "first_day": data.first_day.isoformat() if data.first_day else None,
         "last_day": data.last_day.isoformat() if data.last_day else None,
     }

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from drills.norms import OutOfRange, Rating
 from server.reports.data import DrillInfo, ReportData, RepRecord
 from server.reports.summary import AthleteDrill, AthleteSummary, TeamSummary
 
 Value = str | int | float | bool | date | None
+DASH = "–"
 
 
 class Kind(StrEnum):
@@ -50,6 +52,28 @@ def seconds(us: int | None) -> float | None:
 def millis(us: int | None) -> float | None:
     """µs to milliseconds with one decimal (an error bound, not a time)."""
     return None if us is None else round(us / 1000, 1)
+
+
+def ordinal(n: float) -> str:
+    k = round(n)
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def rating_words(rating: Rating) -> str:
+    """A rating's result in a few words ("73rd percentile", a band), population left out."""
+    if rating.out_of_range is OutOfRange.ABOVE:
+        return "beyond the table (faster)"
+    if rating.out_of_range is OutOfRange.BELOW:
+        return "beyond the table (slower)"
+    if rating.percentile is not None:
+        return f"{ordinal(rating.percentile)} percentile"
+    return rating.band or DASH
+
+
+def short_rating(rating: Rating | None) -> str:
+    """A rating in a few words for a table cell; the norms page gives the sources."""
+    return DASH if rating is None else f"{rating_words(rating)} ({rating.population})"
 
 
 def split_marks(rep: RepRecord) -> str | None:

@@ -40,7 +40,9 @@ def sheet_names(slugs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-class _Formats:
+class Formats:
+    """The workbook's cell formats: a header, and a number format per column kind."""
+
     def __init__(self, book: xlsxwriter.Workbook) -> None:
         self.header = book.add_format(
             {"bold": True, "bg_color": "#DDE4EE", "bottom": 1, "text_wrap": True, "valign": "top"}
@@ -56,13 +58,15 @@ class _Formats:
         }
 
 
-def _sheet(
+def write_sheet(
     book: xlsxwriter.Workbook,
     name: str,
     columns: Sequence[Column],
     rows: Iterable[list[Value]],
-    fmt: _Formats,
+    fmt: Formats,
 ) -> int:
+    """A sheet of typed rows under a frozen header (and first two columns), filtered;
+    returns the number of rows written."""
     sheet: Worksheet = book.add_worksheet(name)
     for col, column in enumerate(columns):
         sheet.set_column(col, col, max(column.width, min(len(column.name), 30) + 1))
@@ -79,7 +83,7 @@ def _sheet(
     return count
 
 
-def _cell(sheet: Worksheet, row: int, col: int, value: Value, kind: Kind, fmt: _Formats) -> None:
+def _cell(sheet: Worksheet, row: int, col: int, value: Value, kind: Kind, fmt: Formats) -> None:
     if value is None:
         return
     if kind is Kind.FLAG:
@@ -100,8 +104,8 @@ def write_xlsx(summary: TeamSummary, path: str | Path, progress: Progress | None
     book.set_properties(
         {"title": f"Agility drills: {data.scope.describe()}", "author": "agility-orchestrator"}
     )
-    fmt = _Formats(book)
-    _sheet(book, SUMMARY_SHEET, SUMMARY_COLUMNS, summary_table_rows(summary), fmt)
+    fmt = Formats(book)
+    write_sheet(book, SUMMARY_SHEET, SUMMARY_COLUMNS, summary_table_rows(summary), fmt)
     names = sheet_names(data.drills)
     by_drill: dict[str, list[RepRecord]] = defaultdict(list)
     for rep in data.reps:
@@ -109,7 +113,7 @@ def write_xlsx(summary: TeamSummary, path: str | Path, progress: Progress | None
     total = 0
     for i, (slug, info) in enumerate(data.drills.items(), start=1):
         columns = rep_columns(info.split_names)
-        total += _sheet(
+        total += write_sheet(
             book, names[slug], columns, rep_rows(data, info.split_names, by_drill[slug]), fmt
         )
         if progress is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from drills import Drill, RunEngine, RunOutcome, RunState, SplitResult, Stamp, StartType
 from drills.crossing import BeamEdge, CrossingDetector, Detected, Trigger
+from drills.errors import EngineError
 from drills.model import Timing
 from hardware.device import DeviceEvent
 from hardware.errors import HardwareError
@@ -24,6 +25,7 @@ from hardware.link import mono_us
 from hardware.messages import EventKind
 from server.errors import ConflictError
 from server.runs import signals
+from server.runs.course_lane import CourseLane
 from server.runs.recorder import RunRecorder
 from server.runs.series import BEEPER_ROLE, IntervalRun, PodRun
 from server.runs.shared_input import SharedInputs
@@ -63,6 +65,9 @@ class ActiveRun:
     # Roles whose binding names a rule: their detector, and every crossing found, in order.
     detectors: dict[str, CrossingDetector] = field(default_factory=dict)
     crossings: list[tuple[str, Detected]] = field(default_factory=list)
+    # Resolved when the athlete crosses the start on a course that takes several at once
+    # (the station may arm the next one), or when the rep ends without starting.
+    started: asyncio.Future[None] | None = None
 
     @property
     def context(self) -> dict[str, object]:
@@ -92,6 +97,46 @@ class RunCoordinator:
         self.series: PodRun | IntervalRun | None = None
         self.last_run_id: int | None = None
         self._background: set[asyncio.Task[None]] = set()
+        # A station's minimum start spacing: above 0, the next athlete may set off before the
+        # previous one has finished, and crossings are assigned on the course (course_lane).
+        self.start_spacing_us = 0
+        self.lane: CourseLane | None = None
+
+    def _holds(self, active: ActiveRun) -> bool:
+        """Whether the rep is still this coordinator's: armed, running, or on the course."""
+        return active is self.active or (self.lane is not None and self.lane.holds(active))
+
+    def on_course(self) -> list[ActiveRun]:
+        """Every rep under way: those on a shared course, then the armed or running one."""
+        runs = [] if self.lane is None else self.lane.on_course()
+        return runs + ([self.active] if self.active is not None else [])
+
+    def void_course(self, reason: str) -> None:
+        """Void every rep on the shared course (the session is aborted or stopped)."""
+        for active in [] if self.lane is None else self.lane.on_course():
+            active.engine.void(reason)
+            self._finish(active)
+
+    def _use_lane(self, drill: Drill) -> None:
+        """Overlapping starts for this drill when the station allows them and the drill's
+        course can tell runners apart (not a shuttle, not a reactive branch)."""
+        lane = self.lane
+        if lane is not None and lane.drill is drill:
+            return
+        if lane is not None and not lane.empty:
+            raise ConflictError(
+                f"{len(lane.runs)} athlete(s) still on the {lane.drill.slug} course; "
+                f"{drill.slug} after they finish"
+            )
+        if lane is not None:
+            lane.close()
+        self.lane = None
+        if self.start_spacing_us <= 0 or drill.start.type is not StartType.AUTO:
+            return
+        try:
+            self.lane = CourseLane(self, drill, self.start_spacing_us)
+        except EngineError as exc:
+            log.info("%s runs one athlete at a time: %s", drill.slug, exc)
 
     def _role_for(self, device: str, channel: int) -> str | None:
         for role, binding in self.layout.items():
@@ -129,12 +174,14 @@ class RunCoordinator:
             return self._begin_pods(drill, athlete_id, athlete, rep, familiarisation,
                                     plan_session_id, rng or random.Random())  # fmt: skip
         self._check_runnable(drill)
+        self._use_lane(drill)
         loop = asyncio.get_running_loop()
         engine = RunEngine(drill)
         active = ActiveRun(
             drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,
             athlete=athlete, rep=rep, engine=engine, done=loop.create_future(),
             familiarisation=familiarisation, plan_session_id=plan_session_id,
+            started=loop.create_future(),
         )  # fmt: skip
         if drill.start.type is StartType.REACTIVE or drill.target_choice is not None:
             plan = engine.plan_cue(rng or random.Random())
@@ -286,6 +333,9 @@ class RunCoordinator:
                 series.on_touch(role, signals.stamp_of(event))
             return
         broken = BEAM_EDGES.get(event.kind)
+        if self.lane is not None and broken is not None:
+            self.lane.edge(event, broken)
+            return
         if active is None or broken is None:
             return
         stamp = signals.stamp_of(event)
@@ -312,11 +362,9 @@ class RunCoordinator:
             self._feed(active, role, broken, stamp, event)
             return
         edge = BeamEdge(0, True, stamp, (event.device, event.boot_id, event.seq))
-        self._take_crossing(
-            active, role, Detected(stamp, Trigger.FIRST_BREAK, edge, (edge,)), event
-        )
+        self.take_crossing(active, role, Detected(stamp, Trigger.FIRST_BREAK, edge, (edge,)), event)
 
-    def _take_crossing(
+    def take_crossing(
         self, active: ActiveRun, role: str, crossing: Detected, origin: DeviceEvent | None
     ) -> None:
         """Feed a crossing to the engine, and keep it with the rep only if it counts (a finish
@@ -326,7 +374,7 @@ class RunCoordinator:
         ignored = len(active.engine.ignored)
         active.crossings.append((role, crossing))
         self._feed(active, role, True, crossing.at, origin)
-        if len(active.engine.ignored) > ignored and self.active is active:
+        if len(active.engine.ignored) > ignored and self._holds(active):
             active.crossings.remove((role, crossing))
 
     def _detect(
@@ -354,7 +402,7 @@ class RunCoordinator:
         active.timers.append(loop.call_later(delay_s, self._poll_detector, active, role))
 
     def _poll_detector(self, active: ActiveRun, role: str) -> None:
-        if self.active is not active:
+        if not self._holds(active):
             return
         found = active.detectors[role].poll(mono_us())
         if found:
@@ -369,13 +417,13 @@ class RunCoordinator:
             # The event behind the crossing, when it is the one at hand (its run link, a bib).
             ref = None if event is None else (event.device, event.boot_id, event.seq)
             origin = event if crossing.chosen.ref == ref else None
-            if self.active is not active:
+            if not self._holds(active):
                 return
             if self._hold_for_cue(active, crossing.at):
                 active.crossings.append((role, crossing))
                 active.held.append((role, True, crossing.at, origin))
                 continue
-            self._take_crossing(active, role, crossing, origin)
+            self.take_crossing(active, role, crossing, origin)
 
     def _feed(
         self, active: ActiveRun, role: str, broken: bool, stamp: Stamp, event: DeviceEvent | None
@@ -457,18 +505,18 @@ class RunCoordinator:
         try:
             onset = await signals.give_cue(self.outputs, drill, binding.device, binding.channel, at)
         except (HardwareError, TimeoutError) as exc:
-            if self.active is active and active.engine.state is RunState.WAITING_CUE:
+            if self._holds(active) and active.engine.state is RunState.WAITING_CUE:
                 active.engine.void(f"the cue could not be given: {exc or 'no onset event'}")
                 self._finish(active)
             return
-        if self.active is not active:
+        if not self._holds(active):
             return
         was = active.engine.state
         splits = active.engine.cue_onset(signals.stamp_of(onset))
         self._advance(active, was, splits, onset)
         held, active.held = active.held, []
         for role, broken, stamp, event in held:
-            if self.active is active:
+            if self._holds(active):
                 self._feed(active, role, broken, stamp, event)
 
     def _maybe_light_target(self, active: ActiveRun) -> None:
@@ -490,7 +538,7 @@ class RunCoordinator:
         try:
             await signals.light_target(self.outputs, binding.device, binding.channel)
         except HardwareError as exc:
-            if self.active is active:
+            if self._holds(active):
                 active.engine.void(f"target {role} could not be lit: {exc}")
                 self._finish(active)
             return
@@ -511,12 +559,12 @@ class RunCoordinator:
         return next((d for r, d in reversed(active.crossings) if r == role), None)
 
     def _check_timeout(self, active: ActiveRun) -> None:
-        if self.active is not active:
+        if not self._holds(active):
             return
         for role, detector in active.detectors.items():
             # A finish still in its longest-break window was crossed before the check.
             self._crossed(active, role, detector.flush(), None)
-            if self.active is not active:
+            if not self._holds(active):
                 return
         active.engine.poll(mono_us() - round(TIMEOUT_GRACE_S * 1e6))
         if active.engine.state is RunState.RUNNING:
@@ -533,7 +581,10 @@ class RunCoordinator:
         for task in active.tasks:
             if task is not current:
                 task.cancel()
-        self.active = None
+        if self.active is active:
+            self.active = None
+        if self.lane is not None:
+            self.lane.released(active)
         self.last_run_id = active.run_id
         outcome = active.engine.outcome()
         if active.run_id is not None:
@@ -544,3 +595,5 @@ class RunCoordinator:
             self.recorder.close_run(active.run_id, outcome, active.context)
         if not active.done.done():
             active.done.set_result(outcome)
+        if active.started is not None and not active.started.done():
+            active.started.set_result(None)

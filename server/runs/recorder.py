@@ -51,6 +51,10 @@ def crossing_note(found: Detected) -> dict[str, Any]:
     }
 
 
+# The station of reps that name none (the lane of before): one spelling for every layer.
+MAIN_STATION = "main"
+
+
 class RunRecorder:
     """Every write commits before anything is published: a phone never shows a lost split."""
 
@@ -63,7 +67,7 @@ class RunRecorder:
 
     @property
     def station_name(self) -> str:
-        return self.station or "main"
+        return self.station or MAIN_STATION
 
     def for_station(self, station: str) -> RunRecorder:
         """The same database and feed, for the reps of another station."""

@@ -44,7 +44,9 @@ class StationInfo:
     bindings: dict[str, Any]
     min_start_spacing_s: float
     on_course: dict[str, Any] | None
-    """Who is running now: athlete, drill, rep; null between reps."""
+    """The athlete armed or running last: athlete, drill, rep, run_id; null between reps."""
+    course: list[dict[str, Any]]
+    """Every rep under way, in start order (several when starts may overlap)."""
 
 
 def _info(stations: Stations, name: str) -> StationInfo:

@@ -34,10 +34,11 @@ from server.db.models import Station as StationRow
 from server.devices.layouts import binding_json, bindings_from_json, parse_bindings
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding, RunCoordinator
+from server.runs.recorder import MAIN_STATION
 
 log = logging.getLogger(__name__)
 
-MAIN = "main"
+MAIN = MAIN_STATION
 MAX_NAME = 40
 # A start spacing longer than this is no overlap at all: a rep's whole time limit is shorter.
 MAX_START_SPACING_S = 600.0
@@ -52,6 +53,14 @@ class Station:
     name: str
     coordinator: RunCoordinator
     min_start_spacing_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.set_spacing(self.min_start_spacing_s)
+
+    def set_spacing(self, seconds: float) -> None:
+        """Above 0, the next athlete may start before the previous one has finished."""
+        self.min_start_spacing_s = seconds
+        self.coordinator.start_spacing_us = round(seconds * 1e6)
 
     @property
     def layout(self) -> dict[str, Binding]:
@@ -167,7 +176,7 @@ class Stations:
             # In place: a plan runner of this station holds this same dict.
             station.coordinator.layout.clear()
             station.coordinator.layout.update(bindings)
-            station.min_start_spacing_s = min_start_spacing_s
+            station.set_spacing(min_start_spacing_s)
         return station
 
     def remove(self, name: str) -> None:
@@ -196,14 +205,17 @@ class Stations:
         (self.owner_of(event.device) or self.main).coordinator.on_device_event(event)
 
     def info(self, station: Station) -> dict[str, Any]:
-        active = station.coordinator.active
+        runs = station.coordinator.on_course()
+        reps = [
+            {"athlete": r.athlete, "drill": r.drill.slug, "rep": r.rep, "run_id": r.run_id}
+            for r in runs
+        ]
         return {
             "name": station.name,
             "bindings": {role: binding_json(b) for role, b in station.layout.items()},
             "min_start_spacing_s": station.min_start_spacing_s,
-            "on_course": None if active is None else {
-                "athlete": active.athlete, "drill": active.drill.slug, "rep": active.rep,
-            },
+            "on_course": reps[-1] if reps else None,
+            "course": reps,
         }  # fmt: skip
 
     def _store(self, name: str, bindings: Mapping[str, Binding], spacing_s: float) -> None:

@@ -179,3 +179,36 @@ def test_raw_edges_keep_their_first_break_crossings_too(sqlite_db: str) -> None:
     with sqlite3.connect(sqlite_db) as conn:
         rows = conn.execute("SELECT role, trigger, seq FROM crossing ORDER BY id").fetchall()
     assert rows == [("start", "first-break", 1), ("finish", "first-break", 5)]
+
+
+def test_overlapping_runners_get_crossings_in_order_and_an_impossible_one_is_flagged(
+    sqlite_db: str,
+) -> None:
+    layout = {"start": Binding(HUB, 0), "finish": Binding(HUB, 1)}
+    coordinator, athlete, published = _coordinator(sqlite_db, layout)
+    coordinator.start_spacing_us = 1_000_000  # a station that lets starts overlap
+    drill = Catalog.load().get("backward-sprint-10m")
+    edge = Edges()
+
+    async def body() -> None:
+        ana = coordinator.begin(drill, athlete, "Ana", 1, start_within_s=5)
+        for e in (edge(0, 1000), edge(0, 1080, False)):
+            coordinator.on_device_event(e)
+        assert coordinator.active is None  # Ana is on the course: the next may be armed
+        bo = coordinator.begin(drill, athlete, "Bo", 1, start_within_s=5)
+        for e in (
+            edge(0, 1500),  # too soon after Ana's start (spacing 1 s): refused, Bo stays armed
+            edge(0, 1580, False),
+            edge(1, 1800), edge(1, 1880, False),  # 10 m backward in 0.8 s: Ana's, but flagged
+            edge(0, 2200), edge(0, 2280, False),  # Bo sets off
+            edge(1, 5000), edge(1, 5080, False),  # Bo's finish
+        ):  # fmt: skip
+            coordinator.on_device_event(e)
+        first, second = await asyncio.wait_for(asyncio.gather(ana, bo), 2)
+        assert (first.total_us, second.total_us) == (800_000, 2_800_000)
+
+    asyncio.run(body())
+    refused = [m for m in published if m["type"] == "start_refused"]
+    assert len(refused) == 1 and refused[0]["athlete"] == "Bo", refused
+    [flag] = [m for m in published if m["type"] == "flag"]
+    assert (flag["athlete"], flag["role"], flag["doubt"]) == ("Ana", "finish", "too_fast"), flag

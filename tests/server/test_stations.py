@@ -206,3 +206,52 @@ def test_stations_come_back_after_a_restart_and_free_their_devices(field: Field)
         # Its hub is free again for another station.
         res = coach.put("/api/stations/t-test", json={"bindings": _lane(field.keys[0])})
         assert res.status_code == 200, res.text
+
+
+def _course(coach: httpx.Client, name: str) -> list[dict[str, Any]]:
+    course: list[dict[str, Any]] = coach.get(f"/api/stations/{name}").json()["course"]
+    return course
+
+
+def _run(hub: VirtualHub, start_in_s: float, total_s: float) -> None:
+    """One athlete's pass: the start gate now + start_in_s, the finish total_s later."""
+    start_ns = time.monotonic_ns() + round(start_in_s * 1e9)
+    for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):
+        hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
+        hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
+
+
+def test_a_station_with_start_spacing_takes_the_next_athlete_before_the_last_finishes(
+    field: Field,
+) -> None:
+    plan = {**PLAN, "blocks": [{"drill": "backward-sprint-10m", "athletes": ["Ada", "Bo", "Cy"],
+                                "reps": 1}]}  # fmt: skip
+    hub = field.hubs[0]
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        res = coach.put("/api/stations/sprint", json={"bindings": _lane(field.keys[0]),
+                                                      "min_start_spacing_s": 1.0})  # fmt: skip
+        assert res.status_code == 200, res.text
+        plan_id = coach.post("/api/plans", json=plan).json()["id"]
+        res = coach.post("/api/stations/sprint/sessions",
+                         json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
+        session_id = res.json()["id"]
+        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        _run(hub, 0.05, 3.0)  # Ada: 3.0 s
+        # Bo is armed while Ada is still on the course (the spacing is 1 s, her run 3 s).
+        both = _wait("Ada running and Bo armed", lambda: (
+            (c := _course(coach, "sprint")) and len(c) == 2 and c
+        ))  # fmt: skip
+        assert [r["athlete"] for r in both] == ["Ada", "Bo"]
+        assert both[0]["run_id"] is not None and both[1]["run_id"] is None
+        _run(hub, 0.05, 2.6)  # Bo: 2.6 s, finishing after Ada
+        _wait("Cy armed", lambda: [r["athlete"] for r in _course(coach, "sprint")][-1:] == ["Cy"])
+        _run(hub, 0.05, 2.5)
+        info = _wait("the session finished", lambda: (
+            (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
+            and i
+        ))  # fmt: skip
+    totals = {d["athlete"]: d["total_s"] for d in info["progress"]["done"]}
+    assert totals.keys() == {"Ada", "Bo", "Cy"}, info["progress"]["done"]
+    for athlete, total_s in (("Ada", 3.0), ("Bo", 2.6), ("Cy", 2.5)):
+        assert abs(totals[athlete] - total_s) < 0.002, totals

@@ -1,0 +1,165 @@
+"""Several athletes on one course at once: the coordinator's side of drills/overlap.py.
+
+A station with a minimum start spacing lets the next athlete set off before the previous one
+has finished. Gate crossings then carry no name: each role's edges go through the role's
+rule (drills/crossing.py, always with a detector, so re-arm drops a trailing arm before
+anything is assigned), and the course assigns each crossing to a runner, first in first out
+per gate (drills/overlap.py). The runner's own RunEngine times it, so splits, storage and the
+live feed are those of any rep.
+
+Only the armed athlete can start: a start crossing with nobody armed, or closer to the last
+start than the spacing, is refused and said on the live feed, not guessed. A crossing the
+course finds implausible (a pass, a speed no human runs) is assigned first in first out and
+flagged on the live feed and in the log for the coach, never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from drills import Drill
+from drills.crossing import BeamEdge, CrossingDetector, Detected
+from drills.overlap import Course, Flag, Refused
+from hardware.device import DeviceEvent
+from hardware.link import mono_us
+from server.runs import signals
+
+if TYPE_CHECKING:
+    from server.runs.coordinator import ActiveRun, RunCoordinator
+
+log = logging.getLogger(__name__)
+
+
+class CourseLane:
+    """One drill's course on one station, with every runner on it."""
+
+    def __init__(self, coordinator: RunCoordinator, drill: Drill, spacing_us: int) -> None:
+        # EngineError for a drill the rule cannot run (shuttles, reactive targets).
+        self.course = Course(drill, spacing_us)
+        self.coordinator = coordinator
+        self.drill = drill
+        self.detectors: dict[str, CrossingDetector] = {}
+        self.runs: dict[int, ActiveRun] = {}  # runner number -> the rep on course
+        self._flagged: set[tuple[int, str]] = set()  # (crossing, doubt) already said
+        self._timers: list[asyncio.TimerHandle] = []
+
+    def holds(self, active: ActiveRun) -> bool:
+        return any(run is active for run in self.runs.values())
+
+    @property
+    def empty(self) -> bool:
+        return not self.runs
+
+    def on_course(self) -> list[ActiveRun]:
+        return list(self.runs.values())
+
+    def released(self, active: ActiveRun) -> None:
+        """A rep ended (finished, timed out, voided): it leaves the course."""
+        for number, run in list(self.runs.items()):
+            if run is active:
+                del self.runs[number]
+        self.course.expire(mono_us())
+
+    def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+    # -- edges and crossings ------------------------------------------------------------------
+
+    def edge(self, event: DeviceEvent, broken: bool) -> None:
+        layout = self.coordinator.layout
+        role = next(
+            (r for r, b in layout.items()
+             if b.device == event.device and event.channel in b.channels),
+            None,
+        )  # fmt: skip
+        if role is None:
+            return
+        binding = layout[role]
+        detector = self.detectors.get(role)
+        if detector is None:
+            detector = self.detectors[role] = CrossingDetector(binding.rule(self.drill))
+        ref = (event.device, event.boot_id, event.seq)
+        beam = binding.beam_of(event.channel) or 0
+        stamp = signals.stamp_of(event)
+        for found in detector.edge(BeamEdge(beam, broken, stamp, ref)):
+            self._crossing(role, found, event if found.chosen.ref == ref else None)
+        self._poll_later(role)
+
+    def _poll_later(self, role: str) -> None:
+        due = self.detectors[role].due_mono_us()
+        if due is None:
+            return
+        delay_s = max(0.0, (due - mono_us()) / 1e6)
+        loop = asyncio.get_running_loop()
+        self._timers = [t for t in self._timers if not t.cancelled()]
+        self._timers.append(loop.call_later(delay_s, self._poll, role))
+
+    def _poll(self, role: str) -> None:
+        if self.coordinator.lane is not self:
+            return
+        found = self.detectors[role].poll(mono_us())
+        if not found:
+            self._poll_later(role)
+        for crossing in found:
+            self._crossing(role, crossing, None)
+
+    def _crossing(self, role: str, found: Detected, origin: DeviceEvent | None) -> None:
+        if role == self.drill.start_role:
+            self._start(role, found, origin)
+            return
+        assignment = self.course.crossing(role, found.at)
+        self._say_flags()
+        runner = assignment.runner
+        run = None if runner is None else self.runs.get(runner.number)
+        if run is None:
+            why = assignment.reason or "the runner it belongs to has left the course"
+            log.warning("%s: a crossing of %s is nobody's: %s", self.drill.slug, role, why)
+            self._publish({"type": "crossing_unassigned", "role": role, "reason": why})
+            return
+        self.coordinator.take_crossing(run, role, found, origin)
+
+    def _start(self, role: str, found: Detected, origin: DeviceEvent | None) -> None:
+        armed = self.coordinator.active
+        if armed is None or armed.drill is not self.drill:
+            log.info("%s: a start crossing with nobody armed: not a rep", self.drill.slug)
+            return
+        got = self.course.start(armed.athlete, found.at)
+        if isinstance(got, Refused):
+            log.warning("%s: %s's start refused: %s", self.drill.slug, armed.athlete, got.reason)
+            self._publish({"type": "start_refused", "athlete": armed.athlete,
+                           "drill": self.drill.slug, "reason": got.reason})  # fmt: skip
+            return
+        # On course now: the station may arm the next athlete while this one runs.
+        self.runs[got.number] = armed
+        self.coordinator.active = None
+        self.coordinator.take_crossing(armed, role, found, origin)
+        if armed.started is not None and not armed.started.done():
+            armed.started.set_result(None)
+
+    def _say_flags(self) -> None:
+        for flag in self.course.flags:
+            key = (flag.crossing, flag.doubt.value)
+            if key in self._flagged:
+                continue
+            self._flagged.add(key)
+            self._say_flag(flag)
+
+    def _say_flag(self, flag: Flag) -> None:
+        run = self.runs.get(flag.runner.number)
+        alternative = None if flag.alternative is None else flag.alternative.athlete
+        log.warning("%s: crossing %d of %s given to %s, check it: %s (%s may own it)",
+                    self.drill.slug, flag.crossing, flag.role, flag.runner.athlete,
+                    flag.reason, alternative)  # fmt: skip
+        self._publish({
+            "type": "flag", "drill": self.drill.slug, "role": flag.role,
+            "athlete": flag.runner.athlete, "alternative": alternative,
+            "doubt": flag.doubt.value, "reason": flag.reason,
+            "run_id": None if run is None else run.run_id,
+        })  # fmt: skip
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        recorder = self.coordinator.recorder
+        recorder.live.publish({**message, "station": recorder.station_name})
