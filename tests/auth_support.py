@@ -19,9 +19,10 @@ request is a coach's. `log_in(client, name, password)` does the login part alone
 coach that already exists); `csrf_headers(client)` gives the header for a client that is
 not logged in (to test login, setup, or a 401 rather than a 403).
 
-`serve(db)` runs the whole app under uvicorn on a free loopback port in a thread of the test
-process (real HTTP, real cookies) and yields a `LiveServer` with `base_url` and the app's
-`services`; leaving the `with` stops it. The database must be migrated first.
+`serve(db, devices)` runs the whole app under uvicorn on a free loopback port in a thread of
+the test process (real HTTP, real cookies), told to open the `devices` ports, and yields a
+`LiveServer` with `base_url` and the app's `services` once they are up; leaving the `with`
+stops it. The database must be migrated first.
 """
 
 from __future__ import annotations
@@ -103,9 +104,10 @@ class LiveServer:
 
 
 @contextmanager
-def serve(db: str) -> Iterator[LiveServer]:
+def serve(db: str, devices: tuple[str, ...] = ()) -> Iterator[LiveServer]:
+    """The app told to open `devices` (ports); yielded once each of them is a device."""
     port = free_port()
-    services = build_services(Settings(db=db, port=port))
+    services = build_services(Settings(db=db, port=port, devices=devices))
     app = create_app(services.settings, services)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
@@ -114,9 +116,9 @@ def serve(db: str) -> Iterator[LiveServer]:
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while not server.started:
+    while not server.started or len(services.devices.snapshot()) < len(devices):
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise AssertionError(f"test server on port {port} did not start")
+            raise AssertionError(f"test server on port {port} or its devices did not start")
         time.sleep(0.02)
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", services, app)

@@ -5,7 +5,6 @@ apply, and the binding checks."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,20 +13,17 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.sync.client import connect
 
 from drills.crossing import Trigger
 from hardware.messages import EventKind
 from hardware.sim.hub import VirtualHub
-from server.app import Services, build_services, create_app
-from server.config import Settings
+from server.app import Services
 from server.db.session import migrate
 from server.devices.layouts import parse_bindings
 from server.errors import InvalidInputError
 from server.runs.coordinator import Binding
-from tests.auth_support import csrf_headers, login_client
-from tests.support import free_port
+from tests.auth_support import csrf_headers, login_client, serve
 
 
 @dataclass
@@ -43,25 +39,11 @@ def rig(sqlite_db: str) -> Iterator[Rig]:
     """The whole app under uvicorn in a thread, told to open the simulated hub's port."""
     migrate(sqlite_db)
     hub = VirtualHub(device_id=0x5100_00AA, channels=4, seed=3)
-    port = free_port()
-    services = build_services(Settings(db=sqlite_db, port=port, devices=(hub.start(),)))
-    config = uvicorn.Config(
-        create_app(services.settings, services), host="127.0.0.1", port=port,
-        log_level="warning", ws="websockets-sansio",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started or not services.devices.snapshot():
-            assert thread.is_alive() and time.monotonic() < deadline, "server or hub not up"
-            time.sleep(0.05)
-        key = services.devices.snapshot()[0]["key"]
-        yield Rig(f"http://127.0.0.1:{port}", services, hub, key)
+        with serve(sqlite_db, (hub.start(),)) as live:
+            key = live.services.devices.snapshot()[0]["key"]
+            yield Rig(live.base_url, live.services, hub, key)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         hub.stop()
 
 

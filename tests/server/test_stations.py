@@ -13,19 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from hardware.messages import EventKind
 from hardware.sim.hub import VirtualHub
-from server.app import Services, build_services, create_app
-from server.config import Settings
+from server.app import Services, build_services
 from server.db.models import Run
 from server.db.session import migrate
-from tests.auth_support import login_client
-from tests.support import free_port
+from tests.auth_support import login_client, serve
 
 PLAN = {
     "name": "Testing day",
@@ -47,26 +44,12 @@ def field(sqlite_db: str) -> Iterator[Field]:
     """The whole app under uvicorn, told to open two simulated hubs' ports."""
     migrate(sqlite_db)
     hubs = [VirtualHub(device_id=0x5200_0000 + i, channels=4, seed=i) for i in (1, 2)]
-    port = free_port()
     ports = tuple(h.start() for h in hubs)
-    services = build_services(Settings(db=sqlite_db, port=port, devices=ports))
-    config = uvicorn.Config(
-        create_app(services.settings, services), host="127.0.0.1", port=port,
-        log_level="warning", ws="websockets-sansio",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started or len(services.devices.snapshot()) < 2:
-            assert thread.is_alive() and time.monotonic() < deadline, "server or hubs not up"
-            time.sleep(0.05)
-        by_port = {d["port"]: d["key"] for d in services.devices.snapshot()}
-        yield Field(f"http://127.0.0.1:{port}", services, hubs, [by_port[p] for p in ports])
+        with serve(sqlite_db, ports) as live:
+            by_port = {d["port"]: d["key"] for d in live.services.devices.snapshot()}
+            yield Field(live.base_url, live.services, hubs, [by_port[p] for p in ports])
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         for hub in hubs:
             hub.stop()
 
