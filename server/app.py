@@ -46,7 +46,10 @@ from server.runs.controllers import RunsController
 from server.runs.coordinator import Binding, RunCoordinator
 from server.runs.recorder import RunRecorder
 from server.settings.controllers import SettingsController
+from server.stations.actions import StationActionsController
 from server.stations.controllers import StationsController
+from server.stations.desk import StationDesk
+from server.stations.links import StationLinksController
 from server.stations.registry import Stations
 
 log = logging.getLogger(__name__)
@@ -140,6 +143,7 @@ def healthz(services: Services) -> dict[str, Any]:
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
     svc = services or build_services(settings)
+    desk = StationDesk(svc.plans, svc.stations, svc.engine)  # keeps each station's unknown tags
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -171,6 +175,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         route_handlers=[
             healthz, live_feed, live_since, LeaderboardController, RunsController,
             CorrectionsController, DevicesController, PlansController, StationsController,
+            StationActionsController, StationLinksController,
             AuthController, TeamsController, AthletesController,
             RosterCsvController, SettingsController, ReportsController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[WEB_DIR],
@@ -183,6 +188,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "live_hub": Provide(lambda: svc.live, sync_to_thread=False),
             "plan_service": Provide(lambda: svc.plans, sync_to_thread=False),
             "stations": Provide(lambda: svc.stations, sync_to_thread=False),
+            "station_desk": Provide(lambda: desk, sync_to_thread=False),
             "app_settings": Provide(lambda: svc.settings, sync_to_thread=False),
             "devices": Provide(lambda: svc.devices, sync_to_thread=False),
             "layouts": Provide(lambda: LayoutService(svc.engine, svc.coordinator),

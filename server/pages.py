@@ -1,4 +1,5 @@
-"""The HTML pages: the public leaderboard, the coach console, TV mode and the sign-in page.
+"""The HTML pages: the public leaderboard, the coach console, TV mode, the sign-in page and a
+station's page for its assistant.
 
 Each is a static file from web/static/ (their scripts load from /static/); the data comes from
 the API. The pages are public to fetch: the console asks /api/auth/me and signs in itself.
@@ -22,11 +23,11 @@ CSP = (
 )
 
 
-def _page(name: str) -> Response[bytes]:
+def _page(name: str, headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         (WEB_DIR / name).read_bytes(),
         media_type=MediaType.HTML,
-        headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
+        headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache", **(headers or {})},
     )
 
 
@@ -54,4 +55,12 @@ def setup_page() -> Response[bytes]:
     return _page("setup.html")
 
 
-PAGE_HANDLERS = [index, console_page, tv_page, setup_page]
+@get("/station/{name:str}", include_in_schema=False, sync_to_thread=False)
+def station_page(name: str) -> Response[bytes]:
+    """One station for its assistant's phone, opened from the coach's link (?key=...); the
+    page trades the key for a cookie, and the API decides what it may see and do."""
+    # The key is in this page's URL until its script takes it out: send it nowhere.
+    return _page("station.html", {"Referrer-Policy": "no-referrer"})
+
+
+PAGE_HANDLERS = [index, console_page, tv_page, setup_page, station_page]

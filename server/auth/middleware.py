@@ -38,6 +38,15 @@ def session_cookie(value: str) -> Cookie:
     return Cookie(key=SESSION_COOKIE, value=value, path="/", samesite="strict", httponly=True)
 
 
+def station_link_cookie(name: str, value: str, max_age: int) -> Cookie:
+    """A station link's key, for that station's routes (server/auth/station_links.py):
+    HttpOnly so no script reads it, Strict so no other site's page makes the browser send it,
+    and gone when the link expires."""
+    return Cookie(
+        key=name, value=value, path="/", samesite="strict", httponly=True, max_age=max_age
+    )
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:

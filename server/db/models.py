@@ -260,6 +260,18 @@ class Station(SQLModel, table=True):
     updated_wall: datetime = Field(default_factory=utc_now)
 
 
+class StationLink(SQLModel, table=True):
+    """A link a coach handed an assistant to run one station from a phone. Only the SHA-256
+    of the link's key is stored, as for logins: a copied database opens no station. No
+    foreign key: the main station has no row, and a link outlives nothing past its expiry."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    station: str = Field(index=True, max_length=40)
+    created_wall: datetime = Field(default_factory=utc_now)
+    expires_wall: datetime
+
+
 class AppSetting(SQLModel, table=True):
     """Club-wide settings a coach changes from the console (e.g. board privacy)."""
 

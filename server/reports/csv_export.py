@@ -22,14 +22,6 @@ from server.reports.tables import (
 
 _EVERY = 2_000
 BOM = "\ufeff"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""How a cell starts that a spreadsheet would run as a formula (OWASP, "CSV injection")."""
-
-
-def formula_safe(text: str) -> str:
-    """The cell with a leading ' when a spreadsheet would run it as a formula (a name typed as
-    "=HYPERLINK(...)"); everything else as it is."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def write_reps_csv(data: ReportData, out: TextIO, progress: Progress | None = None) -> int:

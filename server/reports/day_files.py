@@ -14,8 +14,9 @@ from typing import BinaryIO, TextIO
 
 import xlsxwriter  # type: ignore[import-untyped]
 
+from server.csv_cells import formula_safe
 from server.errors import InvalidInputError
-from server.reports.csv_export import BOM, formula_safe
+from server.reports.csv_export import BOM
 from server.reports.day import DayReport, day_columns, day_rows
 from server.reports.service import file_slug
 from server.reports.tables import Column, Kind, Value, text_formatters

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from server.csv_cells import formula_safe, unescape_formula
 from server.db.models import Athlete, Team
 from server.errors import ConflictError
 from server.roster.fields import ATHLETE_FIELDS, check_athlete_fields, team_name_problem, to_columns
@@ -40,7 +41,6 @@ TEMPLATE_ROWS = (
     ("Example Squad", "Bo Berg", "", "12", "Forwards", "M", "2010", ""),
 )
 # A cell a spreadsheet would run as a formula; exported with a leading ' (and read back).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ImportMode(StrEnum):
@@ -79,16 +79,8 @@ def _file_error(message: str, line: int = 1, where: str = "file") -> ImportRepor
     return ImportReport(errors=[RowError(line, where, message)])
 
 
-def _unescape(cell: str) -> str:
-    cell = cell.strip()
-    if cell.startswith("'") and cell[1:2] in _FORMULA_START:
-        return cell[1:]
-    return cell
-
-
 def _escape(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return formula_safe("" if value is None else str(value))
 
 
 def _header(cells: Sequence[str]) -> tuple[list[str], str | None]:
@@ -137,7 +129,7 @@ def parse_roster_csv(
     for line, cells in enumerate(records[1:], start=2):
         if not any(c.strip() for c in cells):
             continue  # a blank row in the middle of the sheet
-        raw = {n: _unescape(c) for n, c in zip(names, cells, strict=False) if n}
+        raw = {n: unescape_formula(c) for n, c in zip(names, cells, strict=False) if n}
         row_errors: list[RowError] = []
         if any(c.strip() for c in cells[len(names) :]):
             row_errors.append(RowError(line, "", "more cells than columns in the header"))

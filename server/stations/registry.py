@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hardware.device import DeviceEvent
+from server.auth.station_links import StationLinkService
 from server.db.models import PlanSession, utc_now
 from server.db.models import Station as StationRow
 from server.devices.layouts import binding_json, bindings_from_json, parse_bindings
@@ -198,6 +199,10 @@ class Stations:
             if row is not None:
                 session.delete(row)
                 session.commit()
+        # Its assistants' links go with it: a station made again under the name is new.
+        revoked = StationLinkService(self.engine).revoke(name)
+        if revoked:
+            log.info("station %s removed with its %d link(s)", name, revoked)
         del self._by_name[name]
 
     def on_device_event(self, event: DeviceEvent) -> None:

@@ -29,11 +29,11 @@ from server.auth.controllers import AuthController
 from server.auth.middleware import SecurityMiddleware
 from server.auth.service import AuthService
 from server.catalog.service import Catalog
+from server.csv_cells import FORMULA_START
 from server.db.models import Athlete, Drill, Run, Split, Team
 from server.db.session import make_engine, migrate
 from server.errors import EXCEPTION_HANDLERS, InvalidInputError
 from server.reports.controllers import ReportsController
-from server.reports.csv_export import FORMULA_START
 from server.reports.day import ClubDay, club_day
 from server.reports.day_files import ABOUT_SHEET, DAY_SHEET
 from tests.auth_support import login_client

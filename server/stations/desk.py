@@ -1,0 +1,239 @@
+"""What is done at one station, without HTTP: its state, check-in by tag, and the controls of
+the session running there.
+
+The assistant's phone (with a station link, server/auth/station_links.py) and the coach both
+come here. Every control goes through PlanService, the code behind the console's session
+routes (a check-in is a swap), so a queue moves the same way whoever pressed the button.
+
+A tag nobody has is not lost: each station keeps the tags it could not place, until a coach
+attaches them, and the coach sees them in the station's state. They are kept in memory only
+(a restart forgets them): they are a note for the day, not a record.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.db.models import Athlete, utc_now
+from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.plans.runner import Phase, PlanRunner
+from server.plans.service import PlanService
+from server.plans.store import SessionInfo, SessionState
+from server.roster.fields import check_tag
+from server.roster.service import UnknownTagError, find_by_tag
+from server.stations.registry import MAIN, Stations
+
+# Unknown tags kept per station: enough for a squad's worth of blank cards, and a bound on
+# what a reader stuck in a loop can fill memory with.
+MAX_UNKNOWN_TAGS = 50
+MAX_ATHLETE_NAME = 100
+
+
+@dataclass
+class UnknownTag:
+    tag: str
+    """As the roster would store it (trimmed, upper-case): what the coach attaches."""
+    first_wall: datetime
+    last_wall: datetime
+    reads: int
+    """How many times it was read here."""
+
+
+@dataclass
+class StationState:
+    station: dict[str, Any]
+    """As GET /api/stations/{name} gives it: name, bindings, start spacing and `on_course`
+    (athlete, drill, rep; null between reps)."""
+    session: SessionInfo | None
+    """The session running (or paused) on this station; its `progress` has `next` (up next,
+    or on course while `phase` is running), `queue`, `done` (every rep with its state and
+    times), `phase` and `countdown_end_wall`. Null when none is."""
+    upcoming: SessionInfo | None
+    """The next session planned on this station, while none is running."""
+    unknown_tags: list[UnknownTag]
+    """Tags read here that no athlete has (newest last), until a coach attaches them."""
+
+
+@dataclass
+class CheckinResult:
+    athlete: str
+    team: str
+    message: str
+    """For the assistant, e.g. "Bo Berg is up next"."""
+    state: StationState
+
+
+def _invalid(field: str, problem: str) -> InvalidInputError:
+    error = InvalidInputError(f"invalid {field}")
+    error.errors = [f"{field}: {problem}"]
+    return error
+
+
+def check_athlete_name(value: str) -> str:
+    """A name to swap in, as the plan names athletes: bounded, printable, one line."""
+    name = value.strip()
+    if not 1 <= len(name) <= MAX_ATHLETE_NAME:
+        raise _invalid("athlete", f"1 to {MAX_ATHLETE_NAME} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise _invalid("athlete", "must not contain control characters")
+    return name
+
+
+class StationDesk:
+    def __init__(
+        self, plans: PlanService, stations: Stations, engine: Engine,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:  # fmt: skip
+        self.plans = plans
+        self.stations = stations
+        self.engine = engine
+        self.clock = clock
+        self._unknown: dict[str, OrderedDict[str, UnknownTag]] = {}
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def state(self, name: str) -> StationState:
+        info = self.stations.info(self.stations.get(name))
+        session = self._live_session(name)
+        return StationState(
+            station=info, session=session,
+            upcoming=None if session is not None else self._upcoming(name),
+            unknown_tags=self._unknown_tags(name),
+        )  # fmt: skip
+
+    def _runner(self, name: str) -> PlanRunner | None:
+        for runner in self.plans.runners.values():
+            if (runner.station or MAIN) == name:
+                return runner
+        return None
+
+    def running(self, name: str) -> PlanRunner:
+        """The runner of the station's session; 409 when none is going."""
+        self.stations.get(name)  # 404 for an unknown station first
+        runner = self._runner(name)
+        if runner is None:
+            raise ConflictError(f"no session running on station {name}")
+        return runner
+
+    def _live_session(self, name: str) -> SessionInfo | None:
+        runner = self._runner(name)
+        if runner is not None:
+            return self.plans.store.session_info(runner.session_id)
+        # Paused by a restart: no runner until someone resumes it.
+        live = (SessionState.RUNNING.value, SessionState.PAUSED.value)
+        found = [s for s in self.plans.store.sessions(live) if s.station == name]
+        return found[-1] if found else None
+
+    def _upcoming(self, name: str) -> SessionInfo | None:
+        planned = [
+            s for s in self.plans.store.sessions((SessionState.SCHEDULED.value,))
+            if s.station == name
+        ]  # fmt: skip
+        return min(planned, key=lambda s: s.scheduled_wall or "", default=None)
+
+    def _unknown_tags(self, name: str) -> list[UnknownTag]:
+        kept = self._unknown.get(name)
+        if not kept:
+            return []
+        # Attached since it was read: the coach has dealt with it.
+        with Session(self.engine) as session:
+            attached = set(
+                session.exec(select(Athlete.tag).where(col(Athlete.tag).in_(list(kept)))).all()
+            )
+        for tag in attached:
+            kept.pop(str(tag), None)
+        return list(kept.values())
+
+    def _remember(self, name: str, tag: str) -> None:
+        kept = self._unknown.setdefault(name, OrderedDict())
+        now = self.clock()
+        seen = kept.pop(tag, None) or UnknownTag(tag, now, now, 0)
+        seen.last_wall, seen.reads = now, seen.reads + 1
+        kept[tag] = seen
+        while len(kept) > MAX_UNKNOWN_TAGS:
+            kept.popitem(last=False)
+
+    # -- check-in ---------------------------------------------------------------------------
+
+    def checkin(self, name: str, raw_tag: str) -> CheckinResult:
+        """The tag's athlete goes up next in the station's session (a swap)."""
+        self.stations.get(name)
+        tag = check_tag(raw_tag)  # 422 naming `tag` for a long one or a control character
+        try:
+            athlete = find_by_tag(self.engine, tag)
+        except UnknownTagError:
+            self._remember(name, tag)
+            raise NotFoundError(
+                f"tag {tag} is not on the roster: ask the coach to attach it"
+            ) from None
+        runner = self.running(name)
+        names = sorted({n for (_block, n), i in runner.athlete_ids.items() if i == athlete.id})
+        if not names:
+            raise ConflictError(
+                f"{athlete.name} ({athlete.team}) is not in the plan running on station {name} "
+                f"({runner.plan.name}): send them to their own station, or ask the coach"
+            )
+        who = names[0]
+        on_course = runner.phase is Phase.RUNNING and runner.index < len(runner.steps)
+        if on_course and runner.steps[runner.index].athlete == who:
+            message = f"{who} is on course now"
+        else:
+            info = self.plans.swap(runner.session_id, who)
+            progress = info.progress
+            ahead = (progress.get("next") or {}).get("athlete")
+            if progress.get("phase") == Phase.RUNNING.value and ahead and ahead != who:
+                message = f"{who} is up next, after {ahead}"
+            else:
+                message = f"{who} is up next"
+        return CheckinResult(athlete.name, athlete.team, message, self.state(name))
+
+    # -- controls ---------------------------------------------------------------------------
+
+    def pause(self, name: str) -> StationState:
+        self.plans.pause(self.running(name).session_id)
+        return self.state(name)
+
+    def resume(self, name: str) -> StationState:
+        self.stations.get(name)
+        runner = self._runner(name)
+        if runner is not None:
+            self.plans.resume(runner.session_id)
+        else:
+            paused = self._live_session(name)
+            if paused is None or paused.state != SessionState.PAUSED.value:
+                raise ConflictError(f"no session running on station {name}")
+            self.plans.resume(paused.id)  # paused by a restart: picks up where it was
+        return self.state(name)
+
+    def skip(self, name: str) -> StationState:
+        """Voids the rep on course, or passes over the athlete up next."""
+        self.plans.skip(self.running(name).session_id)
+        return self.state(name)
+
+    def go(self, name: str) -> StationState:
+        """The start of a coach-go drill: the clock starts now."""
+        self.plans.go(self.running(name).session_id)
+        return self.state(name)
+
+    def swap(self, name: str, athlete: str) -> StationState:
+        who = check_athlete_name(athlete)
+        self.plans.swap(self.running(name).session_id, who)
+        return self.state(name)
+
+    def void(self, name: str) -> StationState:
+        """Voids the rep on course (a false start, a slip); the session goes on with the
+        next athlete. Unlike skip, never passes over anyone."""
+        runner = self.running(name)
+        current = runner.coordinator.current
+        if current is None or current.plan_session_id != runner.session_id:
+            raise ConflictError(f"nobody is on course on station {name}: no rep to void")
+        runner.coordinator.void(f"voided at station {name}")
+        return self.state(name)

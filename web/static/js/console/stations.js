@@ -1,0 +1,63 @@
+// Console, Devices tab: the stations of a testing day (GET /api/stations) and, for each, a
+// link for its assistant (POST /api/stations/{name}/links), shown as its URL and QR code; or
+// every link of a station revoked at once. Loaded beside main.js, it waits for the sign-in.
+import { del, get, post } from "../api.js";
+import { $, clear, fmtClock, h } from "../dom.js";
+import { guarded, notify } from "./ui.js";
+
+const path = (name) => "/api/stations/" + encodeURIComponent(name);
+
+async function load() {
+  const stations = await get("/api/stations");
+  clear($("#stations-body"), ...stations.map((s) => h("tr", { dataset: { station: s.name } },
+    h("td", {}, s.name),
+    h("td", { class: "num" }, String(Object.keys(s.bindings || {}).length)),
+    h("td", {}, s.on_course ? `${s.on_course.athlete} · ${s.on_course.drill}` : "–"),
+    h("td", { class: "row-actions" },
+      h("button", { type: "button", class: "small", onclick: () => guarded(() => makeLink(s.name)) },
+        "Link for assistant"),
+      h("button", { type: "button", class: "small", onclick: () => guarded(() => revoke(s.name)) },
+        "Revoke links")))));
+}
+
+async function makeLink(name) {
+  const link = await post(path(name) + "/links", {});
+  // An <img> of the server's SVG: an image never runs scripts, and data: is what the CSP allows.
+  const qr = h("img", { src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(link.qr_svg),
+                        alt: `QR code of the link for station ${name}` });
+  const box = $("#station-link-box");
+  clear(box,
+    h("p", {}, h("strong", {}, `Station ${name}`), ": its assistant scans this, or opens ",
+      h("a", { href: link.url, id: "station-link-url", target: "_blank", rel: "noreferrer" }, link.url)),
+    h("div", { class: "qr", id: "station-link-qr" }, qr),
+    h("p", { class: "muted small-print" }, `Works until ${fmtClock(link.expires_wall)}, for station `
+      + `${name} only. Anyone holding it runs this station: revoke its links if a phone goes missing.`),
+    link.lan ? null : h("p", { class: "alert" }, "This server listens on this laptop only, so phones "
+      + "cannot open the link: start it with ", h("code", {}, "agility serve --lan"), "."));
+  box.hidden = false;
+}
+
+async function revoke(name) {
+  if (!window.confirm(`Revoke every link of station ${name}? Its assistants' phones stop working.`)) return;
+  const done = await del(path(name) + "/links");
+  $("#station-link-box").hidden = true;
+  notify(`Station ${name}: ${done.revoked} link(s) revoked.`);
+}
+
+function start() {
+  const show = () => { if (location.hash === "#devices") guarded(load); };
+  window.addEventListener("hashchange", show);
+  $("#tab-button-devices").addEventListener("click", () => guarded(load));
+  $("#stations-refresh").addEventListener("click", () => guarded(load));
+  show();
+}
+
+// main.js marks the body ready once the coach is signed in and the console is built.
+if (document.body.dataset.ready === "true") start();
+else {
+  new MutationObserver((_, observer) => {
+    if (document.body.dataset.ready !== "true") return;
+    observer.disconnect();
+    start();
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
+}
