@@ -49,7 +49,9 @@ from server.settings.controllers import SettingsController
 from server.stations.actions import StationActionsController
 from server.stations.controllers import StationsController
 from server.stations.desk import StationDesk
+from server.stations.flags import FlagsController, FlagService
 from server.stations.links import StationLinksController
+from server.stations.overview import StationsOverviewController
 from server.stations.registry import Stations
 
 log = logging.getLogger(__name__)
@@ -171,11 +173,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             await svc.devices.close_all()
             svc.engine.dispose()
 
+    def corrections() -> CorrectionService:
+        return CorrectionService(svc.engine, svc.live, svc.catalog)
+
     return Litestar(
         route_handlers=[
             healthz, live_feed, live_since, LeaderboardController, RunsController,
             CorrectionsController, DevicesController, PlansController, StationsController,
-            StationActionsController, StationLinksController,
+            FlagsController,
+            StationActionsController, StationLinksController, StationsOverviewController,
             AuthController, TeamsController, AthletesController,
             RosterCsvController, SettingsController, ReportsController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[WEB_DIR],
@@ -193,8 +199,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "devices": Provide(lambda: svc.devices, sync_to_thread=False),
             "layouts": Provide(lambda: LayoutService(svc.engine, svc.coordinator),
                                sync_to_thread=False),
-            "corrections": Provide(lambda: CorrectionService(svc.engine, svc.live, svc.catalog),
-                                   sync_to_thread=False),
+            "flags": Provide(lambda: FlagService(svc.engine, corrections()), sync_to_thread=False),
+            "corrections": Provide(corrections, sync_to_thread=False),
         },
         lifespan=[lifespan],
         # Login, CSRF and the coach-only rule for every route: server/auth/.

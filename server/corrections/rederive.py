@@ -38,7 +38,8 @@ class Rederived:
     total_us: int
 
 
-def _stamp(event: DeviceEvent) -> Stamp:
+def event_stamp(event: DeviceEvent) -> Stamp:
+    """A stored raw event's stamp: its device ticks, and host time as the clock mapped it."""
     mono = event.mapped_mono_us if event.mapped_mono_us is not None else event.received_mono_us
     return Stamp(
         mono_us=mono, clock=f"{event.device}:{event.boot_id}", ticks=event.ticks,
@@ -46,7 +47,7 @@ def _stamp(event: DeviceEvent) -> Stamp:
     )  # fmt: skip
 
 
-def _event(session: Session, device: str, boot_id: int, seq: int) -> DeviceEvent | None:
+def stored_event(session: Session, device: str, boot_id: int, seq: int) -> DeviceEvent | None:
     return session.exec(
         select(DeviceEvent).where(
             DeviceEvent.device == device, DeviceEvent.boot_id == boot_id, DeviceEvent.seq == seq
@@ -55,7 +56,9 @@ def _event(session: Session, device: str, boot_id: int, seq: int) -> DeviceEvent
 
 
 def _crossing_again(session: Session, row: Crossing, rule: GateRule) -> Detected:
-    weighed = [_event(session, d, b, s) for d, b, s, _beam, _broken in json.loads(row.edges_json)]
+    weighed = [
+        stored_event(session, d, b, s) for d, b, s, _beam, _broken in json.loads(row.edges_json)
+    ]
     beams = {
         beam: ev.channel
         for (_d, _b, _s, beam, _broken), ev in zip(json.loads(row.edges_json), weighed, strict=True)
@@ -83,7 +86,7 @@ def _crossing_again(session: Session, row: Crossing, rule: GateRule) -> Detected
     found: list[Detected] = []
     for ev in around:
         edge = BeamEdge(
-            channels.index(ev.channel), ev.kind == "beam_broken", _stamp(ev),
+            channels.index(ev.channel), ev.kind == "beam_broken", event_stamp(ev),
             (ev.device, ev.boot_id, ev.seq),
         )  # fmt: skip
         found += detector.edge(edge)

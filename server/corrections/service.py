@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from drills.crossing import MAX_REARM_US, GateRule
 from server.catalog.service import Catalog
 from server.corrections.rederive import rederive
+from server.corrections.swap import swap_crossings
 from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.leaderboard import summary as board_summary
@@ -196,6 +197,42 @@ class CorrectionService:
             }  # fmt: skip
             return self._commit(session, run, "rederive", detail, coach_id)
 
+    def swap_crossings(
+        self, run_ids: tuple[int, int], role: str, coach_id: int | None
+    ) -> list[RunSummary]:
+        """Two reps of one course exchange their crossings of `role` (a flagged pass), each
+        timed again; one correction per rep, old and new splits in its audit entry."""
+        with Session(self.engine) as session:
+            runs = (self._editable(session, run_ids[0]), self._editable(session, run_ids[1]))
+            if runs[0].drill_id != runs[1].drill_id or run_ids[0] == run_ids[1]:
+                raise ConflictError("only two reps of the same drill can swap a crossing")
+            drill_row = session.get(Drill, runs[0].drill_id)
+            drill = None if drill_row is None else self.catalog.drills.get(drill_row.slug)
+            if drill is None:
+                raise NotFoundError(f"the drill of run {run_ids[0]} is no longer in the library")
+            names = tuple(_athlete_name(session, run) for run in runs)
+            retimed = swap_crossings(session, runs, role, drill, (names[0], names[1]))
+            details = []
+            for item, other in zip(retimed, reversed(names), strict=True):
+                before = {"total_us": item.run.total_us,
+                          "splits": {s.name: s.elapsed_us for s, _ in item.splits}}  # fmt: skip
+                for split, elapsed in item.splits:
+                    split.elapsed_us = elapsed
+                    session.add(split)
+                item.run.total_us = item.total_us
+                after = {"total_us": item.total_us,
+                         "splits": {s.name: e for s, e in item.splits}}  # fmt: skip
+                details.append({"role": role, "with": other, "before": before, "after": after})
+            # One transaction: the audit entries and both boards with the swap.
+            summaries = [
+                self._commit(session, item.run, "swap-crossing", detail, coach_id, commit=False)
+                for item, detail in zip(retimed, details, strict=True)
+            ]
+            session.commit()
+            for summary in summaries:
+                self._announce(summary, "swap-crossing")
+            return [_summary(session, item.run) for item in retimed]
+
     def log(self, run_id: int) -> list[CorrectionEntry]:
         with Session(self.engine) as session:
             if session.get(Run, run_id) is None:
@@ -226,8 +263,9 @@ class CorrectionService:
         return run
 
     def _commit(
-        self, session: Session, run: Run, action: str, detail: dict[str, Any], coach_id: int | None
-    ) -> RunSummary:
+        self, session: Session, run: Run, action: str, detail: dict[str, Any],
+        coach_id: int | None, *, commit: bool = True,
+    ) -> RunSummary:  # fmt: skip
         assert run.id is not None
         session.add(run)
         # The boards of every athlete this touched, in the same transaction.
@@ -242,13 +280,19 @@ class CorrectionService:
                 detail_json=json.dumps(detail, separators=(",", ":")),
             )
         )  # fmt: skip
+        if not commit:
+            session.flush()
+            return _summary(session, run)
         session.commit()
         summary = _summary(session, run)
+        self._announce(summary, action)
+        return summary
+
+    def _announce(self, summary: RunSummary, action: str) -> None:
         self.live.publish(
             {"type": "correction", "run_id": summary.run_id, "action": action,
              "drill": summary.drill}
         )  # fmt: skip
-        return summary
 
 
 def _summary(session: Session, run: Run) -> RunSummary:
@@ -261,3 +305,8 @@ def _summary(session: Session, run: Run) -> RunSummary:
         total_s=None if run.total_us is None else run.total_us / 1e6, voided=run.voided,
         manual=run.manual,
     )  # fmt: skip
+
+
+def _athlete_name(session: Session, run: Run) -> str:
+    athlete = session.get(Athlete, run.athlete_id)
+    return f"athlete {run.athlete_id}" if athlete is None else athlete.name

@@ -272,6 +272,27 @@ class StationLink(SQLModel, table=True):
     expires_wall: datetime
 
 
+class CourseFlag(SQLModel, table=True):
+    """A crossing given to a runner first in first out that looked wrong (a pass, a speed no
+    human runs, a missed gate) on a course that takes several athletes at once, kept until
+    the coach confirms it or swaps it with the other runner's (drills/overlap.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station: str | None = Field(default=None, max_length=40, index=True)
+    drill: str = Field(max_length=80)
+    role: str = Field(max_length=40)
+    doubt: str = Field(max_length=20)
+    reason: str = Field(max_length=300)
+    athlete: str = Field(max_length=120)  # the runner the crossing was given to
+    run_id: int | None = Field(default=None, foreign_key="run.id", index=True)
+    alternative: str | None = Field(default=None, max_length=120)  # who may own it instead
+    other_run_id: int | None = Field(default=None, foreign_key="run.id")
+    state: str = Field(default="open", max_length=12, index=True)  # open, confirmed, swapped
+    created_wall: datetime = Field(default_factory=utc_now)
+    decided_wall: datetime | None = None
+    coach_id: int | None = Field(default=None, foreign_key="coach.id")
+
+
 class AppSetting(SQLModel, table=True):
     """Club-wide settings a coach changes from the console (e.g. board privacy)."""
 

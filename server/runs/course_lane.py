@@ -19,11 +19,14 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from drills import Drill
 from drills.crossing import BeamEdge, CrossingDetector, Detected
 from drills.overlap import Course, Flag, Refused
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
+from server.db.models import CourseFlag
 from server.runs import signals
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ class CourseLane:
         self.drill = drill
         self.detectors: dict[str, CrossingDetector] = {}
         self.runs: dict[int, ActiveRun] = {}  # runner number -> the rep on course
+        self.run_ids: dict[int, int | None] = {}  # runner number -> run id, kept after it ends
         self._flagged: set[tuple[int, str]] = set()  # (crossing, doubt) already said
         self._timers: list[asyncio.TimerHandle] = []
 
@@ -136,6 +140,7 @@ class CourseLane:
         self.runs[got.number] = armed
         self.coordinator.active = None
         self.coordinator.take_crossing(armed, role, found, origin)
+        self.run_ids[got.number] = armed.run_id
         if armed.started is not None and not armed.started.done():
             armed.started.set_result(None)
 
@@ -148,16 +153,28 @@ class CourseLane:
             self._say_flag(flag)
 
     def _say_flag(self, flag: Flag) -> None:
-        run = self.runs.get(flag.runner.number)
-        alternative = None if flag.alternative is None else flag.alternative.athlete
+        """Kept for the coach to confirm or swap (server/stations/flags.py), and said."""
+        run_id = self.run_ids.get(flag.runner.number)
+        other = flag.alternative
+        row = CourseFlag(
+            drill=self.drill.slug, role=flag.role, doubt=flag.doubt.value,
+            reason=flag.reason[:300], athlete=flag.runner.athlete, run_id=run_id,
+            alternative=None if other is None else other.athlete,
+            other_run_id=None if other is None else self.run_ids.get(other.number),
+        )  # fmt: skip
+        try:
+            flag_id: int | None = self.coordinator.recorder.add_flag(row)
+        except SQLAlchemyError:
+            log.exception("could not store a course flag")
+            flag_id = None
         log.warning("%s: crossing %d of %s given to %s, check it: %s (%s may own it)",
                     self.drill.slug, flag.crossing, flag.role, flag.runner.athlete,
-                    flag.reason, alternative)  # fmt: skip
+                    flag.reason, row.alternative)  # fmt: skip
         self._publish({
-            "type": "flag", "drill": self.drill.slug, "role": flag.role,
-            "athlete": flag.runner.athlete, "alternative": alternative,
-            "doubt": flag.doubt.value, "reason": flag.reason,
-            "run_id": None if run is None else run.run_id,
+            "type": "flag", "flag_id": flag_id, "drill": self.drill.slug, "role": flag.role,
+            "athlete": flag.runner.athlete, "alternative": row.alternative,
+            "doubt": flag.doubt.value, "reason": flag.reason, "run_id": run_id,
+            "other_run_id": row.other_run_id,
         })  # fmt: skip
 
     def _publish(self, message: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from drills import RunOutcome, SplitResult
 from drills.crossing import Detected
 from drills.timing import elapsed_us
 from hardware.device import DeviceEvent
-from server.db.models import Athlete, Team, utc_now
+from server.db.models import Athlete, CourseFlag, Team, utc_now
 from server.db.models import Crossing as CrossingRow
 from server.db.models import DeviceEvent as DeviceEventRow
 from server.db.models import Drill as DrillRow
@@ -173,6 +173,15 @@ class RunRecorder:
                 "crossing": None if crossing is None else crossing_note(crossing),
             }
         )  # fmt: skip
+
+    def add_flag(self, flag: CourseFlag) -> int:
+        """Keep a doubtful crossing of an overlapping course for the coach; its id."""
+        flag.station = self.station
+        with Session(self.engine) as session:
+            session.add(flag)
+            session.commit()
+            assert flag.id is not None
+            return flag.id
 
     def add_crossings(self, run_id: int, crossings: list[tuple[str, Detected]]) -> None:
         """Keep how each gate role's crossing of the rep was found."""

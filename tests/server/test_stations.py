@@ -196,12 +196,17 @@ def _course(coach: httpx.Client, name: str) -> list[dict[str, Any]]:
     return course
 
 
+def _break(hub: VirtualHub, channel: int, at_ns: int) -> None:
+    """A body through one beam: broken at at_ns, clear 80 ms later."""
+    hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
+    hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
+
+
 def _run(hub: VirtualHub, start_in_s: float, total_s: float) -> None:
     """One athlete's pass: the start gate now + start_in_s, the finish total_s later."""
     start_ns = time.monotonic_ns() + round(start_in_s * 1e9)
     for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):
-        hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
-        hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
+        _break(hub, channel, at_ns)
 
 
 def test_a_station_with_start_spacing_takes_the_next_athlete_before_the_last_finishes(
@@ -238,3 +243,55 @@ def test_a_station_with_start_spacing_takes_the_next_athlete_before_the_last_fin
     assert totals.keys() == {"Ada", "Bo", "Cy"}, info["progress"]["done"]
     for athlete, total_s in (("Ada", 3.0), ("Bo", 2.6), ("Cy", 2.5)):
         assert abs(totals[athlete] - total_s) < 0.002, totals
+
+
+def test_a_pass_on_the_course_is_flagged_and_the_coach_swaps_it(field: Field) -> None:
+    """Ada runs 3.0 s per 10 m; Bo sets off about 2.2 s after her at 1.5 s per 10 m and passes
+    her before the finish. First in, first out gives Ada Bo's finish; the paces show the pass.
+    (Each gate's crossings are over 0.5 s apart: closer, the re-arm makes two bodies one.)"""
+    plan = {**PLAN, "blocks": [{"drill": "backward-sprint-20m", "athletes": ["Ada", "Bo"],
+                                "reps": 1}]}  # fmt: skip
+    hub = field.hubs[0]
+    key = field.keys[0]
+    lane = {"start": {"device": key, "channel": 0}, "split_10m": {"device": key, "channel": 1},
+            "finish": {"device": key, "channel": 2}}  # fmt: skip
+    feed = Feed(field.base_url)
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        res = coach.put("/api/stations/sprint", json={"bindings": lane,
+                                                      "min_start_spacing_s": 2.0})  # fmt: skip
+        assert res.status_code == 200, res.text
+        plan_id = coach.post("/api/plans", json=plan).json()["id"]
+        res = coach.post("/api/stations/sprint/sessions",
+                         json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
+        session_id = res.json()["id"]
+        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        ada_ns = time.monotonic_ns() + 50_000_000
+        _break(hub, 0, ada_ns)
+        _wait("Bo armed", lambda: len(_course(coach, "sprint")) == 2)
+        bo_ns = time.monotonic_ns() + 50_000_000
+        assert 2.0 < (bo_ns - ada_ns) / 1e9 < 2.6  # armed no sooner than the spacing
+        for channel, at_ns in ((1, ada_ns + 3_000_000_000), (2, ada_ns + 6_000_000_000),
+                               (0, bo_ns), (1, bo_ns + 1_500_000_000),
+                               (2, bo_ns + 3_000_000_000)):  # fmt: skip
+            _break(hub, channel, at_ns)
+        _wait("both finished", lambda: (
+            coach.get(f"/api/plans/sessions/{session_id}").json()["state"] == "finished"
+        ))  # fmt: skip
+        flags = coach.get("/api/flags", params={"flag_state": "open"}).json()
+        assert flags and {f["doubt"] for f in flags} == {"pass"}, flags
+        flag = next(f for f in flags if f["athlete"] == "Ada")
+        assert (flag["role"], flag["alternative"], flag["station"]) == ("finish", "Bo", "sprint")
+        res = coach.post(f"/api/flags/{flag['id']}/swap")
+        assert res.status_code == 200, res.text
+        totals = {r["athlete"]: r["total_s"] for r in res.json()["runs"]}
+        assert abs(totals["Ada"] - 6.0) < 0.002 and abs(totals["Bo"] - 3.0) < 0.002, totals
+        # One answer decides both crossings of the pass; a second is refused.
+        assert coach.get("/api/flags", params={"flag_state": "open"}).json() == []
+        again = coach.post(f"/api/flags/{flag['id']}/swap")
+        assert again.status_code == 409 and "already swapped" in again.text
+        log = coach.get(f"/api/runs/{flag['run_id']}/corrections").json()
+        assert [e["action"] for e in log] == ["swap-crossing"]
+    feed.close()
+    said = [m for m in feed.messages if m.get("type") == "flag"]
+    assert said and all(m["station"] == "sprint" for m in said), said

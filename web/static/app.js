@@ -1,8 +1,10 @@
 // Public leaderboard (/): per drill and segment, best and last, rank and difference to the
 // personal best, filtered by group or day. A view of server state: it loads the board over
-// HTTP and follows /ws/live; after a reconnect it catches up (js/live.js).
+// HTTP and follows /ws/live; after a reconnect it catches up (js/live.js). With ?station=NAME
+// the live line and the board's live reloads follow that station's reps only (the board
+// itself is the drill's, every station's reps).
 import { $, clear, h, query } from "./js/dom.js";
-import { describe, lastRepLine, renderBoard } from "./js/board.js";
+import { describe, lastRepLine, otherStation, renderBoard, stationParam } from "./js/board.js";
 import { LiveFeed } from "./js/live.js";
 import { mountThemeToggle } from "./js/theme.js";
 
@@ -10,6 +12,7 @@ const params = new URLSearchParams(location.search);
 const state = {
   drill: params.get("drill"), segment: params.get("segment") || "",
   group: params.get("group") || "", day: params.get("day") || "", drills: [],
+  station: stationParam(params),
 };
 
 async function getJSON(url) {
@@ -19,7 +22,8 @@ async function getJSON(url) {
 }
 
 function saveUrl() {
-  const q = query({ drill: state.drill, segment: state.segment, group: state.group, day: state.day });
+  const q = query({ drill: state.drill, segment: state.segment, group: state.group, day: state.day,
+                    station: state.station });
   history.replaceState(null, "", location.pathname + q);
 }
 
@@ -61,6 +65,7 @@ async function loadBoard(flashAthlete) {
 }
 
 function onMessage(msg) {
+  if (otherStation(msg, state.station)) return;
   if (msg.drill && msg.drill !== state.drill) return;
   const line = describe(msg);
   if (line) $("#latest").textContent = line;
@@ -101,10 +106,18 @@ function changed() {
 window.addEventListener("DOMContentLoaded", async () => {
   mountThemeToggle($("#theme-toggle"));
   bindFilters();
+  if (state.station) {
+    $("#station-note").textContent = `Live: station ${state.station} only. `;
+    $("#station-note").append(h("a", { href: location.pathname + query({ drill: state.drill }) },
+                                "Every station"));
+    $("#station-note").hidden = false;
+    $("#latest").textContent = `Waiting for a rep at station ${state.station}…`;
+  }
   try {
     await loadDrills();
     await loadBoard();
-    const line = await lastRepLine(state.drill);
+    // The stored reps do not say their station: a station's page waits for its own.
+    const line = state.station ? null : await lastRepLine(state.drill);
     if (line && $("#latest").textContent.startsWith("Waiting")) $("#latest").textContent = line;
   } catch (err) {
     $("#latest").textContent = "Cannot reach the server: " + err.message;

@@ -27,6 +27,21 @@ export function renderBoard(body, board, { flash = null, limit = Infinity, colum
   }));
 }
 
+// Live messages about a rep name the station (course) it ran on; a rep of the lane of
+// before names "main".
+const REP_TYPES = new Set(["split", "run", "cue", "stimulus", "flag", "start_refused",
+                           "crossing_unassigned"]);
+
+/** The `?station=NAME` of the page's address: "" shows every station. */
+export function stationParam(params = new URLSearchParams(location.search)) {
+  return (params.get("station") || "").trim();
+}
+
+/** True when a station is chosen and `msg` is about a rep on another one. */
+export function otherStation(msg, station) {
+  return Boolean(station) && REP_TYPES.has(msg.type) && (msg.station || "main") !== station;
+}
+
 /** One line about a live message, or null when it says nothing for a board's audience. */
 export function describe(msg) {
   if (msg.type === "split") return `${msg.athlete}: ${msg.split} ${fmtS(msg.elapsed_s)}`;

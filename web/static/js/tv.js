@@ -1,13 +1,17 @@
 // TV mode (/tv): rotates through the boards of today's drills every ROTATE_S seconds (or
 // ?every=N) with live updates; a rep that ends brings its drill's board up at once.
+// ?station=NAME (a TV beside one course of a testing day): live updates of other stations are
+// ignored, and once a rep has ended there the rotation keeps to the drills run there.
 import { $, fmtClock, h, clear } from "./dom.js";
-import { describe, lastRepLine, renderBoard } from "./board.js";
+import { describe, lastRepLine, otherStation, renderBoard, stationParam } from "./board.js";
 import { LiveFeed } from "./live.js";
 
 const params = new URLSearchParams(location.search);
 const ROTATE_S = Math.max(3, Number(params.get("every")) || 15);
 const ROWS = 10;
-const state = { drills: [], names: {}, index: 0, timer: null, board: null };
+const STATION = stationParam(params);
+// seen: the drills of reps that ended at STATION since the page opened.
+const state = { drills: [], names: {}, index: 0, timer: null, board: null, seen: [] };
 
 async function getJSON(url) {
   const res = await fetch(url, { headers: { Accept: "application/json" } });
@@ -35,8 +39,12 @@ async function todaysDrills() {
   }
 }
 
+/** A drill this TV shows: any, unless its station has run some (then those only). */
+const shown = (drill) => !STATION || state.seen.length === 0 || state.seen.includes(drill);
+
 async function refreshDrills() {
-  const drills = await todaysDrills();
+  const drills = (await todaysDrills()).filter(shown);
+  for (const drill of state.seen) if (!drills.includes(drill)) drills.push(drill);
   const current = state.drills[state.index];
   state.drills = drills;
   state.index = Math.max(0, drills.indexOf(current));
@@ -88,11 +96,16 @@ async function next() {
 }
 
 function onMessage(msg) {
+  if (otherStation(msg, STATION)) return;
   const line = describe(msg);
   if (line) $("#latest").textContent = line;
   if (!msg.drill) return;
   const ended = msg.type === "run" && msg.state === "finished";
-  if (ended || msg.type === "correction") {
+  if (ended && STATION && !state.seen.includes(msg.drill)) {
+    state.seen.push(msg.drill);
+    state.drills = state.drills.filter(shown);
+  }
+  if ((ended || msg.type === "correction") && shown(msg.drill)) {
     if (!state.drills.includes(msg.drill)) state.drills.push(msg.drill);
     if (ended && state.drills[state.index] !== msg.drill) {
       state.index = state.drills.indexOf(msg.drill); // show the rep that just ended
@@ -117,10 +130,14 @@ function tick() {
 window.addEventListener("DOMContentLoaded", async () => {
   tick();
   setInterval(tick, 5000);
+  const badge = $("#tv-station");
+  badge.textContent = STATION ? "Station " + STATION : "";
+  badge.hidden = !STATION;
   try {
     await refreshDrills();
     await show();
-    const line = await lastRepLine(null);
+    // The stored reps do not say their station: a station's TV waits for its own.
+    const line = STATION ? null : await lastRepLine(null);
     if (line) $("#latest").textContent = line;
   } catch (err) {
     $("#latest").textContent = "Cannot reach the server: " + err.message;

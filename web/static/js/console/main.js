@@ -14,8 +14,9 @@ import { createRoster } from "./roster.js";
 import { createDevices } from "./devices.js";
 import { createReports } from "./reports.js";
 import { createSettings } from "./settings.js";
+import { createOverview } from "./overview.js";
 
-const TABS = ["run", "launch", "roster", "devices", "reports", "settings"];
+const TABS = ["run", "launch", "stations", "roster", "devices", "reports", "settings"];
 
 const store = { coach: null, drills: [], teams: [], athletes: [] };
 const beeper = new Beeper();
@@ -39,7 +40,11 @@ function openTab(name) {
     $("#tab-" + tab).hidden = tab !== name;
     $("#tab-button-" + tab).setAttribute("aria-selected", String(tab === name));
   }
-  if (current !== name) $("#alert").hidden = true; // an error belongs to the tab it came from
+  if (current !== name) {
+    $("#alert").hidden = true; // an error belongs to the tab it came from
+    const left = parts[current];
+    if (left && left.hide) left.hide();
+  }
   current = name;
   document.body.dataset.tab = name;
   const part = parts[name];
@@ -122,6 +127,7 @@ async function start() {
   parts.devices = createDevices(ctx);
   parts.reports = createReports(ctx);
   parts.settings = createSettings(ctx);
+  parts.stations = createOverview();
   await guarded(reloadRoster);
   openTab(location.hash.slice(1) || "run");
   window.agilityLive = new LiveFeed({

@@ -3,12 +3,16 @@
 // false starts and timeouts, the big START button (space bar), pause, resume, skip, abort
 // and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live. A finished rep
 // with its crossings on record can be re-timed with another gate rule (a correction).
+// A station chosen above (a testing day) keeps the list of live sessions, the session it
+// follows on its own and the live splits and results to that station; "All" filters nothing.
 import { get, post } from "../api.js";
 import { $, clear, fmtS, fmtState, h } from "../dom.js";
 import { emit, fillSelect, guarded, notify } from "./ui.js";
 import { queueOf } from "./plans.js";
 
 const SESSION_KEY = "agility-session";
+const STATION_KEY = "agility-run-station";
+const MAIN_STATION = "main";
 const LIVE_STATES = ["running", "paused", "scheduled"];
 
 export function createRunView(ctx) {
@@ -16,7 +20,7 @@ export function createRunView(ctx) {
     id: Number(localStorage.getItem(SESSION_KEY)) || null,
     info: null, phase: null, state: null, next: null, done: 0, total: 0, reason: null,
     countdownEnd: null, lastSecond: null, rep: null, abortArmed: null, refresh: null,
-    retimeRun: null,
+    retimeRun: null, station: localStorage.getItem(STATION_KEY) || "", stationOf: new Map(),
   };
 
   const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
@@ -71,15 +75,42 @@ export function createRunView(ctx) {
     return guarded(fetchSession);
   }
 
+  // -- the station selector: messages name their station, `plan` ones their session ---------
+
+  /** True when no station is chosen, or `name` (a message's or session's station) is it. */
+  const chosen = (name) => !S.station || (name || MAIN_STATION) === S.station;
+
+  async function fillStations() {
+    const names = (await get("/api/stations")).map((s) => s.name);
+    if (S.station && !names.includes(S.station)) names.push(S.station); // removed since: still shown
+    fillSelect($("#run-station"), names.map((n) => ({ value: n, label: n })), { blank: "All stations" });
+    $("#run-station").value = S.station;
+  }
+
+  /** The station of a session (asked once per session: a session never changes station). */
+  function stationOfSession(id) {
+    if (!S.stationOf.has(id)) {
+      const asked = get(`/api/plans/sessions/${id}`).then((info) => info.station);
+      asked.catch(() => S.stationOf.delete(id)); // asked again next time
+      S.stationOf.set(id, asked);
+    }
+    return Promise.resolve(S.stationOf.get(id));
+  }
+
   async function listLiveSessions() {
-    const sessions = (await get("/api/plans/sessions")).filter((s) => LIVE_STATES.includes(s.state));
+    const all = (await get("/api/plans/sessions")).filter((s) => LIVE_STATES.includes(s.state));
+    for (const s of all) S.stationOf.set(s.id, s.station);
+    const sessions = all.filter((s) => chosen(s.station));
     const list = $("#live-sessions");
     if (!sessions.length) {
-      clear(list, h("li", { class: "muted" }, "No session is running, paused or scheduled."));
+      clear(list, h("li", { class: "muted" }, S.station
+        ? `No session is running, paused or scheduled on station ${S.station}.`
+        : "No session is running, paused or scheduled."));
       return;
     }
     clear(list, ...sessions.map((s) => h("li", {},
       h("span", { class: "badge " + s.state }, s.state), `${s.plan} (#${s.id})`,
+      s.station && s.station !== MAIN_STATION ? h("span", { class: "muted" }, `station ${s.station}`) : null,
       h("button", { type: "button", class: "small", onclick: () => open(s.id) }, "Open"))));
   }
 
@@ -289,7 +320,14 @@ export function createRunView(ctx) {
     // when none is open here, or the open one is over.
     const idle = !S.id || ["finished", "aborted", "missed"].includes(S.state);
     if (idle && msg.session_id !== S.id && LIVE_STATES.includes(msg.state)) {
-      open(msg.session_id, { switchTab: false });
+      if (!S.station) open(msg.session_id, { switchTab: false });
+      else {
+        guarded(async () => {
+          if (chosen(await stationOfSession(msg.session_id)) && S.id !== msg.session_id) {
+            await open(msg.session_id, { switchTab: false });
+          }
+        });
+      }
       return;
     }
     if (msg.session_id !== S.id) return;
@@ -373,6 +411,11 @@ export function createRunView(ctx) {
       if (!$("#go-button").disabled) control("go");
     });
     $("#retime-form").addEventListener("submit", retime);
+    $("#run-station").addEventListener("change", (ev) => {
+      S.station = ev.target.value;
+      localStorage.setItem(STATION_KEY, S.station);
+      guarded(listLiveSessions);
+    });
     setInterval(tick, 100);
   }
 
@@ -382,10 +425,11 @@ export function createRunView(ctx) {
     show: async () => {
       if (S.id) await fetchSession();
       else render();
-      await listLiveSessions();
+      await Promise.all([listLiveSessions(), fillStations()]);
     },
-    onReload: () => Promise.all([fetchSession(), listLiveSessions()]),
+    onReload: () => Promise.all([fetchSession(), listLiveSessions(), fillStations()]),
     onLive(msg) {
+      if (msg.type !== "plan" && "station" in msg && !chosen(msg.station)) return;
       if (msg.type === "plan") onPlan(msg);
       else if (msg.type === "split") onSplit(msg);
       else if (msg.type === "run") onRun(msg);

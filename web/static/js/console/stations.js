@@ -1,6 +1,7 @@
 // Console, Devices tab: the stations of a testing day (GET /api/stations) and, for each, a
 // link for its assistant (POST /api/stations/{name}/links), shown as its URL and QR code; or
 // every link of a station revoked at once. Loaded beside main.js, it waits for the sign-in.
+// The Stations tab (overview.js) offers the same link on each station's card.
 import { del, get, post } from "../api.js";
 import { $, clear, fmtClock, h } from "../dom.js";
 import { guarded, notify } from "./ui.js";
@@ -16,20 +17,22 @@ async function load() {
     h("td", { class: "row-actions" },
       h("button", { type: "button", class: "small", onclick: () => guarded(() => makeLink(s.name)) },
         "Link for assistant"),
-      h("button", { type: "button", class: "small", onclick: () => guarded(() => revoke(s.name)) },
+      h("button", { type: "button", class: "small", onclick: () => guarded(() => revokeLinks(s.name)) },
         "Revoke links")))));
 }
 
-async function makeLink(name) {
+/** A new link for the station's assistant, shown in `box`: its URL and QR code (ids from the
+ * box's: #station-link-box holds #station-link-url and #station-link-qr). */
+export async function makeLink(name, box = $("#station-link-box")) {
   const link = await post(path(name) + "/links", {});
+  const prefix = box.id.replace(/-box$/, "");
   // An <img> of the server's SVG: an image never runs scripts, and data: is what the CSP allows.
   const qr = h("img", { src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(link.qr_svg),
                         alt: `QR code of the link for station ${name}` });
-  const box = $("#station-link-box");
   clear(box,
     h("p", {}, h("strong", {}, `Station ${name}`), ": its assistant scans this, or opens ",
-      h("a", { href: link.url, id: "station-link-url", target: "_blank", rel: "noreferrer" }, link.url)),
-    h("div", { class: "qr", id: "station-link-qr" }, qr),
+      h("a", { href: link.url, id: prefix + "-url", target: "_blank", rel: "noreferrer" }, link.url)),
+    h("div", { class: "qr", id: prefix + "-qr" }, qr),
     h("p", { class: "muted small-print" }, `Works until ${fmtClock(link.expires_wall)}, for station `
       + `${name} only. Anyone holding it runs this station: revoke its links if a phone goes missing.`),
     link.lan ? null : h("p", { class: "alert" }, "This server listens on this laptop only, so phones "
@@ -37,10 +40,11 @@ async function makeLink(name) {
   box.hidden = false;
 }
 
-async function revoke(name) {
+/** Every link of the station stops working at once (a lost phone, the day is over). */
+export async function revokeLinks(name, box = $("#station-link-box")) {
   if (!window.confirm(`Revoke every link of station ${name}? Its assistants' phones stop working.`)) return;
   const done = await del(path(name) + "/links");
-  $("#station-link-box").hidden = true;
+  box.hidden = true;
   notify(`Station ${name}: ${done.revoked} link(s) revoked.`);
 }
 
@@ -52,12 +56,18 @@ function start() {
   show();
 }
 
-// main.js marks the body ready once the coach is signed in and the console is built.
-if (document.body.dataset.ready === "true") start();
-else {
+/** Runs `fn` once main.js has signed the coach in and built the console (body[data-ready]):
+ * for the modules loaded beside it (this one, overview.js). */
+export function whenConsoleReady(fn) {
+  if (document.body.dataset.ready === "true") {
+    fn();
+    return;
+  }
   new MutationObserver((_, observer) => {
     if (document.body.dataset.ready !== "true") return;
     observer.disconnect();
-    start();
+    fn();
   }).observe(document.body, { attributes: true, attributeFilter: ["data-ready"] });
 }
+
+whenConsoleReady(start);
