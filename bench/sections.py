@@ -22,6 +22,8 @@ from server.benchmarks.gates_report import render_markdown as _gates_md
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
+from server.benchmarks.stations import StationsConfig, run_stations_bench
+from server.benchmarks.stations_report import render_markdown as _stations_md
 from server.benchmarks.throughput import run_throughput_bench
 from server.benchmarks.timing import run_timing_bench
 
@@ -363,6 +365,12 @@ SECTIONS = [
         "Live feed fan-out and memory",
         lambda seed: run_live_fanout_bench(),  # nothing random in it: the seed is not used
         _live_md,
+    ),
+    Section(
+        "stations",
+        "Stations: a testing day at once",
+        lambda seed: run_stations_bench(StationsConfig(seed=seed)),
+        _stations_md,
     ),
     Section(
         "boards",

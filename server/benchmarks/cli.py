@@ -13,6 +13,8 @@ from server.benchmarks.gates import GatesConfig, run_gates_bench
 from server.benchmarks.hotplug import run_hotplug_bench
 from server.benchmarks.live_fanout import run_live_fanout_bench
 from server.benchmarks.reaction import run_reaction_bench
+from server.benchmarks.stations import StationsConfig, run_stations_bench
+from server.benchmarks.stations_report import render_text as stations_text
 from server.benchmarks.throughput import run_throughput_bench
 from server.benchmarks.timing import run_timing_bench
 
@@ -202,9 +204,20 @@ def _gates(args: argparse.Namespace) -> int:
     return 0 if result["met"] else 1  # a missed target fails the command
 
 
+def _stations(args: argparse.Namespace) -> int:
+    result = run_stations_bench(
+        StationsConfig(
+            athletes=args.athletes, stations=args.stations, rounds=args.rounds,
+            baseline_reps=args.baseline_reps, overtakes=args.overtakes, seed=args.seed,
+        )
+    )  # fmt: skip
+    _emit(args, result, stations_text)
+    return 0 if result["met"] else 1  # a missed target fails the command
+
+
 def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `bench timing|reaction|throughput|firmware|adapters|gates|hotplug|live`; each
-    sets func(args) -> int."""
+    """Register `bench timing|reaction|throughput|firmware|adapters|gates|hotplug|live|
+    stations`; each sets func(args) -> int."""
     bench = subparsers.add_parser("bench", help="hardware benchmarks on the simulator")
     sub = bench.add_subparsers(dest="bench_command", required=True)
 
@@ -281,3 +294,22 @@ def add_bench_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     live.add_argument("--baseline-clients", type=int, default=1)
     live.add_argument("--baseline-s", type=float, default=30.0, metavar="S")
     live.set_defaults(func=_live)
+
+    stations = sub.add_parser(
+        "stations",
+        help="stations at once on one server: crossings against the truth, split to phone"
+        " (exit 1: target missed)",
+    )
+    stations.add_argument("--json", action="store_true", help="print one JSON object")
+    defaults_st = StationsConfig()
+    stations.add_argument("--athletes", type=int, default=defaults_st.athletes)
+    stations.add_argument("--stations", type=int, default=defaults_st.stations,
+                          help="how many of the six stations run")  # fmt: skip
+    stations.add_argument("--rounds", type=int, default=defaults_st.rounds,
+                          help="stations each athlete visits")  # fmt: skip
+    stations.add_argument("--baseline-reps", type=int, default=defaults_st.baseline_reps,
+                          help="reps on one lane alone (0: skip)")  # fmt: skip
+    stations.add_argument("--overtakes", type=int, default=defaults_st.overtakes,
+                          help="passes in the overtakes scenario (0: skip)")  # fmt: skip
+    stations.add_argument("--seed", type=int, default=1)
+    stations.set_defaults(func=_stations)

@@ -179,6 +179,9 @@ async def _cue_and_touch(pod: AvrDevice) -> tuple[list[float], list[float], list
         pod.set_pin("D8", 1)
         rng = random.Random(8)
         for colour, pins in list(COLOURS.items()) * 2:
+            # A loaded machine slows simavr, and the host may resynchronise the pod's clock
+            # (a light is refused meanwhile, as on the field): wait for it, then cue.
+            await session.wait_ready(timeout_s=10.0)
             at_mono_us = mono_us() + 150_000
             fit = state.clock.fit
             assert fit is not None
