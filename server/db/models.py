@@ -293,6 +293,18 @@ class CourseFlag(SQLModel, table=True):
     coach_id: int | None = Field(default=None, foreign_key="coach.id")
 
 
+class UnknownTag(SQLModel, table=True):
+    """A tag read at a station that no athlete has, kept until a coach attaches it: a blank
+    card read at 9:00 must still be there to attach at 9:30, across a restart."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station: str = Field(index=True, max_length=40)
+    tag: str = Field(max_length=64)
+    first_wall: datetime = Field(default_factory=utc_now)
+    last_wall: datetime = Field(default_factory=utc_now)
+    reads: int = 1
+
+
 class AppSetting(SQLModel, table=True):
     """Club-wide settings a coach changes from the console (e.g. board privacy)."""
 

@@ -6,23 +6,23 @@ come here. Every control goes through PlanService, the code behind the console's
 routes (a check-in is a swap), so a queue moves the same way whoever pressed the button.
 
 A tag nobody has is not lost: each station keeps the tags it could not place, until a coach
-attaches them, and the coach sees them in the station's state. They are kept in memory only
-(a restart forgets them): they are a note for the day, not a record.
+attaches them, and the coach sees them in the station's state. They are stored (table
+`unknowntag`), so a blank card read before a restart can still be attached after it.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from server.db.models import Athlete, utc_now
+from server.db.models import UnknownTag as UnknownTagRow
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.plans.runner import Phase, PlanRunner
 from server.plans.service import PlanService
@@ -96,7 +96,6 @@ class StationDesk:
         self.stations = stations
         self.engine = engine
         self.clock = clock
-        self._unknown: dict[str, OrderedDict[str, UnknownTag]] = {}
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -140,26 +139,52 @@ class StationDesk:
         return min(planned, key=lambda s: s.scheduled_wall or "", default=None)
 
     def _unknown_tags(self, name: str) -> list[UnknownTag]:
-        kept = self._unknown.get(name)
-        if not kept:
-            return []
-        # Attached since it was read: the coach has dealt with it.
         with Session(self.engine) as session:
+            rows = session.exec(
+                select(UnknownTagRow).where(UnknownTagRow.station == name)
+                .order_by(col(UnknownTagRow.last_wall), col(UnknownTagRow.id))
+            ).all()  # fmt: skip
+            if not rows:
+                return []
+            # Attached since it was read: the coach has dealt with it.
             attached = set(
-                session.exec(select(Athlete.tag).where(col(Athlete.tag).in_(list(kept)))).all()
+                session.exec(
+                    select(Athlete.tag).where(col(Athlete.tag).in_([r.tag for r in rows]))
+                ).all()
             )
-        for tag in attached:
-            kept.pop(str(tag), None)
-        return list(kept.values())
+            if attached:
+                session.exec(
+                    delete(UnknownTagRow).where(
+                        col(UnknownTagRow.station) == name,
+                        col(UnknownTagRow.tag).in_(list(attached)),
+                    )
+                )
+                session.commit()
+            return [
+                UnknownTag(r.tag, r.first_wall, r.last_wall, r.reads)
+                for r in rows if r.tag not in attached
+            ]  # fmt: skip
 
     def _remember(self, name: str, tag: str) -> None:
-        kept = self._unknown.setdefault(name, OrderedDict())
         now = self.clock()
-        seen = kept.pop(tag, None) or UnknownTag(tag, now, now, 0)
-        seen.last_wall, seen.reads = now, seen.reads + 1
-        kept[tag] = seen
-        while len(kept) > MAX_UNKNOWN_TAGS:
-            kept.popitem(last=False)
+        with Session(self.engine) as session:
+            row = session.exec(
+                select(UnknownTagRow).where(UnknownTagRow.station == name, UnknownTagRow.tag == tag)
+            ).first()
+            if row is None:
+                row = UnknownTagRow(station=name, tag=tag, first_wall=now, last_wall=now, reads=0)
+            row.last_wall, row.reads = now, row.reads + 1
+            session.add(row)
+            session.commit()
+            # Bounded: a reader stuck in a loop fills a page, not the disk.
+            stale = session.exec(
+                select(UnknownTagRow.id).where(UnknownTagRow.station == name)
+                .order_by(col(UnknownTagRow.last_wall).desc(), col(UnknownTagRow.id).desc())
+                .offset(MAX_UNKNOWN_TAGS)
+            ).all()  # fmt: skip
+            if stale:
+                session.exec(delete(UnknownTagRow).where(col(UnknownTagRow.id).in_(list(stale))))
+                session.commit()
 
     # -- check-in ---------------------------------------------------------------------------
 

@@ -353,3 +353,29 @@ def test_unknown_tags_reach_the_coach_and_hostile_input_is_refused(day: Day) -> 
     assert res.status_code == 409 and res.json()["detail"] == "no session running on station b"
     assert day.coach.get("/api/stations/nowhere/state").status_code == 404
     day.coach.post(f"/api/plans/sessions/{session_id}/abort")
+
+
+def _coach_of(live: Any) -> httpx.Client:
+    return login_client(live.base_url, live.services.engine)
+
+
+def test_unknown_tags_are_kept_across_a_restart_and_bounded(sqlite_db: str) -> None:
+    """A blank card read before a restart can still be attached after it; a reader stuck in
+    a loop keeps the newest MAX_UNKNOWN_TAGS of a station, not every read."""
+    from server.stations.desk import MAX_UNKNOWN_TAGS
+
+    migrate(sqlite_db)
+    with serve(sqlite_db, ()) as live, closing(_coach_of(live)) as coach:
+        assert coach.put("/api/stations/a", json={"bindings": {}}).status_code == 200
+        assert coach.put("/api/stations/b", json={"bindings": {}}).status_code == 200
+        for i in range(MAX_UNKNOWN_TAGS + 5):
+            res = coach.post("/api/stations/a/checkin", json={"tag": f"c{i:04x}"})
+            assert res.status_code == 404, res.text
+        for _ in range(3):
+            res = coach.post("/api/stations/b/checkin", json={"tag": "beef"})
+            assert res.status_code == 404, res.text
+    with serve(sqlite_db, ()) as live, closing(_coach_of(live)) as coach:
+        kept = coach.get("/api/stations/a/state").json()["unknown_tags"]
+        assert [u["tag"] for u in kept] == [f"C{i:04X}" for i in range(5, MAX_UNKNOWN_TAGS + 5)]
+        kept = coach.get("/api/stations/b/state").json()["unknown_tags"]
+        assert [(u["tag"], u["reads"]) for u in kept] == [("BEEF", 3)]
