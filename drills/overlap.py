@@ -27,11 +27,16 @@ flagged for the coach, naming the runner who may own it instead:
 - pass: each runner's time since their previous gate is set against the time their own mean
   pace so far predicts (a log ratio; 0 is on pace). When a crossing arrives, it and the
   earlier undecided crossings of the same gate that the same runners could have made are
-  matched to those runners in every feasible way. If some matching makes their ratios agree
-  better than the one they hold, by more than `pace_margin`, every crossing it would move is
-  flagged, naming the runner it would go to. Ratios are compared with each other (spread
-  around their median), not with 0, so a change everyone shares (accelerating out of the
-  start, tiring) cancels out.
+  matched to those runners in every feasible way, and each matching is scored twice:
+  - the spread of the ratios around their median, so a change everyone shares (accelerating
+    out of the start, tiring) cancels out;
+  - their distance from the course's usual change at that gate (the median of the other
+    runners' ratios there), so one runner alone changing pace (pulling up and being passed)
+    costs less than two changing to make up for each other. Not scored until someone else
+    has crossed the gate; a crossing judged before then is judged again when they do, so
+    its flag may come one rep late.
+  If some matching beats the one the runners hold on either score by more than
+  `pace_margin`, every crossing it would move is flagged, naming the runner it would go to.
 
 The coach answers a flag with `confirm(flag)` (keep it) or `swap(flag)` (the two runners
 exchange their crossings of that gate). Decisions are stored against the crossings and the
@@ -42,8 +47,10 @@ again.
 Limits: a pass before the first gate after the start is seen only by the speed bound (no pace
 exists yet). A pass is flagged only when paces show it: with steady paces, always once the
 crossings of a gate are more than about 1 % of a segment time apart (0.5 % for a pass between
-two runners); when athletes' own pace changes from split to split differ, a close pass can
-fit as well one way as the other and goes unflagged. Two bodies through one beam within its
+two runners); a runner who pulls up and is passed by one on the usual pace, once the gap
+between their crossings times (1/passer's segment - 1/passed runner's segment) is above
+about 2 %, and only once someone else has crossed that gate. A close pass can fit as well
+one way as the other and goes unflagged. Two bodies through one beam within its
 re-arm time make one crossing, not two (drills/crossing.py): the closest passes lose a
 crossing instead. A runner who drops out keeps their place until their time limit, and the
 crossings of whoever is behind go to them meanwhile. Crossings are taken in the order they are
@@ -60,14 +67,14 @@ from functools import cmp_to_key
 
 from drills.errors import EngineError
 from drills.model import Drill, Movement, Timing
-from drills.overlap_doubts import (
+from drills.overlap_doubts import Judge
+from drills.overlap_records import (
     PACE_MARGIN,
     SPEED_LIMITS_MPS,
     US_PER_S,
     Assignment,
     Doubt,
     Flag,
-    Judge,
     Pass,
     Refused,
     Rules,
@@ -238,7 +245,8 @@ class Course:
 
 class _State:
     """The course after some prefix of its log, with the coach's decisions applied. The
-    doubts about its crossings are judged in drills/overlap_doubts.py."""
+    doubts about its crossings are judged in drills/overlap_doubts.py, its records are in
+    drills/overlap_records.py."""
 
     def __init__(self, rules: Rules, forced: Mapping[int, int], settled: AbstractSet[int]) -> None:
         self._rules = rules
@@ -358,6 +366,7 @@ class _State:
         chosen.passes.append(Pass(index, at, number))
         if index == len(chain) - 1:
             chosen.status = RunStatus.FINISHED
+        self._judge.judge_again(index)
         return self._assignment(number)
 
     def _candidates(self, index: int, at: Stamp) -> list[RunnerState]:

@@ -1,201 +1,28 @@
-"""Why a crossing's first-in-first-out answer is doubted, and the records a course keeps.
+"""Why a crossing's first-in-first-out answer is doubted: a speed no human runs, a gate left
+out, a pass the runners' own paces show.
 
 Kept apart from the course (drills/overlap.py, which states the rule and holds the log, its
-replay and the coach's decisions): the doubts (a speed no human runs, a gate left out, a
-pass the runners' own paces show) and their bounds are most of the code, and they only read
-the replay's records and flag its crossings, never place one. The answer types (Runner, Flag,
-Assignment and the rest) and the bounds a caller may change (SPEED_LIMITS_MPS, PACE_MARGIN)
-live here so this module needs nothing from drills/overlap.py, which re-exports them: import
-them from there.
+replay and the coach's decisions): the doubts and their bounds are most of the code, and they
+only read the replay's records (drills/overlap_records.py) and flag its crossings, never place
+one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable
 from itertools import permutations
-from types import MappingProxyType
 
-from drills.model import Drill, Movement, Segment
-from drills.run_state import Crossing
-from drills.timing import Stamp, elapsed_us
-
-US_PER_S = 1_000_000
-
-# Upper bounds on a runner's mean speed over one segment, per movement. All ASSUMED (no study
-# gives a bound as such); they are ceilings, not norms, and sit above the fastest humans:
-# - sprint: the fastest 10 m splits timed in 100 m races are about 12.3 m/s (elite men at top
-#   speed); 12.5 leaves room for timing error. A turn segment is slower still.
-# - backward running and backpedal: forward is 26-28 % faster than backward over 20 m
-#   (Uthoff et al. 2018, Sports 6(3):77), so backward <= 12.5 / 1.26, about 10 m/s.
-# - shuffle: no figure found; taken as no faster than backward running.
-# - walk: race-walking world-record pace is about 4.3-4.5 m/s; backward walking
-#   4.5 / 1.26, rounded to 3.5.
-# A segment of several styles (`mixed`) takes the highest bound among its legs.
-SPEED_LIMITS_MPS: Mapping[Movement, float] = MappingProxyType(
-    {
-        Movement.SPRINT: 12.5,
-        Movement.TURN: 12.5,
-        Movement.BACKWARD_RUN: 10.0,
-        Movement.BACKPEDAL: 10.0,
-        Movement.SHUFFLE: 10.0,
-        Movement.WALK: 4.5,
-        Movement.BACKWARD_WALK: 3.5,
-    }
+from drills.overlap_records import (
+    MAX_PASS_GROUP,
+    US_PER_S,
+    Doubt,
+    Flag,
+    Rules,
+    RunnerState,
+    Slot,
 )
-
-# How much better (in natural log of pace ratios) another matching must fit before a pass is
-# flagged: 0.01, about 1 %. ASSUMED, and small on purpose: a missed pass is a wrong result no
-# one sees, a needless flag costs the coach one tap. It keeps exact ties and rounding quiet.
-# With steady paces a two-runner pass is flagged when the two cross the gate more than
-# (e^(margin/2) - 1), about 0.5 %, of the slower runner's segment time apart.
-PACE_MARGIN = 0.01
-# At most this many crossings of one gate are matched together (6! = 720 matchings at most):
-# more runners than that inside one segment at once would need a far shorter start spacing.
-MAX_PASS_GROUP = 6
-
-
-class RunStatus(StrEnum):
-    ON_COURSE = "on_course"
-    FINISHED = "finished"
-    TIMED_OUT = "timed_out"
-
-
-class Doubt(StrEnum):
-    """Why a crossing's assignment needs the coach; the first listed is shown first."""
-
-    TOO_FAST = "too_fast"
-    MISSED_GATE = "missed_gate"
-    PASS = "pass"
-
-
-@dataclass(frozen=True)
-class Runner:
-    """One athlete's rep on the course; the same athlete may run several reps."""
-
-    number: int  # 1-based, in start order on this course
-    athlete: str
-
-    def __str__(self) -> str:
-        return f"{self.athlete} (#{self.number})"
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A start the course would not take; kept so the coach can see why."""
-
-    athlete: str
-    at: Stamp
-    reason: str
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A doubtful assignment of crossing `crossing` to `runner`; `alternative` may own it.
-
-    A pass flags every crossing of the gate that the better matching would move, each naming
-    the runner it would go to; `other_crossing` is the crossing of that gate the alternative
-    holds now (None if none yet). Answering one flag rules on that crossing alone: the others
-    are judged again once it is settled.
-    """
-
-    crossing: int
-    role: str
-    runner: Runner
-    alternative: Runner | None
-    doubt: Doubt
-    reason: str
-    other_crossing: int | None = None
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """Where crossing number `crossing` (0-based, in the order fed) went, as things now stand."""
-
-    crossing: int
-    role: str
-    at: Stamp
-    runner: Runner | None  # None: nobody on the course could have made it (see `reason`)
-    flag: Flag | None = None
-    decided: bool = False  # the coach confirmed or swapped it: never flagged again
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Run:
-    """One runner's rep as things now stand: its crossings, start first, in running order,
-    ready to feed a `RunEngine` for the splits."""
-
-    runner: Runner
-    status: RunStatus
-    crossings: tuple[Crossing, ...]
-
-
-# --- what the replay keeps ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rules:
-    drill: Drill
-    min_start_spacing_us: int
-    speed_limits_mps: dict[Movement, float]
-    pace_margin: float
-
-    @property
-    def chain(self) -> tuple[str, ...]:
-        return self.drill.roles_in_order
-
-    def distance_m(self, from_index: int, to_index: int) -> float:
-        return sum(s.distance_m for s in self.drill.segments[from_index:to_index])
-
-    def speed_limit_mps(self, from_index: int, to_index: int) -> float:
-        return max(self._segment_limit(s) for s in self.drill.segments[from_index:to_index])
-
-    def _segment_limit(self, segment: Segment) -> float:
-        styles = [segment.movement]
-        if segment.movement is Movement.MIXED:
-            styles = [leg.movement for leg in segment.legs] or [Movement.SPRINT]
-        return max(self.speed_limits_mps[m] for m in styles)
-
-
-@dataclass(frozen=True)
-class Pass:
-    index: int  # position of the gate in the drill's chain (0: the start)
-    at: Stamp
-    crossing: int | None  # None for the start
-
-
-@dataclass
-class RunnerState:
-    runner: Runner
-    passes: list[Pass]
-    status: RunStatus = RunStatus.ON_COURSE
-
-    @property
-    def started(self) -> Stamp:
-        return self.passes[0].at
-
-    @property
-    def last(self) -> Pass:
-        return self.passes[-1]
-
-    def before(self, index: int) -> list[Pass]:
-        return [p for p in self.passes if p.index < index]
-
-
-@dataclass
-class Slot:
-    """One crossing as the replay has placed it."""
-
-    role: str
-    at: Stamp
-    runner: RunnerState | None = None
-    decided: bool = False
-    reason: str | None = None
-    flags: list[tuple[tuple[int, float], Flag]] = field(default_factory=list)
-
+from drills.timing import Stamp, elapsed_us
 
 # --- doubts ------------------------------------------------------------------------------------
 
@@ -208,6 +35,9 @@ class Judge:
     def __init__(self, rules: Rules, slots: list[Slot]) -> None:
         self._rules = rules
         self._slots = slots  # the replay's own list, not a copy: it grows as crossings come
+        # Crossings judged before the course's usual pace change at their gate was known:
+        # judged again once someone else has crossed it (a flag one rep late beats none).
+        self._pending: list[tuple[int, RunnerState, int]] = []
 
     def _flag(self, number: int, rank: float, flag: Flag) -> None:
         self._slots[number].flags.append(((_DOUBT_RANK[flag.doubt], rank), flag))
@@ -239,39 +69,115 @@ class Judge:
 
     def doubt_pass(self, number: int, run: RunnerState, index: int, at: Stamp) -> None:
         """Match this crossing and the earlier undecided crossings of its gate that the same
-        runners could have made to those runners in every feasible way. When the matching
-        that best fits each runner's own earlier pace beats the one they hold by more than
-        the margin, flag every crossing it would give to someone else."""
+        runners could have made to those runners in every feasible way. When another matching
+        fits the runners' own earlier paces better than the one they hold by more than the
+        margin, flag every crossing it would give to someone else.
+
+        Two fits, as two kinds of pass look different: the spread of pace ratios around their
+        median forgives a change every runner shares (all tiring, all accelerating), and the
+        sum of their distances from the course's usual change at this gate forgives one
+        runner alone changing (one pulls up and is passed; the spread cannot tell that from
+        the passer slowing instead). Either one finding a better matching is reason enough to
+        ask."""
         group = self._group(number, run, index)
         if len(group) < 2:
             return
-        role = self._rules.chain[index]
         runners = [r for _, r in group]
         fit = [[self._fit(r, index, self._slots[c].at) for r in runners] for c, _ in group]
         held = tuple(range(len(group)))  # crossing i is held by runner i
-        best, best_spread = held, _spread([fit[i][i] for i in held])
-        held_spread = best_spread
-        for order in permutations(held):
-            spread = _spread([fit[i][r] for i, r in enumerate(order)])
-            if spread < best_spread:
-                best, best_spread = order, spread
-        gain = held_spread - best_spread
-        if math.isinf(held_spread) or gain <= self._rules.pace_margin:
-            return
+        usual = self._usual_change(index, {id(r) for r in runners})
+
+        def off_pace(fits: list[float | None]) -> float:
+            return _off_pace(fits, usual or 0.0)
+
+        # Without runners before them, being off pace means nothing yet: two close runners
+        # who both tire would look like one who pulled up.
+        costs = (_spread,) if usual is None else (_spread, off_pace)
+        if usual is None:
+            self._pending.append((number, run, index))
+        for cost in costs:
+            held_cost = cost([fit[i][i] for i in held])
+            if math.isinf(held_cost):
+                return
+            best, best_cost = held, held_cost
+            for order in permutations(held):
+                value = cost([fit[i][r] for i, r in enumerate(order)])
+                if value < best_cost:
+                    best, best_cost = order, value
+            if held_cost - best_cost > self._rules.pace_margin:
+                self._flag_pass(group, index, best, cost, (held_cost, best_cost))
+                return
+
+    def _flag_pass(
+        self, group: list[tuple[int, RunnerState]], index: int, best: tuple[int, ...],
+        cost: Callable[[list[float | None]], float], costs: tuple[float, float],
+    ) -> None:  # fmt: skip
+        role = self._rules.chain[index]
+        runners = [r for _, r in group]
         names = ", ".join(str(r.runner) for r in runners)
+        held_cost, best_cost = costs
+        moved = [runners[r] for i, r in enumerate(best) if r != i]
         for i, r in enumerate(best):
             if r == i:
                 continue
             crossing, holder, other = group[i][0], runners[i], runners[r]
+            if cost is _spread:
+                why = (
+                    f"the paces of {names} since their last gate differ from their earlier "
+                    f"paces by {math.expm1(best_cost):.0%} in all, instead of "
+                    f"{math.expm1(held_cost):.0%}"
+                )
+            else:
+                why = (
+                    f"fewer runners are off their usual pace ({math.expm1(best_cost):.0%} "
+                    f"in all, instead of {math.expm1(held_cost):.0%} as "
+                    f"{', '.join(str(x.runner) for x in moved)} hold them): did someone "
+                    "pull up and get passed?"
+                )
             reason = (
                 f"{other.runner} fits this crossing better than {holder.runner} (a pass "
-                f"before {role}?): matched that way, the paces of {names} since their last "
-                f"gate differ from their earlier paces by {math.expm1(best_spread):.0%} in "
-                f"all, instead of {math.expm1(held_spread):.0%}"
+                f"before {role}?): matched that way, {why}"
             )
             flag = Flag(crossing, role, holder.runner, other.runner, Doubt.PASS, reason,
                         other_crossing=group[r][0])  # fmt: skip
-            self._flag(crossing, -gain, flag)
+            self._flag(crossing, -(held_cost - best_cost), flag)
+
+    def judge_again(self, index: int) -> None:
+        """Someone crossed gate `index`: judge again the crossings of it that were judged
+        before its usual pace change was known and raised no flag then."""
+        waiting, self._pending = self._pending, []
+        for number, run, at_index in waiting:
+            slot = self._slots[number]
+            if at_index != index or slot.flags or slot.decided:
+                if at_index != index and not slot.flags and not slot.decided:
+                    self._pending.append((number, run, at_index))
+                continue
+            self.doubt_pass(number, run, index, slot.at)
+
+    def _usual_change(self, index: int, leave_out: set[int]) -> float | None:
+        """The median pace change (log ratio) of other runners from their last gate to gate
+        `index`: on a flying segment everyone speeds up, so a passer who does is on pace. A
+        flagged crossing counts for the runner its flag names. None before anyone outside
+        the group has crossed it."""
+        runs = {s.runner.runner.number: s.runner for s in self._slots if s.runner is not None}
+        changes = []
+        for slot in self._slots:
+            run = slot.runner
+            if slot.flags and not slot.decided:
+                flag = min(slot.flags, key=lambda ranked: ranked[0])[1]
+                run = None if flag.alternative is None else runs.get(flag.alternative.number)
+            if run is None or id(run) in leave_out or slot.role != self._rules.chain[index]:
+                continue
+            change = self._fit(run, index, slot.at)
+            if change is not None:
+                changes.append(change)
+        if not changes:
+            return None
+        changes.sort()
+        middle = len(changes) // 2
+        if len(changes) % 2:
+            return changes[middle]
+        return (changes[middle - 1] + changes[middle]) / 2
 
     def _group(self, number: int, run: RunnerState, index: int) -> list[tuple[int, RunnerState]]:
         """This crossing (to `run`) and the earlier undecided crossings of its gate that a
@@ -281,7 +187,7 @@ class Judge:
             return []
         role = self._rules.chain[index]
         group = [(number, run)]
-        earliest = run.last.at  # the earliest any runner in the group left their last gate
+        earliest = run.before(index)[-1].at  # the earliest any runner in the group left a gate
         for earlier in range(number - 1, -1, -1):
             slot, other = self._slots[earlier], self._slots[earlier].runner
             if slot.role != role:
@@ -334,6 +240,15 @@ def _spread(fits: list[float | None]) -> float:
     middle = len(values) // 2
     median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
     return sum(abs(v - median) for v in values)
+
+
+def _off_pace(fits: list[float | None], usual: float) -> float:
+    """How far runners are from the usual pace change in all: a matching in which one runner
+    alone is off it costs less than one in which two are, making up for each other.
+    Infinite when a runner cannot have made its crossing."""
+    if any(f is None for f in fits):
+        return math.inf
+    return sum(abs(f - usual) for f in fits if f is not None)
 
 
 def _log_ratio(actual_us: int, expected_us: float) -> float:
