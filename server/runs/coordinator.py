@@ -111,6 +111,14 @@ class RunCoordinator:
         runs = [] if self.lane is None else self.lane.on_course()
         return runs + ([self.active] if self.active is not None else [])
 
+    def void_run(self, active: ActiveRun, reason: str) -> None:
+        """Void one rep under way (armed, running, or on the shared course), leaving the
+        others on the course running."""
+        if not self._holds(active):
+            raise ConflictError(f"{active.athlete}'s rep is not under way: nothing to void")
+        active.engine.void(reason)
+        self._finish(active)
+
     def void_course(self, reason: str) -> None:
         """Void every rep on the shared course (the session is aborted or stopped)."""
         for active in [] if self.lane is None else self.lane.on_course():

@@ -25,6 +25,13 @@ class CheckinRequest:
 
 
 @dataclass
+class StationVoidRequest:
+    run_id: int | None = None
+    """Whose rep to void when several athletes are on course (the `run_id` of a rep in the
+    station's `course`); without it, the only rep under way."""
+
+
+@dataclass
 class StationSwapRequest:
     athlete: str
     """Name of the athlete to put up next, as the plan names them."""
@@ -49,9 +56,12 @@ class StationActionsController(Controller):
         return station_desk.checkin(name, data.tag)
 
     @post("/{name:str}/void", sync_to_thread=False, status_code=HTTP_200_OK)
-    def void(self, name: str, station_desk: StationDesk) -> StationState:
-        """Void the rep on course; the next athlete is up."""
-        return station_desk.void(name)
+    def void(
+        self, name: str, station_desk: StationDesk, data: StationVoidRequest | None = None
+    ) -> StationState:
+        """Void a rep under way; the others on course run on, the next athlete is up. 409
+        when several are on course and no `run_id` says whose."""
+        return station_desk.void(name, None if data is None else data.run_id)
 
     @post("/{name:str}/skip", sync_to_thread=False, status_code=HTTP_200_OK)
     def skip(self, name: str, station_desk: StationDesk) -> StationState:

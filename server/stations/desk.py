@@ -253,12 +253,32 @@ class StationDesk:
         self.plans.swap(self.running(name).session_id, who)
         return self.state(name)
 
-    def void(self, name: str) -> StationState:
-        """Voids the rep on course (a false start, a slip); the session goes on with the
-        next athlete. Unlike skip, never passes over anyone."""
+    def void(self, name: str, run_id: int | None = None) -> StationState:
+        """Voids a rep under way (a false start, a slip); the session goes on with the next
+        athlete. Unlike skip, never passes over anyone. On a course that takes several
+        athletes at once, `run_id` says whose rep; without it, the only one under way."""
         runner = self.running(name)
-        current = runner.coordinator.current
-        if current is None or current.plan_session_id != runner.session_id:
+        coordinator = runner.coordinator
+        reason = f"voided at station {name}"
+        if coordinator.series is not None:  # a pod series or an interval block: one at a time
+            if run_id is not None or coordinator.series.plan_session_id != runner.session_id:
+                raise ConflictError(f"no such rep under way on station {name}")
+            coordinator.void(reason)
+            return self.state(name)
+        under_way = [a for a in coordinator.on_course() if a.plan_session_id == runner.session_id]
+        if run_id is not None:
+            chosen = next((a for a in under_way if a.run_id == run_id), None)
+            if chosen is None:
+                raise ConflictError(f"run {run_id} is not under way on station {name}")
+        elif not under_way:
             raise ConflictError(f"nobody is on course on station {name}: no rep to void")
-        runner.coordinator.void(f"voided at station {name}")
+        elif len(under_way) > 1:
+            names = ", ".join(a.athlete for a in under_way)
+            raise ConflictError(
+                f"{len(under_way)} athletes are on course on station {name} ({names}): "
+                "say whose rep to void (run_id)"
+            )
+        else:
+            chosen = under_way[0]
+        coordinator.void_run(chosen, reason)
         return self.state(name)

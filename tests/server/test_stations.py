@@ -245,6 +245,57 @@ def test_a_station_with_start_spacing_takes_the_next_athlete_before_the_last_fin
         assert abs(totals[athlete] - total_s) < 0.002, totals
 
 
+def test_void_names_whose_rep_when_several_are_on_course(field: Field) -> None:
+    """Bo false-starts while Ada is still running: the assistant voids his rep alone, by its
+    run id; Ada's rep runs on and keeps her own finish."""
+    plan = {**PLAN, "blocks": [{"drill": "backward-sprint-10m", "athletes": ["Ada", "Bo", "Cy"],
+                                "reps": 1}]}  # fmt: skip
+    hub = field.hubs[0]
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        res = coach.put("/api/stations/sprint", json={"bindings": _lane(field.keys[0]),
+                                                      "min_start_spacing_s": 1.0})  # fmt: skip
+        assert res.status_code == 200, res.text
+        plan_id = coach.post("/api/plans", json=plan).json()["id"]
+        res = coach.post("/api/stations/sprint/sessions",
+                         json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
+        session_id = res.json()["id"]
+        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        _run(hub, 0.05, 6.0)  # Ada: 6.0 s
+        _wait("Bo armed", lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"])
+        bo_finish_ns = time.monotonic_ns() + round(5.55e9)
+        _run(hub, 0.05, 5.5)  # Bo's finish comes after Ada's
+        both = _wait("both on course", lambda: (
+            (c := _course(coach, "sprint")) and all(r["run_id"] for r in c[:2]) and c
+        ))  # fmt: skip
+        ada, bo = both[0], both[1]
+        res = coach.post("/api/stations/sprint/void")
+        assert res.status_code == 409, res.text
+        assert "athletes are on course on station sprint (Ada, Bo" in res.json()["detail"]
+        res = coach.post("/api/stations/sprint/void", json={"run_id": 999_999})
+        assert res.status_code == 409 and "not under way" in res.json()["detail"]
+        res = coach.post("/api/stations/sprint/void", json={"run_id": bo["run_id"]})
+        assert res.status_code == 200, res.text
+        left = [r["athlete"] for r in res.json()["station"]["course"]]
+        assert left[0] == "Ada" and "Bo" not in left, left
+        # Cy sets off once Ada is in and Bo's (voided) body has crossed the finish too: his
+        # crossing is nobody's, as nobody is left on the course.
+        _wait("Ada and Bo through the finish", lambda: (
+            time.monotonic_ns() > bo_finish_ns + 300_000_000
+            and [r["athlete"] for r in _course(coach, "sprint")] == ["Cy"]
+        ))  # fmt: skip
+        _run(hub, 0.05, 2.5)
+        info = _wait("the session finished", lambda: (
+            (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
+            and i
+        ))  # fmt: skip
+    done = {d["athlete"]: d for d in info["progress"]["done"]}
+    assert done["Bo"]["state"] == "void"
+    assert done["Ada"]["state"] == "finished" and abs(done["Ada"]["total_s"] - 6.0) < 0.002
+    assert done["Cy"]["state"] == "finished" and abs(done["Cy"]["total_s"] - 2.5) < 0.002
+    assert ada["run_id"] != bo["run_id"]
+
+
 def test_a_pass_on_the_course_is_flagged_and_the_coach_swaps_it(field: Field) -> None:
     """Ada runs 3.0 s per 10 m; Bo sets off about 2.2 s after her at 1.5 s per 10 m and passes
     her before the finish. First in, first out gives Ada Bo's finish; the paces show the pass.

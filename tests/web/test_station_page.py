@@ -112,6 +112,50 @@ def test_a_wedge_reader_checks_athletes_in_on_a_phone(
         context.close()
 
 
+def test_with_several_on_course_each_rep_gets_its_own_void(
+    browser: Any, sim_server: SimServer, station: tuple[httpx.Client, int, dict[str, Any]]
+) -> None:
+    """The page as the server answers it with two athletes off and one at the start (the
+    state is the server's, with its course filled in): one Void per started rep, naming the
+    athlete, and the tap sends that rep's run id; the general Void gives way to them."""
+    import json
+
+    _coach, _session_id, link = station
+    course = [
+        {"athlete": "Wes Ada", "drill": "sprint-10m", "rep": 1, "run_id": 41},
+        {"athlete": "Wes Bo", "drill": "sprint-10m", "rep": 1, "run_id": 42},
+        {"athlete": "Wes Cy", "drill": "sprint-10m", "rep": 1, "run_id": None},
+    ]
+    voids: list[Any] = []
+
+    def with_course(route: Any) -> None:
+        state = route.fetch().json()
+        state["station"]["course"], state["station"]["on_course"] = course, course[-1]
+        route.fulfill(json=state)
+
+    def void(route: Any) -> None:
+        voids.append(json.loads(route.request.post_data or "null"))
+        route.continue_()
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.route("**/api/stations/wedge/state", with_course)
+        page.route("**/api/stations/wedge/void", void)
+        page.goto(link["url"])
+        page.wait_for_selector("#course-list:not([hidden])", timeout=15_000)
+        assert page.locator("#void-button").is_hidden()
+        buttons = page.locator("#course-list button")
+        assert buttons.all_inner_texts() == ["Void Wes Ada", "Void Wes Bo"]
+        assert "at the start" in _text(page, "#course-list")
+        page.click("text=Void Wes Bo")
+        # The real server has no run 42 under way: its refusal is shown, nothing is lost.
+        _wait_text(page, "#checkin-status", "run 42 is not under way on station wedge")
+        assert voids == [{"run_id": 42}]
+    finally:
+        context.close()
+
+
 def test_a_page_without_a_working_link_says_so(
     browser: Any, sim_server: SimServer, station: tuple[httpx.Client, int, dict[str, Any]]
 ) -> None:

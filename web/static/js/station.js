@@ -74,6 +74,20 @@ function render(state) {
   const live = session && ["running", "paused"].includes(session.state);
   const armed = running && p.next && p.next.waits_for_go;
   $("#go-button").hidden = !armed;
+  // Several on course at once: each started rep gets its own Void (the server needs to know
+  // whose); the one armed and not yet off is passed over with Skip.
+  const course = Array.isArray(state.station.course) ? state.station.course : [];
+  const several = course.length > 1;
+  $("#course-list").hidden = !several;
+  clear($("#course-list"), ...(several ? course.map((r) => h("li", {},
+    h("span", {}, r.athlete), h("span", { class: "muted" }, ` · ${r.drill} · rep ${r.rep}`),
+    r.run_id == null
+      ? h("span", { class: "muted" }, " · at the start")
+      : h("button", { type: "button", class: "small void-one", disabled: locked,
+                      "data-run-id": String(r.run_id),
+                      onclick: () => act("void", { run_id: r.run_id }) }, `Void ${r.athlete}`),
+  )) : []));
+  $("#void-button").hidden = several;
   $("#void-button").disabled = locked || !on;
   $("#skip-button").disabled = locked || !live;
   $("#pause-button").hidden = Boolean(session && session.state === "paused");
@@ -259,10 +273,10 @@ async function bindScanner() {
 
 // -- controls ---------------------------------------------------------------------------
 
-async function act(action) {
+async function act(action, body) {
   if (locked) return;
   try {
-    render(await post(`${BASE}/${action}`));
+    render(await post(`${BASE}/${action}`, body));
     say(DONE[action] || "Done.", "ok");
   } catch (err) {
     fail(err);
