@@ -26,6 +26,8 @@ from server.catalog.service import Catalog
 from server.config import Settings
 from server.corrections.controllers import CorrectionsController
 from server.corrections.service import CorrectionService
+from server.days.controllers import DayPlansController
+from server.days.service import DayPlanService
 from server.db.session import make_engine
 from server.demo import Demo
 from server.devices.controllers import DevicesController
@@ -146,6 +148,7 @@ def healthz(services: Services) -> dict[str, Any]:
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
     svc = services or build_services(settings)
     desk = StationDesk(svc.plans, svc.stations, svc.engine)  # keeps each station's unknown tags
+    day_plans = DayPlanService(svc.engine, svc.plans, svc.stations, svc.catalog)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -182,6 +185,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             CorrectionsController, DevicesController, PlansController, StationsController,
             FlagsController,
             StationActionsController, StationLinksController, StationsOverviewController,
+            DayPlansController,
             AuthController, TeamsController, AthletesController,
             RosterCsvController, SettingsController, ReportsController, *PAGE_HANDLERS,
             create_static_files_router(path="/static", directories=[WEB_DIR],
@@ -195,6 +199,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             "plan_service": Provide(lambda: svc.plans, sync_to_thread=False),
             "stations": Provide(lambda: svc.stations, sync_to_thread=False),
             "station_desk": Provide(lambda: desk, sync_to_thread=False),
+            "day_plans": Provide(lambda: day_plans, sync_to_thread=False),
             "app_settings": Provide(lambda: svc.settings, sync_to_thread=False),
             "devices": Provide(lambda: svc.devices, sync_to_thread=False),
             "layouts": Provide(lambda: LayoutService(svc.engine, svc.coordinator),

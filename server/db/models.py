@@ -164,6 +164,19 @@ class Plan(SQLModel, table=True):
     created_wall: datetime = Field(default_factory=utc_now)
 
 
+class DayPlan(SQLModel, table=True):
+    """A testing day: stations, what each runs, and the groups rotating through them, as
+    validated JSON (server/days/README.md). `rotation` is the last one started (0: none)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=160)
+    day: str = Field(max_length=10, index=True)  # the club's day, an ISO date
+    definition_json: str
+    rotation: int = 0
+    created_wall: datetime = Field(default_factory=utc_now)
+    updated_wall: datetime = Field(default_factory=utc_now)
+
+
 class PlanSession(SQLModel, table=True):
     """One running of a plan, now or later; the database, not the scheduler, is the truth.
 
@@ -183,6 +196,9 @@ class PlanSession(SQLModel, table=True):
     created_wall: datetime = Field(default_factory=utc_now)
     # The station (a course of its own) the session runs on; None: the main one.
     station: str | None = Field(default=None, max_length=40, index=True)
+    # The day plan and rotation that started it, if one did.
+    dayplan_id: int | None = Field(default=None, foreign_key="dayplan.id", index=True)
+    rotation: int | None = None
 
 
 class Coach(SQLModel, table=True):

@@ -266,3 +266,62 @@ def test_a_tag_nobody_has_is_attached_from_the_overview(
     url = page.locator("#overview-link-url").get_attribute("href")
     assert url and "/station/agility?key=" in url
     assert coach.delete("/api/stations/agility/links").status_code == 200
+
+
+DAY_PLAN = f"""name = "Console day"
+team = "U16"
+countdown_s = 0.5
+[[stations]]
+station = "agility"
+drills = [{{drill = "{DRILL}", reps = 1, rest_s = 0}}]
+[[stations]]
+station = "sprint"
+drills = [{{drill = "{DRILL}", reps = 1, rest_s = 0}}]
+[[groups]]
+name = "A"
+athletes = ["Dag Day", "Dag Eve"]
+"""
+
+
+def test_the_day_plan_panel_saves_a_day_and_starts_its_rotations(
+    console: Any, sim_server: SimServer, coach: httpx.Client
+) -> None:
+    """Two stations, one group: rotation 1 puts the group at agility, sprint is idle. (Two
+    athletes: the session lasts long enough for the refused second start.)"""
+    free_hub(coach)
+    page = console
+    page.click("#tab-button-stations")
+    page.wait_for_selector("#dayplan-panel")
+    page.click("#dayplan-panel summary")
+    page.fill("#dayplan-text", DAY_PLAN.replace('name = "A"', 'name = "A"\nsize = 1'))
+    page.click("#dayplan-save")
+    wait_text(page, "#dayplan-error", "groups[1].size: unknown key")
+    page.fill("#dayplan-text", DAY_PLAN)
+    page.click("#dayplan-save")
+    wait_text(page, "#dayplan-status", "Console day")
+    assert "not started · 2 rotations" in page.inner_text("#dayplan-status")
+    assert page.locator("#dayplan-error").is_hidden()
+
+    page.click("#dayplan-next")
+    wait_text(page, "#dayplan-status", "rotation 1 of 2")
+    agility = "#dayplan-body tr[data-station=agility]"
+    assert "A · Dag Day, Dag Eve" in page.inner_text(agility)
+    assert "idle" in page.inner_text("#dayplan-body tr[data-station=sprint]")
+    # While its session runs, the next rotation is refused with the server's reason.
+    wait_text(page, "#dayplan-next", "Start rotation 2")
+    page.click("#dayplan-next")
+    wait_text(page, "#dayplan-error", "stations still busy: agility (session")
+    day = coach.get("/api/days").json()[0]
+    session_id = coach.get(f"/api/days/{day['id']}").json()["progress"][0]["stations"][0][
+        "session_id"
+    ]
+    assert wait_session(coach, session_id)["state"] == "finished"
+    # The live feed moves the panel on: both reps are done.
+    wait_text(page, agility, "2 of 2")
+    wait_text(page, agility, "finished")
+    # The report of the day is one tap away, and it is the day's.
+    href = page.get_attribute("#dayplan-reports a[data-format=xlsx]", "href") or ""
+    res = coach.get(href)
+    assert res.status_code == 200 and res.content[:2] == b"PK", href  # an XLSX (a zip)
+    assert f"date={day['day']}" in href
+    free_hub(coach)

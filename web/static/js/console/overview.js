@@ -11,6 +11,7 @@ import { get, put } from "../api.js";
 import { $, $$, clear, fmtClock, fmtS, fmtState, h } from "../dom.js";
 import { guarded, notify, on } from "./ui.js";
 import { makeLink, revokeLinks } from "./stations.js";
+import { createDayPlan } from "./dayplan.js";
 
 // A rep sends a burst (plan, splits, run, plan): one request for it, soon after the last.
 const QUIET_MS = 300;
@@ -30,6 +31,9 @@ export function createOverview() {
     shown: false, cards: new Map(), sessions: new Map(), notes: new Map(), athletes: null,
     stale: new Set(), all: false, timer: null, busy: false, nextNote: 1, rosterVersion: 0,
   };
+
+  // The day plan's rotations, above the cards (js/console/dayplan.js).
+  const dayPlan = createDayPlan($("#overview-cards"));
 
   // From a timer: an error (the server restarting, a sign-in that ran out) says so above.
   const flushSoon = () => setTimeout(() => guarded(flush), QUIET_MS);
@@ -104,6 +108,7 @@ export function createOverview() {
   }
 
   function onLive(msg) {
+    dayPlan.onLive(msg);
     if (msg.type === "plan") {
       // `plan` names its session; the station is looked up (unknown: a session just begun).
       mark(S.sessions.get(msg.session_id) ?? null);
@@ -283,6 +288,7 @@ export function createOverview() {
   async function show() {
     S.shown = true;
     S.all = true;
+    dayPlan.show();
     clearTimeout(S.timer);
     S.timer = null;
     await loadAthletes(); // athletes may have been added since the roster was read
@@ -305,7 +311,7 @@ export function createOverview() {
   bind();
   return {
     show,
-    hide: () => { S.shown = false; },
+    hide: () => { S.shown = false; dayPlan.hide(); },
     onLive,
     onReload: () => { mark(null); },
   };
