@@ -189,9 +189,9 @@ def test_a_day_rotates_two_groups_through_two_stations(
         assert report.status_code == 200, report.text
         body = report.json()
         assert body["stations"] == sorted(STATIONS) and body["valid_reps"] == 8
-        rows = {a["name"]: a for a in body["athletes"]}
-        assert rows.keys() == {*GROUPS["A"], *GROUPS["B"]}
-        assert all(a["stations"] == sorted(STATIONS) for a in rows.values())
+        by_name = {a["name"]: a for a in body["athletes"]}
+        assert by_name.keys() == {*GROUPS["A"], *GROUPS["B"]}
+        assert all(a["stations"] == sorted(STATIONS) for a in by_name.values())
         csv_file = coach.get(
             "/api/reports/day", params={"date": today, "tz": "UTC", "format": "csv"}
         )
