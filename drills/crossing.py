@@ -19,6 +19,9 @@ crossing says which rule made it and from which edges, so it can be checked and 
   longest break then begins with the torso. Waits for the window, as longest-break does.
 - Re-arm, for every rule: once a crossing is found, breaks that start within `rearm_us` of it
   are the same body still passing (a trailing arm), never the next crossing of a shuttle.
+  They are kept (`dropped_breaks()`, the latest few): on a course with several runners a
+  second body just behind the first looks the same, and the course asks about it when that
+  runner never reaches the gate.
 
 Pure: no clock is read. Edges are fed in stamp order per device (as devices deliver them);
 `poll(now)` closes a longest-break window that no later edge has closed.
@@ -61,6 +64,8 @@ MAX_WINDOW_US = 1_000_000
 # or leg); 0.5 s covers that, and the quickest shuttle back through the same gate is longer.
 DEFAULT_REARM_US = 500_000
 MAX_REARM_US = 10_000_000
+# Breaks the re-arm dropped that a detector keeps for asking about later (newest kept).
+MAX_DROPPED = 32
 # How long after the window's end, in host time, a decision waits for edges still on their way
 # (a device's event reaches the host a few ms after it happened, a re-sent one later).
 LATE_EDGE_US = 60_000
@@ -127,6 +132,10 @@ class CrossingDetector:
     _window: list[BeamEdge] = field(default_factory=list)  # windowed rules: edges since first
     _breaks: list[_Break] = field(default_factory=list)
     _broken: dict[int, BeamEdge] = field(default_factory=dict)  # dual-beam: beam -> its break
+    # Breaks the re-arm dropped: mostly a trailing limb, but a second body through the beam
+    # just behind the first looks the same. A course with several runners asks about them
+    # when someone never reaches this gate (server/runs/course_lane.py).
+    _dropped: list[_Break] = field(default_factory=list)
 
     def edge(self, edge: BeamEdge) -> list[Detected]:
         """Feed one edge; the crossings it completes (none, or one; two when it closes a
@@ -142,6 +151,7 @@ class CrossingDetector:
                 self._add_to_window(edge)
                 return out
         if not edge.broken or self._rearming(edge.at):
+            self._note_dropped(edge)
             return out
         if trigger is Trigger.FIRST_BREAK:
             return [*out, self._found(edge, (edge,))]
@@ -164,7 +174,26 @@ class CrossingDetector:
         """Decide an open window now (the rep is over, or its time is up)."""
         return self._decide() if self._window else []
 
+    def dropped_breaks(self) -> list[tuple[Stamp, int | None]]:
+        """Breaks the re-arm dropped (the latest MAX_DROPPED), oldest first: when each began
+        and how long it lasted in µs (None while it lasts)."""
+        return [
+            (b.start.at, None if b.end is None else elapsed_us(b.start.at, b.end.at))
+            for b in self._dropped
+        ]
+
     # --- internals -----------------------------------------------------------------------------
+
+    def _note_dropped(self, edge: BeamEdge) -> None:
+        if edge.broken:
+            self._dropped.append(_Break(edge))
+            del self._dropped[:-MAX_DROPPED]
+            return
+        for dropped in reversed(self._dropped):
+            if dropped.beam == edge.beam:
+                if dropped.end is None:
+                    dropped.end = edge
+                return
 
     def _rearming(self, at: Stamp) -> bool:
         last = self._last_crossing

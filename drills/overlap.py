@@ -50,11 +50,13 @@ crossings of a gate are more than about 1 % of a segment time apart (0.5 % for a
 two runners); a runner who pulls up and is passed by one on the usual pace, once the gap
 between their crossings times (1/passer's segment - 1/passed runner's segment) is above
 about 2 %, and only once someone else has crossed that gate. A close pass can fit as well
-one way as the other and goes unflagged. Two bodies through one beam within its
-re-arm time make one crossing, not two (drills/crossing.py): the closest passes lose a
-crossing instead. A runner who drops out keeps their place until their time limit, and the
-crossings of whoever is behind go to them meanwhile. Crossings are taken in the order they are
-fed: feed them in stamp order. Drills that pass one gate twice (shuttles) or branch (reactive
+one way as the other and goes unflagged. Two bodies through one beam within its re-arm time
+make one crossing, not two (drills/crossing.py): the closest passes lose a crossing instead;
+the runner who loses it times out, and the station asks the coach with the dropped break's
+time (server/runs/course_lane.py, doubt `merged`). A runner who drops out keeps their place
+until their time limit, and the crossings of whoever is behind go to them meanwhile.
+Crossings are taken in the order they are fed: feed them in stamp order. Drills that pass one
+gate twice (shuttles) or branch (reactive
 targets) are refused: per-gate FIFO cannot tell one runner's passes apart.
 """
 

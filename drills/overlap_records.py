@@ -65,6 +65,9 @@ class Doubt(StrEnum):
     TOO_FAST = "too_fast"
     MISSED_GATE = "missed_gate"
     PASS = "pass"
+    # Never raised by the course itself: a runner timed out short of a gate that was broken
+    # again inside the re-arm just after someone else's crossing (server/runs/course_lane.py).
+    MERGED = "merged"
 
 
 @dataclass(frozen=True)

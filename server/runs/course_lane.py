@@ -23,7 +23,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from drills import Drill
 from drills.crossing import BeamEdge, CrossingDetector, Detected
-from drills.overlap import Course, Flag, Refused
+from drills.overlap import Assignment, Course, Doubt, Flag, Refused
+from drills.run_state import RunState
+from drills.timing import Stamp, elapsed_us
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
 from server.db.models import CourseFlag
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from server.runs.coordinator import ActiveRun, RunCoordinator
 
 log = logging.getLogger(__name__)
+MAX_REASON = 300  # CourseFlag.reason
 
 
 class CourseLane:
@@ -64,6 +67,8 @@ class CourseLane:
         for number, run in list(self.runs.items()):
             if run is active:
                 del self.runs[number]
+                if active.engine.state is RunState.TIMEOUT:
+                    self._ask_about_lost(number, active)
         self.course.expire(mono_us())
 
     def close(self) -> None:
@@ -144,6 +149,52 @@ class CourseLane:
         if armed.started is not None and not armed.started.done():
             armed.started.set_result(None)
 
+    def _ask_about_lost(self, number: int, active: ActiveRun) -> None:
+        """A runner timed out short of a gate that was broken again just after someone
+        else's crossing, inside the re-arm: two bodies that close make one crossing, so that
+        break may have been theirs. Asked as a flag (doubt `merged`) with the time it would
+        give, never decided here: a trailing limb of the other runner looks the same."""
+        run = next((r for r in self.course.runs if r.runner.number == number), None)
+        chain = self.drill.roles_in_order
+        if run is None or not run.crossings:
+            return
+        last = run.crossings[-1]
+        index = chain.index(last.role) + 1
+        detector = self.detectors.get(chain[index]) if index < len(chain) else None
+        if detector is None:
+            return
+        role, rearm_us = chain[index], detector.rule.rearm_us
+        others = [
+            a for a in self.course.assignments
+            if a.role == role and a.runner is not None and a.runner.number != number
+            and elapsed_us(last.at, a.at) > 0
+        ]  # fmt: skip
+        best: tuple[int, Stamp, Assignment] | None = None
+        for start, length_us in detector.dropped_breaks():
+            if elapsed_us(last.at, start) <= 0:
+                continue
+            owner = next((a for a in others if 0 <= elapsed_us(a.at, start) < rearm_us), None)
+            if owner is not None and (best is None or (length_us or 0) > best[0]):
+                best = (length_us or 0, start, owner)
+        if best is None:
+            return
+        _, start, owner = best
+        assert owner.runner is not None
+        started = run.crossings[0].at
+        time_s = elapsed_us(started, start) / 1e6
+        reason = (
+            f"{active.athlete} timed out short of {role}; {role} was broken again "
+            f"{elapsed_us(owner.at, start) / 1e6:.2f} s after {owner.runner.athlete}'s crossing, "
+            f"inside the {rearm_us / 1000:g} ms re-arm: if that was {active.athlete}, their "
+            f"time is {time_s:.3f} s (enter it as a manual time)"
+        )
+        flag = Flag(
+            crossing=-1, role=role, runner=run.runner, alternative=owner.runner,
+            doubt=Doubt.MERGED, reason=reason,
+        )  # fmt: skip
+        # No rep to swap with: the other runner keeps their own crossing.
+        self._say_flag(flag, run_id=active.run_id, swappable=False)
+
     def _say_flags(self) -> None:
         for flag in self.course.flags:
             key = (flag.crossing, flag.doubt.value)
@@ -152,15 +203,17 @@ class CourseLane:
             self._flagged.add(key)
             self._say_flag(flag)
 
-    def _say_flag(self, flag: Flag) -> None:
+    def _say_flag(self, flag: Flag, run_id: int | None = None, swappable: bool = True) -> None:
         """Kept for the coach to confirm or swap (server/stations/flags.py), and said."""
-        run_id = self.run_ids.get(flag.runner.number)
+        run_id = run_id or self.run_ids.get(flag.runner.number)
         other = flag.alternative
         row = CourseFlag(
             drill=self.drill.slug, role=flag.role, doubt=flag.doubt.value,
-            reason=flag.reason[:300], athlete=flag.runner.athlete, run_id=run_id,
+            reason=flag.reason[:MAX_REASON], athlete=flag.runner.athlete, run_id=run_id,
             alternative=None if other is None else other.athlete,
-            other_run_id=None if other is None else self.run_ids.get(other.number),
+            other_run_id=(
+                None if other is None or not swappable else self.run_ids.get(other.number)
+            ),
         )  # fmt: skip
         try:
             flag_id: int | None = self.coordinator.recorder.add_flag(row)

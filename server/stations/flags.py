@@ -34,7 +34,9 @@ class FlagInfo:
     drill: str
     role: str
     doubt: str
-    """too_fast, missed_gate or pass."""
+    """too_fast, missed_gate, pass, or merged (a runner timed out short of a gate that was
+    broken again inside the re-arm just after another's crossing: the reason gives the time
+    it would be; no swap, a manual time if so)."""
     reason: str
     athlete: str
     """The runner the crossing was given to (first in, first out)."""

@@ -7,6 +7,7 @@ import pytest
 from drills import Stamp
 from drills.crossing import (
     LATE_EDGE_US,
+    MAX_DROPPED,
     BeamEdge,
     CrossingDetector,
     GateRule,
@@ -128,6 +129,20 @@ def test_rearm_keeps_a_trailing_arm_from_being_the_next_crossing() -> None:
     det = CrossingDetector(GateRule(rearm_us=500 * MS))
     # A shuttle through one gate: out at 1000, the arm at 1200, back through at 3000.
     assert feed(det, [brk(1000), clr(1100), brk(1200), clr(1220), brk(3000)]) == [1000, 3000]
+
+
+def test_rearm_keeps_what_it_dropped_for_asking_later() -> None:
+    """A trailing arm and a second body both fall inside the re-arm; the detector keeps
+    them (with how long each lasted) so a course can ask who the second one was."""
+    det = CrossingDetector(GateRule(rearm_us=500 * MS))
+    edges = [brk(1000), clr(1100), brk(1150), clr(1165), brk(1300), clr(1380), brk(1450)]
+    assert feed(det, edges) == [1000]
+    dropped = [(round(s.mono_us / MS), None if n is None else n // MS)
+               for s, n in det.dropped_breaks()]  # fmt: skip
+    assert dropped == [(1150, 15), (1300, 80), (1450, None)]
+    for ms in range(2000, 2000 + 40 * 600, 600):  # bounded: the newest are kept
+        feed(det, [brk(ms), clr(ms + 50), brk(ms + 100), clr(ms + 120)])
+    assert len(det.dropped_breaks()) == MAX_DROPPED
 
 
 def test_rule_limits_are_checked() -> None:

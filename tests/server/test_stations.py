@@ -5,6 +5,7 @@ stations come back after a restart."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -294,6 +295,53 @@ def test_void_names_whose_rep_when_several_are_on_course(field: Field) -> None:
     assert done["Ada"]["state"] == "finished" and abs(done["Ada"]["total_s"] - 6.0) < 0.002
     assert done["Cy"]["state"] == "finished" and abs(done["Cy"]["total_s"] - 2.5) < 0.002
     assert ada["run_id"] != bo["run_id"]
+
+
+def test_two_bodies_inside_the_rearm_ask_the_coach_about_the_lost_crossing(field: Field) -> None:
+    """Bo reaches the finish 0.2 s behind Ada, inside the 0.5 s re-arm: the gate makes one
+    crossing of the two (Ada's, first in first out), Bo's rep times out, and the coach is asked
+    with a `merged` flag giving the time Bo's body would give; nothing to swap."""
+    plan = {**PLAN, "blocks": [{"drill": "backward-sprint-10m", "athletes": ["Ada", "Bo"],
+                                "reps": 1}]}  # fmt: skip
+    hub = field.hubs[0]
+    with httpx.Client(base_url=field.base_url, timeout=10) as coach:
+        login_client(coach, field.services.engine)
+        res = coach.put("/api/stations/sprint", json={"bindings": _lane(field.keys[0]),
+                                                      "min_start_spacing_s": 1.0})  # fmt: skip
+        assert res.status_code == 200, res.text
+        plan_id = coach.post("/api/plans", json=plan).json()["id"]
+        res = coach.post("/api/stations/sprint/sessions",
+                         json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
+        session_id = res.json()["id"]
+        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        ada_start_ns = time.monotonic_ns() + 50_000_000
+        ada_finish_ns = ada_start_ns + 4_000_000_000
+        _break(hub, 0, ada_start_ns)
+        _break(hub, 1, ada_finish_ns)
+        _wait("Bo armed", lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"])
+        bo_start_ns = time.monotonic_ns() + 50_000_000
+        bo_finish_ns = ada_finish_ns + 200_000_000
+        assert bo_finish_ns - bo_start_ns > 1_500_000_000, "Bo armed too late for this test"
+        _break(hub, 0, bo_start_ns)
+        _break(hub, 1, bo_finish_ns)
+        info = _wait("the session finished", lambda: (
+            (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
+            and i
+        ), timeout_s=30)  # fmt: skip
+        done = {d["athlete"]: d for d in info["progress"]["done"]}
+        assert done["Ada"]["state"] == "finished" and abs(done["Ada"]["total_s"] - 4.0) < 0.002
+        assert done["Bo"]["state"] == "timeout"
+        flags = coach.get("/api/flags", params={"flag_state": "open"}).json()
+        (flag,) = [f for f in flags if f["doubt"] == "merged"]
+        assert (flag["athlete"], flag["alternative"], flag["role"]) == ("Bo", "Ada", "finish")
+        assert flag["run_id"] == done["Bo"]["run_id"] and flag["other_run_id"] is None
+        bo_s = (bo_finish_ns - bo_start_ns) / 1e9
+        said = re.search(r"their time is (\d+\.\d{3}) s", flag["reason"])
+        assert said is not None and abs(float(said[1]) - bo_s) < 0.002, flag["reason"]
+        assert "0.20 s after Ada's crossing, inside the 500 ms re-arm" in flag["reason"]
+        res = coach.post(f"/api/flags/{flag['id']}/swap")
+        assert res.status_code == 409 and "names no second rep" in res.json()["detail"]
+        assert coach.post(f"/api/flags/{flag['id']}/confirm").status_code == 200
 
 
 def test_a_pass_on_the_course_is_flagged_and_the_coach_swaps_it(field: Field) -> None:
