@@ -12,6 +12,7 @@ import { $, $$, clear, fmtClock, fmtS, fmtState, h } from "../dom.js";
 import { guarded, notify, on } from "./ui.js";
 import { makeLink, revokeLinks } from "./stations.js";
 import { createDayPlan } from "./dayplan.js";
+import { createFlags } from "./flags.js";
 
 // A rep sends a burst (plan, splits, run, plan): one request for it, soon after the last.
 const QUIET_MS = 300;
@@ -34,6 +35,8 @@ export function createOverview() {
 
   // The day plan's rotations, above the cards (js/console/dayplan.js).
   const dayPlan = createDayPlan($("#overview-cards"));
+  // Each card's open course flags, with Keep and Swap (js/console/flags.js).
+  const flags = createFlags($("#overview-cards"));
 
   // From a timer: an error (the server restarting, a sign-in that ran out) says so above.
   const flushSoon = () => setTimeout(() => guarded(flush), QUIET_MS);
@@ -109,6 +112,7 @@ export function createOverview() {
 
   function onLive(msg) {
     dayPlan.onLive(msg);
+    flags.onLive(msg);
     if (msg.type === "plan") {
       // `plan` names its session; the station is looked up (unknown: a session just begun).
       mark(S.sessions.get(msg.session_id) ?? null);
@@ -131,6 +135,7 @@ export function createOverview() {
     for (const card of S.cards.values()) renderCard(card);
     // In the server's order: the main station first, then by name.
     for (const card of S.cards.values()) box.append(cardElement(card.name));
+    flags.place();
   }
 
   function cardElement(name) {
@@ -289,6 +294,7 @@ export function createOverview() {
     S.shown = true;
     S.all = true;
     dayPlan.show();
+    flags.show();
     clearTimeout(S.timer);
     S.timer = null;
     await loadAthletes(); // athletes may have been added since the roster was read
@@ -311,7 +317,7 @@ export function createOverview() {
   bind();
   return {
     show,
-    hide: () => { S.shown = false; dayPlan.hide(); },
+    hide: () => { S.shown = false; dayPlan.hide(); flags.hide(); },
     onLive,
     onReload: () => { mark(null); },
   };
