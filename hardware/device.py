@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hardware.clock import MIN_SAMPLES_READY, ClockModel, ClockSample
 from hardware.cues import Cues
@@ -77,6 +77,13 @@ IDENTIFY_RETRY_US = 500_000
 # A PING unanswered this long is forgotten, so the table cannot grow without bound.
 PING_FORGET_US = 5_000_000
 ONSET_KINDS = (EventKind.LIGHT_ON, EventKind.BEEP)
+# How many devices one port may hold (connected, or heard in the last 30 s: see
+# DeviceRegistry.on_port). A hub carries at most 32 (PROTOCOL.md section 3); the margin is for
+# radio gates swapped behind it. A HELLO naming a further new device id is dropped and
+# counted: noise that passes the CRC must not fill the registry.
+MAX_DEVICES_PER_PORT = 40
+# How often the registry is swept for devices gone silent (DeviceRegistry.forget_silent).
+FORGET_SWEEP_US = 1_000_000
 
 EventHandler = Callable[[DeviceEvent], None]
 DeviceHandler = Callable[[DeviceInfo], None]
@@ -152,6 +159,8 @@ class PortSession(Cues):
         self.devices: dict[int, DeviceState] = {}
         self.unknown_types = 0
         self.bad_payloads = 0
+        self.dropped_new_devices = 0  # HELLOs of new ids beyond MAX_DEVICES_PER_PORT
+        self._next_sweep_us = 0
         self.lost = False
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -206,6 +215,7 @@ class PortSession(Cues):
             "idle_drops": stats.idle_drops if stats else 0,
             "unknown_types": self.unknown_types,
             "bad_payloads": self.bad_payloads,
+            "dropped_new_devices": self.dropped_new_devices,
         }
 
     # --- Owner (hardware.registry) -------------------------------------------------------------
@@ -237,6 +247,9 @@ class PortSession(Cues):
     def _tick(self, now_us: int) -> None:
         if self.lost:
             return
+        if now_us >= self._next_sweep_us:
+            self._next_sweep_us = now_us + FORGET_SWEEP_US
+            self.registry.forget_silent(now_us)
         for nonce in [n for n, (_, t) in self._pings.items() if now_us - t > PING_FORGET_US]:
             del self._pings[nonce]
         for addr, state in list(self.devices.items()):
@@ -322,11 +335,12 @@ class PortSession(Cues):
                 state.track_seq(frame.seq)
             return
         if isinstance(msg, Hello):
-            self._handle_hello(frame.addr, frame.seq, msg)
+            self._handle_hello(frame.addr, frame.seq, msg, received_us)
             return
         if state is None:
             self._hold_unidentified(frame, received_us)
             return
+        state.heard(received_us)
         if state.unsupported is not None or not state.track_seq(frame.seq):
             return
         if isinstance(msg, Event):
@@ -348,13 +362,21 @@ class PortSession(Cues):
         if asked is None or mono_us() - asked > IDENTIFY_RETRY_US:
             self._identify(frame.addr)
 
-    def _handle_hello(self, addr: int, seq: int, hello: Hello) -> None:
+    def _handle_hello(self, addr: int, seq: int, hello: Hello, received_us: int) -> None:
         info = DeviceInfo(
             port=self.url, addr=addr, kind=hello.kind, device_id=hello.device_id,
             boot_id=hello.boot_id, firmware=hello.firmware, tick_hz=hello.tick_hz,
             channels=hello.channels, proto=hello.proto, caps=hello.caps,
         )  # fmt: skip
+        if not self.registry.knows_id(hello.device_id) and (
+            self.registry.on_port(self.url, received_us) >= MAX_DEVICES_PER_PORT
+        ):
+            self._drop_new_device(addr, hello.device_id)
+            return
         state, known = self.registry.resume_or_create(info)
+        state.heard(received_us)
+        if state.info.shared_id_port is not None:
+            info = replace(info, shared_id_port=state.info.shared_id_port)
         if self.devices.get(addr) is state and state.owner is self and state.connected:
             state.track_seq(seq)  # a HELLO answering our IDENTIFY: nothing new
             return
@@ -381,6 +403,16 @@ class PortSession(Cues):
         for frame, received_us in self._pending.pop(addr, []):
             self._handle_frame(frame, received_us)
 
+    def _drop_new_device(self, addr: int, device_id: int) -> None:
+        self.dropped_new_devices += 1
+        self._pending.pop(addr, None)
+        if self.dropped_new_devices == 1:  # once per port: noise would make one per frame
+            log.warning(
+                "%s: HELLO from a new device id %08X at address %d dropped: the port already "
+                "holds %d devices (noise passing the CRC?); further ones are only counted "
+                "(dropped_new_devices)", self.url, device_id, addr, MAX_DEVICES_PER_PORT,
+            )  # fmt: skip
+
     def _unsupported(self, addr: int, state: DeviceState, proto: int) -> None:
         lo, hi = SUPPORTED_VERSIONS.start, SUPPORTED_VERSIONS.stop - 1
         message = (
@@ -406,6 +438,7 @@ class PortSession(Cues):
         )  # fmt: skip
         if isinstance(state.clock, ClockModel):  # always, for a device on a protocol v1 port
             state.clock.add_sample(sample)
+        state.ever_ready = state.ever_ready or state.clock.ready
         state.rto.sample(received_us - sent_us)
 
     def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:

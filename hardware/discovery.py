@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from hardware.adapters import AdapterSession, make_session, parse_adapter_url
 from hardware.cues import Cues
 from hardware.device import PortSession
-from hardware.errors import LinkError
+from hardware.errors import LinkError, PortUnavailable
 from hardware.link import mono_us
 from hardware.messages import BATTERY_MAINS, NOT_APPLICABLE
 from hardware.registry import DeviceEvent, DeviceInfo, DeviceRegistry
@@ -149,6 +149,9 @@ class PortWatcher:
         self._task: asyncio.Task[None] | None = None
         self.present: set[str] = set()
         self._serials: dict[str, str | None] = {}
+        # Listed but not opened (busy, say): removed too when they leave the list, so what
+        # was said about them (DeviceHub.problems) goes with them.
+        self._refused: set[str] = set()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="port-watcher")
@@ -171,10 +174,18 @@ class PortWatcher:
                 self.present.discard(path)
                 self._serials.pop(path, None)
                 await self._on_removed(path)
+        for path in sorted(self._refused - matching.keys()):
+            self._refused.discard(path)
+            await self._on_removed(path)
         for path, record in sorted(matching.items()):
-            if path not in self.present and await self._on_added(record):
+            if path in self.present:
+                continue
+            if await self._on_added(record):
                 self.present.add(path)
                 self._serials[path] = record.serial_number
+                self._refused.discard(path)
+            else:
+                self._refused.add(path)
 
     async def _run(self) -> None:
         while True:
@@ -201,6 +212,11 @@ class DeviceHub(Cues):
         self._probe_window_s = PROBE_WINDOW_S
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._given: set[str] = set()
+        self._reopens: dict[str, asyncio.Task[None]] = {}
+        self._opening = asyncio.Lock()
+        self.problems: dict[str, str] = {}
+        """Ports that are there but could not be opened (in use by another program,
+        permission denied), by path: what to tell the coach, until the port opens or goes."""
 
     async def open(self, url: str) -> Session:
         """Open a port explicitly (a path or a pyserial URL, or `chronopic:PATH`,
@@ -212,9 +228,28 @@ class DeviceHub(Cues):
         if spec is not None:
             url = spec.url
         self._given.add(url)
-        return await self._open(url)
+        try:
+            return await self._open(url)
+        except PortUnavailable:
+            # Shown in `problems`; taken as soon as the other program lets go of it.
+            self._start_reopen(url)
+            raise
 
     async def _open(self, url: str) -> Session:
+        # One at a time: a given port that is also found by USB identity may be reopened by
+        # the watcher and by _reopen at once after it was lost.
+        async with self._opening:
+            try:
+                session = await self._open_now(url)
+            except PortUnavailable as exc:
+                if self.problems.get(url) != exc.message:
+                    log.warning("%s; the other ports go on", exc.message)
+                self.problems[url] = exc.message
+                raise
+        self.problems.pop(url, None)
+        return session
+
+    async def _open_now(self, url: str) -> Session:
         session = self.sessions.get(url)
         if session is not None and not session.lost:
             return session
@@ -241,6 +276,13 @@ class DeviceHub(Cues):
         return [s for s in self.sessions.values() if isinstance(s, AdapterSession)]
 
     async def close(self, url: str) -> None:
+        """Close a port; one given to open() is no longer reopened when it comes back."""
+        self._given.discard(url)
+        self._end_reopen(url)
+        self.problems.pop(url, None)
+        await self._close(url)
+
+    async def _close(self, url: str) -> None:
         session = self.sessions.pop(url, None)
         if session is not None:
             await session.stop()
@@ -251,6 +293,8 @@ class DeviceHub(Cues):
             self.watcher = None
         for path in list(self._probes):
             self._end_probe(path)
+        for url in list(self._reopens):
+            self._end_reopen(url)
         for url in list(self.sessions):
             await self.close(url)
 
@@ -283,6 +327,8 @@ class DeviceHub(Cues):
     async def _port_added(self, record: PortRecord) -> bool:
         try:
             session = await self._open(record.device)
+        except PortUnavailable:
+            return False  # logged once and kept in `problems`; tried again at the next poll
         except LinkError as exc:
             log.warning("cannot open %s (%s): %s", record.device, record.description, exc)
             return False  # tried again at the next poll
@@ -306,7 +352,7 @@ class DeviceHub(Cues):
         log.info("%s (%s): %s; left alone until it is plugged in again",
                  port.path, port.description, port.note)  # fmt: skip
         self.silent[port.path] = port
-        await self.close(port.path)
+        await self._close(port.path)
 
     def _end_probe(self, path: str) -> None:
         task = self._probes.pop(path, None)
@@ -316,7 +362,9 @@ class DeviceHub(Cues):
     async def _port_removed(self, path: str) -> None:
         self._end_probe(path)
         self.silent.pop(path, None)
-        await self.close(path)
+        if path not in self._given:
+            self.problems.pop(path, None)
+        await self._close(path)
 
     def _on_event(self, event: DeviceEvent) -> None:
         # Events arrive on the loop; a failing listener must not stop the port's traffic.
@@ -334,7 +382,61 @@ class DeviceHub(Cues):
         if self.watcher is not None:
             # Forget it so the watcher reopens it if the same path comes straight back.
             self.watcher.present.discard(url)
-            asyncio.get_running_loop().create_task(self.close(url))
+        if url in self._given:
+            # Given by hand (--device, the Devices page): no USB listing says when it is
+            # back, so try its path until it opens again, as the watcher does for ours.
+            self._start_reopen(url)
+        elif self.watcher is not None:
+            asyncio.get_running_loop().create_task(self._close(url))
+
+    async def _reopen(self, url: str) -> None:
+        await self._close(url)
+        waiting_logged = False
+        while url in self._given:
+            await asyncio.sleep(POLL_INTERVAL_S)
+            if url not in self._given:
+                return
+            session = self.sessions.get(url)
+            if session is not None and not session.lost:
+                break  # opened meanwhile (the watcher found it by its USB identity)
+            try:
+                await self._open(url)
+            except LinkError as exc:
+                if not waiting_logged and not isinstance(exc, PortUnavailable):
+                    log.info("%s: waiting for it to come back (%s)", url, exc)
+                    waiting_logged = True
+                continue
+            log.info("%s: reopened", url)
+            break
+        if self._reopens.get(url) is asyncio.current_task():
+            del self._reopens[url]
+
+    def _start_reopen(self, url: str) -> None:
+        self._end_reopen(url)
+        self._reopens[url] = asyncio.get_running_loop().create_task(
+            self._reopen(url), name=f"reopen:{url}"
+        )
+
+    def _end_reopen(self, url: str) -> None:
+        task = self._reopens.pop(url, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def port_problems(self) -> list[dict[str, Any]]:
+        """A row per port that is there but could not be opened, shaped like a device row
+        (`kind` "port", `state` "unavailable", `message` what to do) with `problem` true, so
+        a list of devices shows it where the coach looks."""
+        return [
+            {
+                "key": f"port:{path}", "device": f"port:{path}", "kind": "port", "port": path,
+                "problem": True, "state": "unavailable", "ready": False, "connected": False,
+                "message": message, "address": None, "channels": 0, "caps": [],
+                "battery": None, "link": None, "beams": [], "dropped": None,
+                "sync_error_us": None, "last_event_age_s": None, "port_stats": None,
+                "adapter": None, "adapter_details": None,
+            }
+            for path, message in sorted(self.problems.items())
+        ]  # fmt: skip
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Every device this host knows, for the devices page."""
@@ -376,4 +478,9 @@ class DeviceHub(Cues):
             )  # fmt: skip
             if isinstance(session, AdapterSession) and out[-1]["message"] is None:
                 out[-1]["message"] = session.warning
+            if info.shared_id_port is not None and out[-1]["message"] is None:
+                out[-1]["message"] = (
+                    f"device id {info.device_id:08X} is also reported on another port: two "
+                    "devices share one id (give each its own id)"
+                )
         return out

@@ -11,3 +11,13 @@ class LinkError(HardwareError):
 
 class DeviceNotReady(HardwareError):
     """A device is known but its clock is not synchronised well enough to time a run."""
+
+
+class PortUnavailable(LinkError):
+    """A port that exists but that this program may not have: another program holds it, or
+    the user lacks permission. `message` says which, in words a coach can act on."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message

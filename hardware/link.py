@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Generic, Protocol, TypeVar
 
 import serial
 
-from hardware.errors import LinkError
+from hardware.errors import LinkError, PortUnavailable
 from hardware.wire import DecoderStats, Frame, FrameDecoder
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,27 @@ class Decoder(Protocol[RecordT]):
 def mono_us() -> int:
     """Host monotonic time in microseconds: the one host clock the hardware layer uses."""
     return time.monotonic_ns() // 1000
+
+
+# What open() failing with these errnos means: the port is there but is not ours to use.
+# EAGAIN/EWOULDBLOCK: another program holds its flock; EBUSY: its TIOCEXCL (or a driver's).
+_BUSY_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY})
+_DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM})
+
+
+def open_error(url: str, exc: BaseException) -> LinkError:
+    """The LinkError for a port that would not open; PortUnavailable when it is there but
+    held by another program or not permitted, so it can be shown as a problem of the port."""
+    code = getattr(exc, "errno", None)
+    if code in _BUSY_ERRNOS:
+        return PortUnavailable(
+            url, f"port {url} is in use by another program (close it, e.g. a serial monitor)"
+        )
+    if code in _DENIED_ERRNOS:
+        return PortUnavailable(
+            url, f"port {url}: permission denied (on Linux, add the user to the dialout group)"
+        )
+    return LinkError(f"cannot open {url}: {exc}")
 
 
 class RecordLink(Generic[RecordT]):
@@ -80,11 +102,13 @@ class RecordLink(Generic[RecordT]):
 
     def open(self) -> None:
         try:
+            # exclusive: an flock on the port, so that two programs never read one port and
+            # each get half its frames; a port another program holds fails here, loudly.
             self._serial = serial.serial_for_url(
-                self.url, baudrate=self._baudrate, timeout=READ_TIMEOUT_S
+                self.url, baudrate=self._baudrate, timeout=READ_TIMEOUT_S, exclusive=True
             )
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise LinkError(f"cannot open {self.url}: {exc}") from exc
+            raise open_error(self.url, exc) from exc
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._read_loop, name=f"serial-reader:{self.url}", daemon=True

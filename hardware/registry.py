@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol
 
 from hardware.clock import ClockModel, DeviceClock, TickExtender
@@ -30,6 +31,12 @@ RECENT_SEQS = 512
 # After this many NAKs for the start of a conversation go unanswered, it starts from what it has.
 START_GAP_NAKS = 3
 EVSEQ_WRAP = 1 << 16
+# Random bytes can pass a CRC-16 (1 frame in 65536): on a noisy port some such frames read as
+# HELLOs naming devices that do not exist. A device silent this long is forgotten if it never
+# answered a PING (its clock never became ready: nothing real was there) or was heard only
+# for BRIEF_US, unless the program still needs it (DeviceRegistry.keep: bound to a role).
+SILENT_FORGET_US = 30_000_000
+BRIEF_US = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -50,11 +57,16 @@ class DeviceInfo:
     # Several photocells wired in parallel to one input (a Chronopic): a drill's roles bind
     # to successive breaks of that input in running order, not one role per channel.
     successive_breaks: bool = False
+    # Set when another device with the same id was already connected on another port as
+    # this one said HELLO: two devices share one id, and this one is named by its port too.
+    shared_id_port: str | None = None
 
     @property
     def key(self) -> str:
-        """Stable name of the device, independent of port and plug order."""
-        return device_key(self.kind, self.device_id, self.adapter)
+        """Stable name of the device, independent of port and plug order (but for a second
+        device reporting an id already in use on another port: `hub-00AB12CD@/dev/ttyUSB1`)."""
+        key = device_key(self.kind, self.device_id, self.adapter)
+        return key if self.shared_id_port is None else f"{key}@{self.shared_id_port}"
 
 
 def device_key(kind: DeviceKind, device_id: int, adapter: str | None = None) -> str:
@@ -118,6 +130,7 @@ class Owner(Protocol):
     """What carries a device's frames right now (a PortSession)."""
 
     url: str
+    lost: bool
 
     def send_message(self, addr: int, msg: Message) -> int: ...
 
@@ -176,10 +189,28 @@ class DeviceState:
     next_cmd_id: int = 1
     pending_cmds: dict[int, asyncio.Future[CommandAck]] = field(default_factory=dict)
     onsets: dict[int, asyncio.Future[DeviceEvent]] = field(default_factory=dict)
+    # Host times of its first and latest frame (HELLO included), for forgetting phantoms.
+    first_frame_mono_us: int | None = None
+    last_frame_mono_us: int | None = None
+    ever_ready: bool = False  # its clock was synchronised once: a PING was really answered
 
     @property
     def key(self) -> str:
         return self.info.key
+
+    def heard(self, now_us: int) -> None:
+        """A frame of this device arrived."""
+        if self.first_frame_mono_us is None:
+            self.first_frame_mono_us = now_us
+        self.last_frame_mono_us = now_us
+
+    def forgettable(self, now_us: int) -> bool:
+        """Silent for SILENT_FORGET_US, and never really there or there only briefly."""
+        last = self.last_frame_mono_us
+        if last is None or now_us - last < SILENT_FORGET_US:
+            return False
+        first = self.first_frame_mono_us if self.first_frame_mono_us is not None else last
+        return not self.ever_ready or last - first < BRIEF_US
 
     @property
     def ready(self) -> bool:
@@ -305,13 +336,56 @@ class DeviceRegistry:
     """Every device this host has heard from, by (device id, boot id)."""
 
     def __init__(self) -> None:
-        self._by_boot: dict[tuple[int, int], DeviceState] = {}
+        # (device id, boot id, port): the port is None but for a device that shares its id
+        # with one already connected on another port (DeviceInfo.shared_id_port).
+        self._by_boot: dict[tuple[int, int, str | None], DeviceState] = {}
+        self.keep: Callable[[DeviceState], bool] = lambda _state: False
+        """Whether the program still needs a device (bound to a role): never forgotten."""
+        self.forgotten = 0
 
     def all(self) -> list[DeviceState]:
         return list(self._by_boot.values())
 
     def get(self, device_id: int, boot_id: int) -> DeviceState | None:
-        return self._by_boot.get((device_id, boot_id))
+        return self._by_boot.get((device_id, boot_id, None))
+
+    def knows_id(self, device_id: int) -> bool:
+        return any(k[0] == device_id for k in self._by_boot)
+
+    def on_port(self, port: str, now_us: int) -> int:
+        """How many devices `port` holds: connected on it, or heard on it in the last
+        SILENT_FORGET_US (a device silent longer is no longer counted against the port)."""
+        return sum(
+            1
+            for s in self._by_boot.values()
+            if s.info.port == port
+            and (
+                (s.connected and s.owner is not None)
+                or (s.last_frame_mono_us is not None
+                    and now_us - s.last_frame_mono_us < SILENT_FORGET_US)
+            )
+        )  # fmt: skip
+
+    def forget_silent(self, now_us: int) -> list[DeviceState]:
+        """Forget the devices that went silent and were never really there (see
+        SILENT_FORGET_US), so noise that passed a CRC cannot grow the registry without end."""
+        gone: list[DeviceState] = []
+        for k, state in list(self._by_boot.items()):
+            if not state.forgettable(now_us) or self.keep(state):
+                continue
+            del self._by_boot[k]
+            gone.append(state)
+            if state.owner is not None:
+                state.owner.release(state)
+            state.mark_lost()
+            _cancel_waiters(state)
+        if gone:
+            self.forgotten += len(gone)
+            log.info(
+                "forgot %d silent device(s) never synchronised or seen only briefly: %s",
+                len(gone), ", ".join(s.key for s in gone[:8]) + (" ..." if len(gone) > 8 else ""),
+            )  # fmt: skip
+        return gone
 
     def by_key(self, key: str) -> DeviceState | None:
         """The current boot of the device called `key` (a connected one first)."""
@@ -325,10 +399,30 @@ class DeviceRegistry:
         """The state for this (id, boot), and whether it was already known. A new boot of
         a known device replaces its old state. A new state gets `clock`, by default a
         ClockModel to be fed by PING exchanges."""
-        known = self._by_boot.get((info.device_id, info.boot_id))
+        shared = self._by_boot.get((info.device_id, info.boot_id, info.port))
+        if shared is not None and shared.connected:
+            return shared, True  # the second of two devices sharing an id, heard again
+        if self._held_elsewhere(info):
+            # A second device with an id already connected on another port (two hubs flashed
+            # alike, two simulators seeded alike): kept apart, named by its port as well, so
+            # neither takes the other's state, events or place in the device list.
+            info = replace(info, shared_id_port=info.port)
+            k = (info.device_id, info.boot_id, info.port)
+            if shared is not None:
+                return shared, True
+            log.warning(
+                "%s: device id %08X is also connected on another port: two devices share "
+                "one id; this one is listed as %s", info.port, info.device_id, info.key,
+            )  # fmt: skip
+            for old in [o for o in self._by_boot if o[0] == info.device_id and o[2] == info.port]:
+                self._drop(old)
+            state = DeviceState(info=info, clock=clock or ClockModel(info.tick_hz))
+            self._by_boot[k] = state
+            return state, False
+        known = self._by_boot.get((info.device_id, info.boot_id, None))
         if known is not None:
             return known, True
-        for old in [k for k in self._by_boot if k[0] == info.device_id]:
+        for old in [k for k in self._by_boot if k[0] == info.device_id and k[2] is None]:
             stale = self._by_boot.pop(old)
             log.info("%s: new boot %d replaces boot %d", info.key, info.boot_id, old[1])
             for fut in stale.pending_cmds.values():
@@ -336,5 +430,27 @@ class DeviceRegistry:
             for onset in stale.onsets.values():
                 onset.cancel()
         state = DeviceState(info=info, clock=clock or ClockModel(info.tick_hz))
-        self._by_boot[(info.device_id, info.boot_id)] = state
+        self._by_boot[(info.device_id, info.boot_id, None)] = state
         return state, False
+
+    def _held_elsewhere(self, info: DeviceInfo) -> bool:
+        """Whether a device with this id is connected right now on another port that is
+        still open: then the HELLO on this port comes from another device, not a replug."""
+        for (device_id, _boot, port), state in self._by_boot.items():
+            if device_id != info.device_id or port is not None or state.info.port == info.port:
+                continue
+            owner = state.owner
+            if state.connected and owner is not None and not owner.lost:
+                return True
+        return False
+
+    def _drop(self, k: tuple[int, int, str | None]) -> None:
+        _cancel_waiters(self._by_boot.pop(k))
+
+
+def _cancel_waiters(state: DeviceState) -> None:
+    """Nobody waits on a forgotten state for a COMMAND_ACK or an onset any longer."""
+    for fut in state.pending_cmds.values():
+        fut.cancel()
+    for onset in state.onsets.values():
+        onset.cancel()

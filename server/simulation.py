@@ -300,8 +300,14 @@ class SimRig:
         clock = SimClock(
             origin_ns=time.monotonic_ns(), offset_ticks=rng.getrandbits(32), drift_ppm=drift_ppm
         )
+        # Each simulated hub its own id: the demo's lanes and the plan simulator start hubs
+        # from the same seed, and two devices with one id are two rows sharing one name.
+        taken = {state.info.device_id for state in devices.registry.all()}
+        device_id = 0x5100_0000 | rng.getrandbits(16)
+        while device_id in taken:
+            device_id = 0x5100_0000 | rng.getrandbits(16)
         hub = VirtualHub(
-            device_id=0x5100_0000 | rng.getrandbits(16),
+            device_id=device_id,
             channels=channels or channels_needed(drill, beams),
             clock=clock,
             seed=seed,

@@ -22,7 +22,7 @@ from hardware.discovery import (
     parse_usb_id,
     system_ports,
 )
-from hardware.errors import HardwareError
+from hardware.errors import HardwareError, PortUnavailable
 from server.devices.binding import DeviceRef, parse_device_ref
 from server.devices.service import DeviceManager
 from server.errors import InvalidInputError
@@ -152,6 +152,11 @@ async def survey(
             if row["probed"]:
                 try:
                     await manager.open(row["port"])
+                except PortUnavailable as exc:
+                    # Said on its row and among the errors; the other ports go on.
+                    row["note"] = exc.message
+                    errors.append(exc.message)
+                    await manager.close(row["port"])  # no retrying in a one-off survey
                 except HardwareError as exc:
                     errors.append(str(exc))
         await _listen(manager, wait_s, probe_window_s if bridges else 0.0, set(bridges))

@@ -46,7 +46,9 @@ class DevicesController(Controller):
     @get("/devices", sync_to_thread=False)
     def list_devices(self, devices: DeviceManager) -> list[dict[str, Any]]:
         """Every identified device: kind, id, port, battery, beams, clock sync, state, link
-        counters and `last_event_s_ago`."""
+        counters (`port_stats`, with `dropped_new_devices`) and `last_event_s_ago`; then a
+        row with `problem` true and a `message` per port that could not be opened (in use by
+        another program, permission denied)."""
         return devices.devices_page()
 
     @get("/devices/test", sync_to_thread=False)

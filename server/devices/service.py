@@ -54,10 +54,15 @@ class DeviceManager(DeviceHub):
 
     def devices_page(self) -> list[dict[str, Any]]:
         """snapshot() plus `last_event_s_ago`: seconds since the device last reported an edge
-        (None if never), the quickest sign a gate is wired and aimed."""
+        (None if never), the quickest sign a gate is wired and aimed; then port_problems()."""
         rows = self.snapshot()
         for row in rows:
             row["last_event_s_ago"] = row.get("last_event_age_s")
+        # Then a row per port that is there but not ours to open (in use by another program,
+        # permission denied): `problem` true, `kind` "port", `message` what to do.
+        for problem in self.port_problems():
+            problem["last_event_s_ago"] = None
+            rows.append(problem)
         return rows
 
     def watch_usb(

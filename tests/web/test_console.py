@@ -254,6 +254,34 @@ def test_devices_page_adds_a_chronopic_and_says_why_a_port_is_refused(console: A
         sim.stop()
 
 
+def test_a_port_another_program_holds_is_a_problem_row_not_a_device(console: Any) -> None:
+    """A port held by another program (an flock, as pyserial's exclusive open takes) shows as
+    a row that says so, with no battery or clock of its own, and the layout never offers it."""
+    import os
+
+    import serial
+
+    page = console
+    page.click("#tab-button-devices")
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    other_program = serial.Serial(path, 115200, timeout=0, exclusive=True)
+    try:
+        page.fill("#add-port", path)
+        page.click("#add-port-form button[type=submit]")
+        page.wait_for_selector("#alert:has-text('in use by another program')")
+        row = page.wait_for_selector("#devices-body tr.port-problem", timeout=15_000)
+        cells = [c.inner_text() for c in row.query_selector_all("td")]
+        assert path in cells[0] and "in use by another program" in cells[2], cells
+        assert cells[3] == "–" and cells[5] == "–", cells  # no battery, no clock
+        options = page.eval_on_selector_all(".binding-device option", "os => os.map(o => o.value)")
+        assert options and not any(path in (value or "") for value in options), options
+    finally:
+        other_program.close()
+        os.close(master)
+        os.close(slave)
+
+
 def test_settings_privacy_changes_public_names(
     console: Any, phone: Any, sim_server: SimServer
 ) -> None:

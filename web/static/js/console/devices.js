@@ -62,14 +62,15 @@ export function createDevices(ctx) {
       const beams = (d.beams || []).map((b, i) => h("span", {
         class: "beam" + (b != null && b < WEAK_BEAM ? " weak" : ""), title: `channel ${i}` },
         `${i}: ${b == null ? "–" : b + "%"}`));
-      return h("tr", { dataset: { device: key } },
+      return h("tr", { dataset: { device: key }, class: d.problem ? "port-problem" : null },
         h("td", {}, key, h("br"), h("span", { class: "muted small-print" }, d.port || "")),
         h("td", {}, d.kind || "–"),
         h("td", {}, d.state || "–", d.message ? h("span", { class: "muted" }, ` (${d.message})`) : null,
           adapterNote(d)),
-        h("td", { class: "num" }, d.battery == null ? "mains" : `${d.battery}%`),
+        // A port nobody can use (held by another program, no permission) is no device.
+        h("td", { class: "num" }, d.problem ? "–" : d.battery == null ? "mains" : `${d.battery}%`),
         h("td", {}, beams.length ? beams : "–"),
-        h("td", { class: sync.cls }, sync.text),
+        h("td", { class: d.problem ? "" : sync.cls }, d.problem ? "–" : sync.text),
         h("td", { class: "num last-event" }, ago(d)));
     }));
   }
@@ -183,7 +184,8 @@ export function createDevices(ctx) {
   function fillBindingSelects() {
     for (const row of $$("#binding-rows tr")) {
       const select = row.querySelector(".binding-device");
-      fillSelect(select, devices.map((d) => ({ value: d.key || d.device, label: `${d.key || d.device} (${d.kind})` })));
+      const usable = devices.filter((d) => !d.problem);
+      fillSelect(select, usable.map((d) => ({ value: d.key || d.device, label: `${d.key || d.device} (${d.kind})` })));
       if (row.dataset.device) select.value = row.dataset.device;
       fillChannels(row);
     }
@@ -191,7 +193,8 @@ export function createDevices(ctx) {
 
   function setRoles(roles, bindings = {}) {
     // By default in running order on channels 0, 1, 2... as `agility run` binds them.
-    const device = devices.length ? devices[0].key || devices[0].device : "";
+    const usable = devices.filter((d) => !d.problem);
+    const device = usable.length ? usable[0].key || usable[0].device : "";
     clear($("#binding-rows"), ...roles.map((r, i) => bindingRow(r, bindings[r] || { device, channel: i })));
     fillBindingSelects();
   }

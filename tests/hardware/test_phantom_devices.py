@@ -1,0 +1,131 @@
+"""Noise that passes the CRC cannot grow the registry without end (issue 16, item 8): HELLOs
+with valid CRCs and random device ids are bounded per port, counted once in the log and in
+`dropped_new_devices`, and the phantoms they made are forgotten once they go silent, while
+the real device on the same port keeps its state and its events."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import pytest
+
+from hardware import registry
+from hardware.clock import ClockModel
+from hardware.device import MAX_DEVICES_PER_PORT, DeviceEvent, PortSession
+from hardware.discovery import DeviceHub
+from hardware.messages import (
+    Caps,
+    DeviceKind,
+    EventAck,
+    Hello,
+    Identify,
+    Message,
+    Pong,
+    encode_message,
+)
+from tests.hardware.host_fake import FakeDevice, run, until
+
+PHANTOMS = 200
+FORGET_AFTER_US = 2_500_000  # instead of 30 s; well over the 0.98 s ping period of a real gate
+
+
+class RealAtZero(FakeDevice):
+    """A real gate at address 0; what the noise names at other addresses answers nothing."""
+
+    def send(self, msg: Message, addr: int = 0, seq: int | None = None) -> bytes:
+        if isinstance(msg, Pong) and addr != 0:
+            return b""
+        return super().send(msg, addr, seq)
+
+
+def phantom_hellos(rng: random.Random, count: int) -> bytes:
+    """Frames as noise could make them: well formed, valid CRC, random ids and addresses."""
+    ids = rng.sample(range(1, 1 << 32), count)
+    return b"".join(
+        encode_message(
+            rng.randrange(1, 32), rng.randrange(1 << 16),
+            Hello(1, rng.choice(list(DeviceKind)), device_id, rng.getrandbits(32),
+                  (rng.randrange(256), 0, 0), rng.randrange(1, 1 << 32), rng.randrange(8),
+                  Caps(rng.randrange(16))),
+        )
+        for device_id in ids
+    )  # fmt: skip
+
+
+def test_phantom_devices_are_bounded_counted_and_forgotten(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(registry, "SILENT_FORGET_US", FORGET_AFTER_US)
+    caplog.set_level(logging.WARNING, logger="hardware.device")
+    rng = random.Random(16)
+
+    async def scenario() -> None:
+        events: list[DeviceEvent] = []
+        hub = DeviceHub(events.append)
+        gate = RealAtZero()
+        try:
+            session = await hub.open(gate.port)
+            assert isinstance(session, PortSession)
+            gate.start_reading()
+            await gate.expect(Identify)
+            gate.hello()
+            await session.wait_ready(timeout_s=3.0)
+            real = session.devices[0]
+
+            data = phantom_hellos(rng, PHANTOMS)
+            for i in range(0, len(data), 1024):
+                gate.write(data[i : i + 1024])
+            accepted = MAX_DEVICES_PER_PORT - 1  # the real gate is one of the port's devices
+            await until(
+                lambda: session.dropped_new_devices == PHANTOMS - accepted, 3.0, "the drops"
+            )
+            assert len(hub.registry.all()) == MAX_DEVICES_PER_PORT
+            row = next(r for r in hub.snapshot() if r["key"] == real.key)
+            assert row["port_stats"]["dropped_new_devices"] == PHANTOMS - accepted
+            dropped_logs = [r for r in caplog.records if "dropped" in r.getMessage()]
+            assert len(dropped_logs) == 1, "one log line per port, not one per frame"
+
+            # Silent from now on: forgotten, all but the real gate, which answers its PINGs.
+            await until(lambda: len(hub.registry.all()) == 1, 5.0, "the phantoms forgotten")
+            assert hub.registry.all() == [real] and real.ready
+            assert all(s is real for s in session.devices.values())
+            assert [r["key"] for r in hub.snapshot()] == [real.key]
+
+            # The port takes new devices again, and the real gate's events still flow.
+            gate.write(phantom_hellos(rng, 3))
+            await until(lambda: len(hub.registry.all()) == 4, 2.0, "new ids accepted again")
+            assert session.dropped_new_devices == PHANTOMS - accepted
+            gate.event(0)
+            await until(lambda: [e.device for e in events] == [real.key], 2.0, "the event")
+            await until(lambda: bool(gate.got(EventAck)), 2.0, "its ACK")
+        finally:
+            await hub.close_all()
+            gate.unplug()
+
+    run(scenario)
+
+
+def test_a_device_that_was_ready_for_long_is_kept_while_unplugged() -> None:
+    """Forgetting is for what was never really there: a gate that synchronised and talked for
+    longer than BRIEF_US stays known while unplugged (it resumes its event numbers)."""
+    state = registry.DeviceState(
+        info=registry.DeviceInfo("/dev/x", 0, DeviceKind.GATE, 1, 2, (1, 0, 0), 1_000_000, 2, 1),
+        clock=ClockModel(1_000_000),
+    )
+    state.heard(0)
+    state.heard(registry.BRIEF_US + 1)
+    later = registry.BRIEF_US + 1 + registry.SILENT_FORGET_US
+    assert state.forgettable(later)  # never ready: a phantom
+    state.ever_ready = True
+    assert not state.forgettable(later)
+    reg = registry.DeviceRegistry()
+    reg.resume_or_create(state.info)
+    brief = reg.all()[0]
+    brief.ever_ready = True
+    brief.heard(0)
+    brief.heard(1_000)
+    reg.keep = lambda s: s is brief  # bound to a role
+    assert reg.forget_silent(registry.SILENT_FORGET_US + 1_000) == []
+    reg.keep = lambda _s: False
+    assert reg.forget_silent(registry.SILENT_FORGET_US + 1_000) == [brief]
