@@ -19,7 +19,9 @@ from sqlalchemy import Engine, text
 
 from hardware.errors import HardwareError
 from server.auth.controllers import AuthController
+from server.auth.forwarded import TrustedProxies
 from server.auth.guards import coach_policy
+from server.auth.headers import add_security_headers
 from server.auth.middleware import SecurityMiddleware
 from server.auth.service import AuthService
 from server.catalog.service import Catalog
@@ -100,6 +102,10 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
     devices = DeviceManager(stations.on_device_event, live)
     coordinator.readiness = devices.not_ready_reason
     coordinator.outputs = devices
+    # A device bound to a role is never forgotten for going quiet (hardware/registry.py).
+    devices.registry.keep = lambda state: any(
+        state.key in station.devices() for station in stations.all()
+    )
     stations.load()
     scheduler = AsyncIOScheduler(timezone="UTC")
     plans = PlanService(engine, catalog, coordinator, live, scheduler)
@@ -209,8 +215,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         },
         lifespan=[lifespan],
         # Login, CSRF and the coach-only rule for every route: server/auth/.
-        middleware=[SecurityMiddleware(AuthService(svc.engine))],
+        middleware=[SecurityMiddleware(AuthService(svc.engine),
+                                       TrustedProxies.parse(settings.trusted_proxies))],
         guards=[coach_policy],
+        before_send=[add_security_headers],  # nosniff, referrer, CSP: on 404s too
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="Agility drill orchestrator", version="0.1.0",
                                      path="/schema"),

@@ -10,11 +10,13 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from drills import DrillFileError, check_paths
 from hardware.errors import HardwareError
+from server.auth.forwarded import parse_proxy
 from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
-from server.db.session import migrate
+from server.db.session import migrate, normalise_url
 from server.errors import AppError
 
 log = logging.getLogger("agility")
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "the reference firmware's 1209:A617 is always included; CH340 and FTDI ports of "
         "Nano clones are probed with IDENTIFY and opened if they answer)",
     )
+    proxy_option(serve)
     serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
 
     demo = sub.add_parser("demo", help="the whole product on simulated gates and athletes")
@@ -94,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--lan", action="store_true", help="open to the local network")
     demo.add_argument("--seed", type=int, default=1, help="seed of the virtual squad")
+    proxy_option(demo)
     demo.set_defaults(func=_cmd_serve, demo=True, device=[], usb_id=None)
 
     devices_cli.add_parser(sub)
@@ -137,6 +141,57 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+TRUSTED_PROXIES_ENV = "AGILITY_TRUSTED_PROXIES"
+
+
+def _proxy_arg(value: str) -> str:
+    try:
+        parse_proxy(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value.strip()
+
+
+def proxy_option(sp: argparse.ArgumentParser) -> None:
+    """`--trusted-proxy`: none unless given (or set in $AGILITY_TRUSTED_PROXIES, commas between)."""
+    sp.add_argument(
+        "--trusted-proxy", action="append", type=_proxy_arg, default=None, metavar="ADDR",
+        help="a reverse proxy in front of the server (address or network, repeatable): its "
+        "X-Forwarded-For names the client; without it the header is ignored "
+        f"(default: ${TRUSTED_PROXIES_ENV}, else none)",
+    )  # fmt: skip
+
+
+def _trusted_proxies(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.trusted_proxy:
+        return tuple(args.trusted_proxy)
+    from_env = [v.strip() for v in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",")]
+    for value in from_env:
+        if value:
+            try:
+                parse_proxy(value)
+            except ValueError as exc:
+                raise ValueError(f"${TRUSTED_PROXIES_ENV}: {exc}") from exc
+    return tuple(v for v in from_env if v)
+
+
+def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    """How `agility serve` and `agility demo` start uvicorn.
+
+    uvicorn's own proxy handling is off: on, it believes X-Forwarded-For from 127.0.0.1 by
+    default, and from anyone with FORWARDED_ALLOW_IPS=*, and a phone could then claim to be
+    the laptop. The app reads the header itself, from --trusted-proxy addresses only
+    (server/auth/forwarded.py)."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "ws": "websockets-sansio",
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
+    }
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -170,7 +225,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    migrate(args.db)
+    try:
+        trusted_proxies = _trusted_proxies(args)
+    except ValueError as exc:
+        print(f"agility: error: {exc}", file=sys.stderr)
+        return 2
+    _migrate(args.db)
     from hardware.discovery import DEFAULT_USB_IDS
 
     settings = Settings(
@@ -181,7 +241,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         usb_ids=() if args.demo else (*DEFAULT_USB_IDS, *args.usb_id),
         demo=args.demo,
         seed=args.seed,
+        trusted_proxies=trusted_proxies,
     )
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        log.warning("FORWARDED_ALLOW_IPS is ignored; name a reverse proxy with --trusted-proxy")
     app = create_app(settings)
     from server.lan import lan_url, print_qr
 
@@ -193,12 +256,38 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print_qr(url)
         sys.stdout.flush()
     settle_heap()
-    uvicorn.run(app, host=host, port=args.port, log_level="info", ws="websockets-sansio")
+    uvicorn.run(app, **uvicorn_options(host, args.port))
     return 0
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _migrate(db: str) -> None:
+    """`migrate`, with a one-line error for a file that is not a database (a CSV export, a
+    plan) or a database that cannot be reached, instead of SQLAlchemy's traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = normalise_url(db)  # an unsupported URL raises a one-line AppError
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.is_dir():
+            raise AppError(f"{db} is a folder, not a database file")
+        if path.is_file() and path.stat().st_size > 0:
+            with path.open("rb") as file:
+                head = file.read(len(SQLITE_MAGIC))
+            if head != SQLITE_MAGIC:
+                raise AppError(f"{db} is not an SQLite database; give the database file "
+                               "(default var/agility.db) or a postgresql:// URL")  # fmt: skip
+    try:
+        migrate(db)
+    except SQLAlchemyError as exc:
+        first = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+        raise AppError(f"cannot migrate {db}: {first}") from None
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    migrate(args.db)
+    _migrate(args.db)
     print(f"database {args.db} is at the latest schema")
     return 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from server.auth.forwarded import TrustedProxies
+
 DEFAULT_DB = "var/agility.db"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -25,3 +27,9 @@ class Settings:
     """Run the simulated team through simulated gates."""
     seed: int = 1
     """Seed of the demo's random athletes and devices, so a demo can be replayed."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; none
+    by default, so no header can make a phone look like the laptop (server/auth/forwarded.py)."""
+
+    def __post_init__(self) -> None:
+        TrustedProxies.parse(self.trusted_proxies)  # a wrong address fails here, not later

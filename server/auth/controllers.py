@@ -63,7 +63,8 @@ class AuthController(Controller):
 
     @post("/login", sync_to_thread=True, opt=PUBLIC, status_code=HTTP_200_OK)
     def login(self, request: Request[Any, Any, Any], data: Credentials) -> Response[dict[str, Any]]:
-        """401 for a wrong name or password alike; 429 after 5 failures in 5 minutes."""
+        """401 for a wrong name or password alike; 429 with Retry-After while this
+        client address must wait (server/auth/ratelimit.py); never 429 on the laptop."""
         login = auth_service(request).login(data.name, data.password, _client_host(request))
         return _logged_in(login, HTTP_200_OK)
 

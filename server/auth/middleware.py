@@ -1,9 +1,13 @@
-"""CSRF by double-submit cookie, plus handing the AuthService to the guards.
+"""CSRF by double-submit cookie, the client's real address, and the AuthService for the guards.
 
 A page on another site can make the browser send our cookies but cannot read them, so it
 cannot copy `agility_csrf` into the `X-CSRF-Token` header. Every POST, PUT, PATCH and DELETE
 must carry that header equal to the cookie (login and setup too); the guard then also checks
 the token against the one stored with the login. WebSockets only read, and pass untouched.
+
+Before anything reads the client's address, a request that came through a reverse proxy the
+coach named (server/auth/forwarded.py) gets the address the proxy saw; with none named, the
+default, X-Forwarded-For is ignored.
 
 Litestar's own CSRFConfig would need a signing secret to keep somewhere and knows nothing of
 the token bound to a login, hence this small class.
@@ -18,6 +22,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.auth.forwarded import TrustedProxies, apply_forwarded
 from server.auth.guards import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -69,10 +74,12 @@ def _cookies(scope: Scope) -> dict[str, str]:
 class SecurityMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
-    def __init__(self, auth: AuthService) -> None:
+    def __init__(self, auth: AuthService, proxies: TrustedProxies | None = None) -> None:
         self.auth = auth
+        self.proxies = proxies or TrustedProxies()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        apply_forwarded(scope, self.proxies)
         attach_auth(scope, self.auth)
         if scope["type"] != ScopeType.HTTP:
             await next_app(scope, receive, send)

@@ -1,80 +1,128 @@
-"""Failed-login counting per name and per client address.
+"""Sign-in throttling per client address, with delays that grow with each failure.
+
+Counted per address only, never per coach name: a count per name would let anyone on the
+LAN keep the real coach out by guessing at the coach's name all session. The laptop that
+runs the server is not throttled at all (server/auth/service.py): a delay there would
+protect nothing, as the right password must still get through at once, and a process on the
+laptop can read the database anyway.
 
 Kept in memory: one server process guards one field, and a restart clearing the count is an
-acceptable price for not writing every failed guess to the database.
+acceptable price for not writing every failed guess to the database. The table holds at most
+MAX_ADDRESSES records; an IPv6 client counts as its /64, since one phone may pick a new
+address in its network for every request.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
-MAX_FAILURES = 5
-WINDOW_S = 300.0
-_PRUNE_ABOVE = 10_000
+from server.auth.forwarded import parse_address
+
+# A coach's typos cost nothing: the first delay comes after this many failures in a row.
+FREE_FAILURES = 3
+# Then 1 s, 2 s, 4 s ... per further failure, up to a minute: about the old limit's pace (5
+# guesses per 5 minutes) for a guesser, a short wait for a coach who keeps mistyping.
+FIRST_DELAY_S = 1.0
+MAX_DELAY_S = 60.0
+# An address quiet for this long starts again from nothing.
+FORGET_AFTER_S = 15 * 60.0
+# Enough for every phone on a field many times over; a flood of new addresses pushes out the
+# stalest records rather than the memory.
+MAX_ADDRESSES = 4096
 
 
-class LoginAttempts:
-    """A sliding window: a key is blocked while it has MAX_FAILURES failures younger than
-    WINDOW_S, and is heard again as soon as the oldest of them leaves the window."""
+def delay_after_s(failures: int) -> float:
+    """How long an address waits after `failures` failed sign-ins in a row."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    doublings = min(failures - FREE_FAILURES, 32)  # past the cap long before; no overflow
+    return min(FIRST_DELAY_S * 2.0**doublings, MAX_DELAY_S)
+
+
+def address_key(host: str | None) -> str:
+    """What one client's failures are counted under: its IPv4 address, its IPv6 /64."""
+    address = parse_address(host) if host else None
+    if address is None:
+        return host or "?"
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+@dataclass
+class _Failures:
+    count: int
+    last_mono: float
+
+
+class LoginThrottle:
+    """Failed sign-ins per address, each further attempt held back by delay_after_s."""
 
     def __init__(
         self,
-        max_failures: int = MAX_FAILURES,
-        window_s: float = WINDOW_S,
         clock: Callable[[], float] = time.monotonic,
+        max_addresses: int = MAX_ADDRESSES,
     ) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self.max_addresses = max_addresses
+        # Oldest failure first, so the stalest record is the one to forget.
+        self._failures: OrderedDict[str, _Failures] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        stamps = self._failures.get(key, deque())
-        while stamps and stamps[0] <= now - self.window_s:
-            stamps.popleft()
-        if not stamps:
-            self._failures.pop(key, None)
-        return stamps
+    def __len__(self) -> int:
+        return len(self._failures)
 
-    def retry_after_s(self, keys: Iterable[str]) -> int:
-        """Seconds until every key may try again; 0 when none is blocked."""
-        with self._lock:
-            return self._wait(keys, self._clock())
+    def _current(self, key: str, now: float) -> _Failures | None:
+        found = self._failures.get(key)
+        if found is not None and now - found.last_mono >= FORGET_AFTER_S:
+            del self._failures[key]
+            return None
+        return found
 
-    def _wait(self, keys: Iterable[str], now: float) -> int:
-        wait = 0.0
-        for key in keys:
-            stamps = self._recent(key, now)
-            if len(stamps) >= self.max_failures:
-                oldest_that_blocks = stamps[-self.max_failures]
-                wait = max(wait, oldest_that_blocks + self.window_s - now)
+    def _wait(self, found: _Failures | None, now: float) -> int:
+        if found is None:
+            return 0
+        wait = found.last_mono + delay_after_s(found.count) - now
         return max(1, math.ceil(wait)) if wait > 0 else 0
 
-    def charge(self, keys: Iterable[str]) -> int:
-        """Count an attempt against every key before the password is checked, so parallel
-        guesses cannot slip past the limit; `clear` forgives it when the login succeeds.
-        Returns 0, or the seconds to wait (the attempt is then not counted)."""
-        keys = list(keys)
-        now = self._clock()
+    def retry_after_s(self, host: str | None) -> int:
+        """Seconds until this address may try again; 0 when it may now."""
         with self._lock:
-            if len(self._failures) > _PRUNE_ABOVE:  # many names guessed: drop the stale ones
-                for old in list(self._failures):
-                    self._recent(old, now)
-            wait = self._wait(keys, now)
+            now = self._clock()
+            return self._wait(self._current(address_key(host), now), now)
+
+    def charge(self, host: str | None) -> int:
+        """Counts an attempt as failed before the password is checked, so parallel guesses
+        cannot slip past the delay; `clear` forgives it when the sign-in succeeds. Returns 0,
+        or the seconds to wait (the attempt is then neither checked nor counted)."""
+        key = address_key(host)
+        with self._lock:
+            now = self._clock()
+            found = self._current(key, now)
+            wait = self._wait(found, now)
             if wait:
                 return wait
-            for key in keys:
-                stamps = self._recent(key, now)
-                stamps.append(now)
-                self._failures[key] = stamps
+            if found is None:
+                self._make_room(now)
+                found = self._failures[key] = _Failures(0, now)
+            found.count += 1
+            found.last_mono = now
+            self._failures.move_to_end(key)
         return 0
 
-    def clear(self, keys: Iterable[str]) -> None:
+    def _make_room(self, now: float) -> None:
+        while self._failures:
+            oldest = next(iter(self._failures.values()))
+            if now - oldest.last_mono < FORGET_AFTER_S and len(self._failures) < self.max_addresses:
+                return
+            self._failures.popitem(last=False)
+
+    def clear(self, host: str | None) -> None:
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            self._failures.pop(address_key(host), None)

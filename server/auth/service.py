@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from server.auth.passwords import DUMMY_HASH, hash_password, password_problem, verify_password
-from server.auth.ratelimit import LoginAttempts
+from server.auth.ratelimit import LoginThrottle
 from server.db.models import Coach, CoachSession, utc_now
 from server.errors import (
     ConflictError,
@@ -101,11 +101,11 @@ class AuthService:
     def __init__(
         self,
         engine: Engine,
-        attempts: LoginAttempts | None = None,
+        throttle: LoginThrottle | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.engine = engine
-        self.attempts = attempts or LoginAttempts()
+        self.throttle = throttle or LoginThrottle()
         self.clock = clock
         # Two setup requests at once must not both find "no coach yet".
         self._setup_lock = threading.Lock()
@@ -145,11 +145,15 @@ class AuthService:
         return self._open_session(coach)
 
     def login(self, name: str, password: str, client_host: str | None) -> NewLogin:
-        keys = (f"name:{' '.join(name.split()).casefold()}", f"address:{client_host or '?'}")
-        wait = self.attempts.charge(keys)
-        if wait:
+        """Failures are counted per client address (server/auth/ratelimit.py), so guesses
+        from one phone never slow down a sign-in from another. The laptop itself is never
+        held back: the right password there always signs in."""
+        throttled = not is_loopback(client_host)
+        if throttled and (wait := self.throttle.charge(client_host)):
             raise TooManyAttemptsError(
-                f"too many failed logins; try again in {wait} seconds", retry_after_s=wait
+                f"too many failed sign-ins from this device; try again in {wait} seconds "
+                "(on the laptop running the server, signing in works at any time)",
+                retry_after_s=wait,
             )
         with Session(self.engine) as session:
             row = session.exec(select(Coach).where(Coach.name == " ".join(name.split()))).first()
@@ -157,7 +161,8 @@ class AuthService:
         matches = verify_password(password, row.password_hash if row else DUMMY_HASH)
         if row is None or row.id is None or not matches:
             raise NotAuthorizedError(WRONG_LOGIN)
-        self.attempts.clear(keys)
+        if throttled:
+            self.throttle.clear(client_host)
         return self._open_session(CoachIdentity(row.id, row.name))
 
     def _open_session(self, coach: CoachIdentity) -> NewLogin:
