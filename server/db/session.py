@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
+from server.errors import AppError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -17,11 +19,25 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+"""The databases the migrations and queries are tested on; others (mysql://) have no driver."""
+
+
+class UnsupportedDatabaseError(AppError):
+    """A database URL of a kind this program cannot use."""
+
+
 def normalise_url(db: str) -> str:
     """Accept a bare file path for SQLite, and `postgresql://` meaning the psycopg 3 driver."""
     if "://" not in db:
         return sqlite_url(db)
-    if db.startswith("postgresql://") or db.startswith("postgres://"):
+    scheme = db.split("://", 1)[0].lower()
+    if scheme not in SUPPORTED_SCHEMES:
+        raise UnsupportedDatabaseError(
+            f"unsupported database URL {scheme}://...: give an SQLite file path, "
+            "sqlite:///FILE or postgresql://USER@HOST/NAME"
+        )
+    if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + db.split("://", 1)[1]
     return db
 

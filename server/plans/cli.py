@@ -123,11 +123,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
+    from server.plans.definition import read_plan_file
+
     at = None if args.at is None else args.at.isoformat()
     path = Path(args.plan)
     if args.server:
         if path.is_file():
-            text = path.read_text(encoding="utf-8")
+            text = read_plan_file(path)
             plan_id = _http(args.server, "POST", "/api/plans", {"text": text, "source": str(path)})
             plan_id = plan_id["id"]
         else:
@@ -139,13 +141,12 @@ def _cmd_start(args: argparse.Namespace) -> int:
     from server.catalog.service import Catalog
     from server.plans.definition import parse_plan_text
 
+    # The file is read and checked before the database is touched (or created).
+    plan = (
+        parse_plan_text(read_plan_file(path), str(path), Catalog.load()) if path.is_file() else None
+    )
     store = _store(args.db)
-    if path.is_file():
-        plan_id = store.add_plan(
-            parse_plan_text(path.read_text(encoding="utf-8"), str(path), Catalog.load())
-        )
-    else:
-        plan_id = _plan_id(args.plan)
+    plan_id = store.add_plan(plan) if plan is not None else _plan_id(args.plan)
     session_id = store.add_session(plan_id, args.at, args.time_scale)
     print(f"session {session_id} of plan {plan_id} stored; the next `agility serve` starts "
           "it (within 15 min of its time); --server hands it to a running server")  # fmt: skip
@@ -192,16 +193,19 @@ def run_plan_file(args: argparse.Namespace) -> int:
     path = Path(args.drill)
     if not path.is_file():
         raise AppError(f"{path}: no such plan file")
+    from server.plans.definition import read_plan_file
+
+    text = read_plan_file(path)  # before the database is touched (or created)
     migrate(args.db)
-    return asyncio.run(_run_plan(args, path))
+    return asyncio.run(_run_plan(args, path, text))
 
 
-async def _run_plan(args: argparse.Namespace, path: Path) -> int:
+async def _run_plan(args: argparse.Namespace, path: Path, text: str) -> int:
     from server.app import build_services
 
     services = build_services(Settings(db=args.db))
     plans = services.plans
-    plan_id = plans.create_plan(path.read_text(encoding="utf-8"), str(path))
+    plan_id = plans.create_plan(text, str(path))
     plans.use_simulator(services.devices, args.seed)
     plans.on_rep = lambda entry: _print_rep(entry, args.json)
     services.scheduler.start()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from drills import Drill
@@ -23,6 +25,25 @@ DEFAULT_TEAM = "Default"
 DEFAULT_COUNTDOWN_S = 5.0
 TOP_KEYS = frozenset({"format", "name", "team", "countdown_s", "blocks"})
 BLOCK_KEYS = frozenset({"drill", "reps", "rest_s", "athletes", "group", "order"})
+
+# Limits (server/plans/README.md): far above any training session, low enough that a typo
+# (reps = 1000000000) is an error instead of a server that builds a billion steps.
+MAX_REPS = 50
+"""Reps per block."""
+MAX_BLOCKS = 50
+MAX_ATHLETES = 200
+"""Athletes named in one block (a group is as large as its team)."""
+MAX_STEPS = 10_000
+"""Reps of a whole plan: every block's reps times its athletes."""
+MAX_REST_S = 3600.0
+MAX_COUNTDOWN_S = 600.0
+MAX_TEXT_CHARS = 1_000_000
+"""A plan file or body; a real one is a few kilobytes."""
+MAX_DEPTH = 8
+"""Nesting of tables and lists; a plan needs 4 (plan, blocks, a block, its athletes)."""
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 2, 40, 40
 
 
 class PlanFileError(InvalidInputError):
@@ -87,14 +108,61 @@ class Step:
     familiarisation: bool
 
 
+def read_plan_file(path: Path) -> str:
+    """A plan file's text; a one-line error naming the file when it cannot be read as UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the plan as UTF-8"
+        ) from None
+
+
 def parse_plan_text(text: str, source: str, catalog: Catalog) -> PlanDefinition:
     """TOML (a file) or JSON (the API) text; JSON is recognised by its leading brace."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise PlanFileError(source, [f"{source}: longer than {MAX_TEXT_CHARS} characters"])
     stripped = text.lstrip()
     try:
         data: Any = json.loads(text) if stripped.startswith("{") else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise PlanFileError(source, [f"{source}: not valid TOML or JSON: {exc}"]) from None
+    except RecursionError:
+        # Both parsers recurse per level: [[[[...]]]] thousands deep exhausts the stack.
+        raise PlanFileError(source, [_too_deep(source)]) from None
     return parse_plan(data, source, catalog)
+
+
+def _too_deep(source: str) -> str:
+    return f"{source}: tables or lists nested more than {MAX_DEPTH} levels deep"
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and tables nest, counted without recursion (stops past MAX_DEPTH)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, Mapping):
+            children: Any = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _show(value: Any) -> str:
+    """A value for an error message, cut short: a bad value may be huge or deeply nested."""
+    return _SHOW.repr(value)
 
 
 def parse_plan(data: Any, source: str, catalog: Catalog) -> PlanDefinition:
@@ -105,10 +173,12 @@ def parse_plan(data: Any, source: str, catalog: Catalog) -> PlanDefinition:
 
     if not isinstance(data, Mapping):
         raise PlanFileError(source, [f"{source}: a plan is a table of keys"])
+    if _depth(data) > MAX_DEPTH:  # a JSON body arrives here already decoded
+        raise PlanFileError(source, [_too_deep(source)])
     for key in sorted(set(data) - TOP_KEYS):
         err(key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
     if "format" in data and data["format"] != 1:
-        err("format", f"must be 1, not {data['format']!r}")
+        err("format", f"must be 1, not {_show(data['format'])}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         err("name", "required: a non-empty string")
@@ -117,27 +187,37 @@ def parse_plan(data: Any, source: str, catalog: Catalog) -> PlanDefinition:
     if not isinstance(team, str) or not team.strip():
         err("team", "must be a non-empty string")
         team = DEFAULT_TEAM
-    countdown_s = _seconds(data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", err)
+    countdown_s = _seconds(
+        data.get("countdown_s", DEFAULT_COUNTDOWN_S), "countdown_s", err, MAX_COUNTDOWN_S
+    )
     raw_blocks = data.get("blocks")
     blocks: list[Block] = []
     if not isinstance(raw_blocks, list) or not raw_blocks:
         err("blocks", "required: at least one [[blocks]] entry")
+    elif len(raw_blocks) > MAX_BLOCKS:
+        err("blocks", f"at most {MAX_BLOCKS} blocks, not {len(raw_blocks)}")
     else:
         for i, raw in enumerate(raw_blocks, start=1):
             block = _block(raw, f"blocks[{i}]", catalog, err)
             if block is not None:
                 blocks.append(block)
+    steps = sum(b.reps * len(b.athletes) for b in blocks)
+    if steps > MAX_STEPS:
+        err("blocks", f"{steps} reps in all (reps times athletes); at most {MAX_STEPS}")
     if errors:
         raise PlanFileError(source, errors)
     return PlanDefinition(name.strip(), team.strip(), countdown_s, tuple(blocks))
 
 
-def _seconds(value: Any, field: str, err: Any) -> float:
+def _seconds(value: Any, field: str, err: Any, most: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        err(field, f"must be a number of seconds, not {value!r}")
+        err(field, f"must be a number of seconds, not {_show(value)}")
         return 0.0
     if value < 0:
         err(field, f"must be 0 or more, not {value}")
+        return 0.0
+    if value > most:
+        err(field, f"must be at most {most:g} seconds, not {value:g}")
         return 0.0
     return float(value)
 
@@ -160,15 +240,18 @@ def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
         drill = catalog.drills[slug]
     reps = raw.get("reps", drill.reps if drill else 1)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        err(f"{at}.reps", f"must be a whole number, 1 or more, not {reps!r}")
+        err(f"{at}.reps", f"must be a whole number, 1 or more, not {_show(reps)}")
+        ok = False
+    elif reps > MAX_REPS:
+        err(f"{at}.reps", f"must be at most {MAX_REPS}, not {reps}")
         ok = False
     rest_default = drill.rest_us / 1e6 if drill else 0.0
-    rest_s = _seconds(raw.get("rest_s", rest_default), f"{at}.rest_s", err)
+    rest_s = _seconds(raw.get("rest_s", rest_default), f"{at}.rest_s", err, MAX_REST_S)
     try:
         order = Order(raw.get("order", Order.ROUND_ROBIN.value))
     except ValueError:
         known = ", ".join(repr(o.value) for o in Order)
-        err(f"{at}.order", f"must be one of {known}, not {raw.get('order')!r}")
+        err(f"{at}.order", f"must be one of {known}, not {_show(raw.get('order'))}")
         order, ok = Order.ROUND_ROBIN, False
     athletes, group = raw.get("athletes"), raw.get("group")
     if (athletes is None) == (group is None):
@@ -181,6 +264,9 @@ def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
             or not all(isinstance(a, str) and a.strip() for a in athletes)
         ):
             err(f"{at}.athletes", "must be a non-empty list of names")
+            ok = False
+        elif len(athletes) > MAX_ATHLETES:
+            err(f"{at}.athletes", f"at most {MAX_ATHLETES} athletes, not {len(athletes)}")
             ok = False
         elif len({a.strip() for a in athletes}) != len(athletes):
             err(f"{at}.athletes", "a name is listed twice")
@@ -198,7 +284,14 @@ def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
 def plan_steps(
     plan: PlanDefinition, rosters: Sequence[Sequence[str]], catalog: Catalog
 ) -> list[Step]:
-    """Every rep in running order; `rosters[i]` is block i's athletes (a group resolved)."""
+    """Every rep in running order; `rosters[i]` is block i's athletes (a group resolved).
+
+    A group is only as large as its team, so the plan's reps are bounded again here."""
+    total = sum(b.reps * len(r) for b, r in zip(plan.blocks, rosters, strict=True))
+    if total > MAX_STEPS:
+        raise InvalidInputError(
+            f"plan {plan.name!r}: {total} reps in all (reps times athletes); at most {MAX_STEPS}"
+        )
     steps: list[Step] = []
     for b, (block, roster) in enumerate(zip(plan.blocks, rosters, strict=True)):
         drill = catalog.get(block.drill)

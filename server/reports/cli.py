@@ -5,7 +5,8 @@ Without --db the database is AGILITY_DB from the environment, else var/agility.d
 Exit status: 0 written; 1 nothing to export (no reps in scope, or every rep voided, practice,
 a false start or unfinished: the reason is printed and no file is written, so a script can
 tell an empty export from a real one); 2 a usage error (bad date, unknown team or norm,
-no such database, or one whose schema is older than this program: `agility migrate` it).
+no such database, an unsupported database URL, or one whose schema is older than this
+program: `agility migrate` it; --out in a folder that does not exist, or not writable).
 The database is only read. Messages and the progress bar go to stderr; stdout carries the
 file only with `--out -`.
 """
@@ -122,6 +123,18 @@ def _database(db: str | None) -> str:
     return chosen
 
 
+def _check_out(out: str) -> None:
+    """Refuse before reading a season: --out must name a file in a folder that exists."""
+    if out == "-":
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise AppError(f"--out {out} is a folder; name the file to write, e.g. {path / 'team.csv'}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise AppError(f"--out {out}: no folder {folder} (create it first)")
+
+
 def run_export(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -131,11 +144,12 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         scope = make_scope(args.team, args.date_from, args.date_to)
         choices = parse_norm_choices(args.norm)
+        _check_out(args.out)
         db = _database(args.db)
+        # Read-only: no migration here (an export must not change the database it reads).
+        engine = make_engine(db)
     except AppError as exc:
         return _fail(f"error: {exc}", EXIT_USAGE)
-    # Read-only: no migration here (an export must not change the database it reads).
-    engine = make_engine(db)
     to_stdout = args.out == "-"
     show = not args.quiet and sys.stderr.isatty()
     try:
@@ -149,6 +163,10 @@ def run_export(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_EMPTY)
     except AppError as exc:
         return _fail(f"error: {exc}", EXIT_USAGE)
+    except BrokenPipeError:
+        raise  # `--out - | head`: server/cli.py stops quietly
+    except OSError as exc:
+        return _fail(f"error: cannot write {args.out}: {exc.strerror or exc}", EXIT_USAGE)
     except SQLAlchemyError as exc:
         first = str(exc).splitlines()[0]
         return _fail(

@@ -2,6 +2,8 @@
 
 UTF-8 with a byte-order mark, as the roster export: without it Excel shows "Ã…sa" for
 "Åsa". Comma-separated, a header row, `\\r\\n` line ends (RFC 4180); read it as `utf-8-sig`.
+A text cell that a spreadsheet would run as a formula (a name starting with =, +, -, @, a tab
+or a carriage return) starts with ' (server/csv_cells.py); numbers are left as they are.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from server.reports.data import Progress, ReportData
 from server.reports.summary import TeamSummary
 from server.reports.tables import (
     SUMMARY_COLUMNS,
+    csv_formatters,
+    csv_header,
     rep_columns,
     rep_rows,
     split_names,
     summary_rows,
-    text_formatters,
 )
 
 _EVERY = 2_000
@@ -31,8 +34,8 @@ def write_reps_csv(data: ReportData, out: TextIO, progress: Progress | None = No
     columns = rep_columns(names)
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.name for c in columns])
-    formats = text_formatters(columns)
+    writer.writerow(csv_header(columns))
+    formats = csv_formatters(columns)
     total = len(data.reps)
     count = 0
     for count, row in enumerate(rep_rows(data, names), start=1):
@@ -49,8 +52,8 @@ def write_summary_csv(summary: TeamSummary, out: TextIO) -> int:
     summary.data.require_valid_reps()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.name for c in SUMMARY_COLUMNS])
-    formats = text_formatters(SUMMARY_COLUMNS)
+    writer.writerow(csv_header(SUMMARY_COLUMNS))
+    formats = csv_formatters(SUMMARY_COLUMNS)
     rows = [[f(v) for f, v in zip(formats, row, strict=True)] for row in summary_rows(summary)]
     writer.writerows(rows)
     return len(rows)

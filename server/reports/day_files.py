@@ -14,12 +14,11 @@ from typing import BinaryIO, TextIO
 
 import xlsxwriter  # type: ignore[import-untyped]
 
-from server.csv_cells import formula_safe
 from server.errors import InvalidInputError
 from server.reports.csv_export import BOM
 from server.reports.day import DayReport, day_columns, day_rows
 from server.reports.service import file_slug
-from server.reports.tables import Column, Kind, Value, text_formatters
+from server.reports.tables import Column, Kind, Value, csv_formatters, csv_header
 from server.reports.xlsx_export import Formats, write_sheet
 
 DAY_FORMATS: dict[str, tuple[str, str]] = {
@@ -47,15 +46,13 @@ def day_filename(report: DayReport, fmt: str) -> str:
 
 def write_day_csv(report: DayReport, out: TextIO) -> int:
     """A header and one row per athlete; returns the row count. UTF-8 with a BOM and `\\r\\n`,
-    as the other exports; every cell a spreadsheet would run as a formula starts with '."""
+    as the other exports; every text cell a spreadsheet would run as a formula starts with '."""
     columns = day_columns(report)
-    formats = text_formatters(columns)
+    formats = csv_formatters(columns)
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([formula_safe(c.name) for c in columns])
-    rows = [
-        [formula_safe(f(v)) for f, v in zip(formats, row, strict=True)] for row in day_rows(report)
-    ]
+    writer.writerow(csv_header(columns))
+    rows = [[f(v) for f, v in zip(formats, row, strict=True)] for row in day_rows(report)]
     writer.writerows(rows)
     return len(rows)
 

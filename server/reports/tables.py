@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from drills.norms import OutOfRange, Rating
+from server.csv_cells import formula_safe
 from server.reports.data import DrillInfo, ReportData, RepRecord
 from server.reports.summary import AthleteDrill, AthleteSummary, TeamSummary
 
@@ -319,3 +320,19 @@ def text_formatters(columns: Sequence[Column]) -> list[Callable[[Value], str]]:
     percentages and milliseconds, 1/0 for flags, YYYY-MM-DD for dates. One function per
     column, chosen once, because a season is two million cells."""
     return [_TEXT.get(c.kind, _plain) for c in columns]
+
+
+def _safe_text(value: Value) -> str:
+    return formula_safe(_plain(value))
+
+
+def csv_formatters(columns: Sequence[Column]) -> list[Callable[[Value], str]]:
+    """`text_formatters` for a CSV file: text cells (names, teams, groups, notes) that a
+    spreadsheet would run as a formula get a leading ' (server/csv_cells.py). Only text: a
+    number is written by this module, so -1.6 (a change, a deficit) stays a number."""
+    return [_safe_text if c.kind is Kind.TEXT else _TEXT.get(c.kind, _plain) for c in columns]
+
+
+def csv_header(columns: Sequence[Column]) -> list[str]:
+    """The header row of a CSV; a column named after a drill or split is text like any other."""
+    return [formula_safe(c.name) for c in columns]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +190,37 @@ def test_keyboard_opens_a_chart_and_an_empty_history_says_so(
     empty = page.wait_for_selector("#history-chart .chart-empty")
     assert empty.inner_text() == "No valid reps for Nia Empty in this period: nothing to chart yet."
     assert page.locator("#history-chart svg").count() == 0
+
+
+def test_an_empty_export_says_why_instead_of_saving_a_file(
+    reports_page: Any, seeded_server: tuple[SimServer, Seeded]
+) -> None:
+    """Issue 16, item 18: a 409 for an empty range is the server's sentence on the page, not
+    a file; an export that has reps still downloads under the server's file name."""
+    page = reports_page
+    downloads: list[Any] = []
+
+    def saved(download: Any) -> None:
+        downloads.append(download)
+
+    page.on("download", saved)
+    page.click("#tab-button-reports")
+    page.select_option("#report-team", label="Voided United")
+    _rows(page, 1)
+    for fmt in ("csv", "pdf"):
+        page.click(f"#tab-reports a[data-format='{fmt}']")
+        message = page.wait_for_selector("#export-message:visible")
+        assert message.inner_text().startswith("Nothing to export: "), message.inner_text()
+        assert "no valid reps" in message.inner_text()
+    page.wait_for_timeout(300)
+    assert downloads == [], "nothing saved"
+
+    page.select_option("#report-team", label="Lions")
+    _rows(page, 3)
+    assert page.is_hidden("#export-message"), "new filters clear the old message"
+    with page.expect_download() as info:
+        page.click("#tab-reports a[data-format='csv']")
+    download = info.value
+    assert download.suggested_filename == "agility-lions-all-dates.csv"
+    assert Path(download.path()).read_bytes().startswith("\ufeffathlete_id".encode())
+    page.remove_listener("download", saved)

@@ -30,7 +30,7 @@ def station(sim_server: SimServer) -> Iterator[tuple[httpx.Client, int, dict[str
             assert res.status_code == 201 or "already on team" in res.text, res.text
         assert coach.put("/api/stations/wedge", json={"bindings": {}}).status_code == 200
         block = {"drill": "sprint-10m", "athletes": list(ATHLETES), "reps": 1, "rest_s": 0}
-        body = {"name": "Wedge", "team": "U16", "countdown_s": 900, "blocks": [block]}
+        body = {"name": "Wedge", "team": "U16", "countdown_s": 600, "blocks": [block]}
         plan_id = coach.post("/api/plans", json=body).json()["id"]
         res = coach.post("/api/stations/wedge/sessions", json={"plan_id": plan_id})
         assert res.status_code == 200, res.text
