@@ -108,7 +108,8 @@ steady jogger (`steady-jog`, even pace) and one who sprints to the 10 m gate, th
 walks in (`pulls-up`). First in, first out per gate gives each passed athlete the overtaker's
 finish and the overtaker theirs: {o["wrong_assignments"]} wrong crossings in
 {o["reps_wrong"]} reps ({o["true_passes"]} true passes), as designed. What the coach sees is
-the flag on the live feed: {o["flagged"]} of {total} overtakes were flagged ({kinds};
+the flag (on the live feed, and on the station's card to Keep or Swap):
+{o["flagged"]} of {total} overtakes were flagged ({kinds};
 {o["flags"]} flags in all, {o["flags_elsewhere"]} on reps with no pass).
 
 {chr(10).join(rows)}{_why_unflagged(o)}"""
@@ -122,24 +123,21 @@ def _why_unflagged(o: JsonDict) -> str:
     which = " and ".join(
         text
         for kind, text in (
-            ("pulls-up", "every athlete here who pulled up"),
-            ("steady-jog", "the joggers whose finish came close after the overtaker's"),
+            ("pulls-up", "the athletes here who pulled up and were not flagged"),
+            ("steady-jog", "the joggers here who were not flagged"),
         )
         if kind in kinds
     )
     return f"""
 
-Why a pass goes unflagged: the pass check (drills/overlap.py) sets each runner's time since
-the last gate against the pace they showed before it, and compares those ratios between the
-runners, so a change both share cancels out. These two runners share none: a standing-start
-sprinter runs the second 10 m in about 30 % less time than the first, a jogger keeps their
-pace, and an athlete who pulls up slows down sharply. Given the overtaker's earlier finish,
-the passed athlete looks less slowed (or sped up, like a sprinter) and the overtaker merely
-not accelerating, which can fit better than the truth, as it did for {which}. The coach then
-sees two wrong times with no warning: the limit the module's docstring states (a pass shows
-only when the paces show it), here on passes whose finishes were
-{min(x["finish_gap_s"] for x in missed):.2f} s or more apart (for runners on steady paces it
-gives about 1 % of a segment time)."""
+Why a pass goes unflagged: the pass check (drills/overlap.py) scores each way of giving the
+crossings to the runners twice: by how far the runners' pace changes since their last gate
+spread around their median (a change both share cancels out), and by how far they are from
+the lane's usual change at that gate (the other runners'), which shows one runner alone
+slowing. A near tie fits either way, and before anyone else has crossed the gate only the
+first score exists, which cannot tell a runner who pulled up from two who both slowed; so it
+went for {which}. The coach then sees two wrong times with no warning, here on passes whose
+finishes were {min(x["finish_gap_s"] for x in missed):.2f} s or more apart."""
 
 
 def _problems(result: JsonDict) -> str:
