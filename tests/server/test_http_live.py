@@ -44,7 +44,10 @@ def test_healthz(demo_server: DemoServer) -> None:
     body = res.json()
     assert body["status"] == "ok"
     assert body["database"] == "sqlite"
-    assert body["devices"] == 2  # a simulated hub per station of the demo
+    # A simulated hub per station of the demo, and one more for plan sessions' virtual
+    # athletes once a test before this one has run a session on the shared demo server.
+    # (Before issue 16's item 11 that hub shared the first lane's id and was not counted.)
+    assert body["devices"] in (2, 3), body
 
 
 def test_unknown_drill_is_a_clear_404(demo_server: DemoServer) -> None:
