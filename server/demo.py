@@ -2,7 +2,9 @@
 gates, on two stations at once.
 
 Sessions a coach starts from the console run too, on a second simulated hub with virtual
-athletes named after the roster (server/plans/sim.py); the squad pauses while they do.
+athletes named after the roster (server/plans/sim.py). The squad keeps out of a coach's way:
+it starts no rep on a station while a session runs there or is due within COACH_CLEARANCE_S,
+and its reps are guests of the lane (a coach's rep armed meanwhile voids the squad's).
 
 The gates are a simulated hub on a pseudo-terminal, driven by the real driver, so the demo
 exercises the same path as a coach's USB gates: pty, protocol, clock sync, engine, storage,
@@ -37,6 +39,9 @@ SECOND_STATION = "sprint-lane"
 SECOND_DRILL = "sprint-20m"
 SQUAD_SIZE = 12
 REP_EVERY_S = 4.0
+# A session due this soon on a station holds the squad off it: its first rep must find the
+# lane free.
+COACH_CLEARANCE_S = 15.0
 BOUNCE_PROB = 0.15
 JOB_ID = "demo:next-rep"
 
@@ -48,7 +53,6 @@ class _Lane:
     station: str
     drill: str
     coordinator: RunCoordinator
-    busy: Callable[[], bool]
     offset: int  # where in the squad this lane's rotation begins
     rig: SimRig | None = None
     reps_started: int = 0
@@ -69,7 +73,7 @@ class Demo:
         devices: DeviceManager,
         scheduler: AsyncIOScheduler,
         seed: int,
-        busy: Callable[[], bool] = lambda: False,
+        busy: Callable[[str | None, float], bool] = lambda _station, _within_s: False,
         stations: Stations | None = None,
     ) -> None:
         self.catalog = catalog
@@ -79,8 +83,10 @@ class Demo:
         self.seed = seed
         self.squad: list[tuple[VirtualAthlete, int]] = []
         self.stations = stations
-        # The main lane waits while a coach's session runs (console or plan) on it.
-        self.lanes = [_Lane(MAIN, DEMO_DRILL, coordinator, busy, 0)]
+        # Whether a coach's session runs on a station (None: the main one) or is due within
+        # the seconds given: the squad's lane there waits.
+        self.busy = busy
+        self.lanes = [_Lane(MAIN, DEMO_DRILL, coordinator, 0)]
         self.recorder = coordinator.recorder
 
     async def start(self) -> None:
@@ -94,8 +100,7 @@ class Demo:
             # Bound below, once its hub is up; the station itself is the coach's to change.
             station = self.stations.put(SECOND_STATION, {}, 0.0)
             coordinator = station.coordinator
-            lanes.append(_Lane(SECOND_STATION, SECOND_DRILL, coordinator,
-                               lambda: False, SQUAD_SIZE // 2))  # fmt: skip
+            lanes.append(_Lane(SECOND_STATION, SECOND_DRILL, coordinator, SQUAD_SIZE // 2))
         for i, lane in enumerate(lanes):
             drill = self.catalog.get(lane.drill)
             # Whole bodies on the lane (hands and heels before the torso), timed as our gates
@@ -121,17 +126,21 @@ class Demo:
 
     async def _next_rep(self, lane: _Lane) -> None:
         rig, coordinator = lane.rig, lane.coordinator
-        if rig is None or coordinator.current is not None or lane.busy():
+        station = None if lane.station == MAIN else lane.station
+        if rig is None or coordinator.current is not None:
             return
-        if lane.station == MAIN:
-            # A session on the other simulated hub may have bound the lane elsewhere.
+        if self.busy(station, COACH_CLEARANCE_S):
+            return
+        if coordinator.layout != rig.layout:
+            # A coach's session on the plans' simulated hub bound the lane elsewhere.
             coordinator.layout.clear()
             coordinator.layout.update(rig.layout)
         index = (lane.offset + lane.reps_started) % len(self.squad)
         athlete, athlete_id = self.squad[index]
         rep = coordinator.recorder.count_runs(rig.drill.slug, athlete_id) + 1
         lane.reps_started += 1
-        coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0)
+        coordinator.begin(rig.drill, athlete_id, athlete.name, rep, start_within_s=3.0,
+                          guest=True)  # fmt: skip
         schedule_rep(rig.hub, rig.drill, rig.layout, athlete, self.rng, lead_s=0.3,
                      bounce_prob=BOUNCE_PROB, bodies=rig.bodies)  # fmt: skip
 

@@ -113,9 +113,23 @@ class DayPlanService:
         if problem is not None:
             raise ConflictError(f"day plan {day_id}: {problem}")
         rotation = row.rotation + 1
+        # Every station's drills must run on its devices before any session starts: a
+        # rotation half started would send a group to a station that cannot take it.
+        slots = assignments(day, rotation)
+        unfit = []
+        for slot in slots:
+            station = None if slot.station == MAIN else slot.station
+            coordinator = self.plans.coordinator_of(station)
+            problem = self.plans.problems(slot.plan, station, coordinator)
+            if problem is not None:
+                unfit.append(f"{slot.station}: {problem}")
+        if unfit:
+            raise ConflictError(
+                f"day plan {day_id}: rotation {rotation} cannot start: " + "; ".join(unfit)
+            )
         if not self.store.claim_rotation(day_id, row.rotation):
             raise ConflictError(f"day plan {day_id}: rotation {rotation} was started meanwhile")
-        for slot in assignments(day, rotation):
+        for slot in slots:
             plan_id = self.plans.store.add_plan(slot.plan)
             station = None if slot.station == MAIN else slot.station
             info = self.plans.schedule(plan_id, None, time_scale, station)

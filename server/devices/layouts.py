@@ -2,11 +2,15 @@
 
 A coach who sets up the same lane every week saves it once and applies it by name; applying
 replaces the coordinator's bindings (never during a rep: the rep's roles would move under it).
+The main station's applied bindings are kept too (`appsetting` key `main_layout`) and put back
+when the server starts, as other stations' are (server/stations/registry.py).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +21,14 @@ from sqlmodel import Session, col, select
 
 from drills.crossing import MAX_REARM_US, MAX_WINDOW_US, MIN_WINDOW_US, Trigger
 from hardware.adapters.session import successive_breaks_key
-from server.db.models import DeviceLayout, utc_now
+from server.db.models import AppSetting, DeviceLayout, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding, RunCoordinator
 
+log = logging.getLogger(__name__)
+
 MAX_NAME = 80
+MAIN_LAYOUT_KEY = "main_layout"
 MAX_ROLE = 40
 MAX_DEVICE = 40
 
@@ -173,6 +180,48 @@ def _from_row(row: DeviceLayout) -> dict[str, Binding]:
     return bindings_from_json(json.loads(row.bindings_json))
 
 
+def store_main_layout(engine: Engine, bindings: dict[str, Binding], name: str | None) -> None:
+    """Keep the main station's applied bindings (and the layout's name) for the next start."""
+    text = json.dumps({"name": name, "bindings": _as_json(bindings)}, separators=(",", ":"))
+    for _ in range(2):  # a row made by a parallel request in between: update that one
+        with Session(engine) as session:
+            row = session.get(AppSetting, MAIN_LAYOUT_KEY) or AppSetting(key=MAIN_LAYOUT_KEY)
+            row.value_json, row.updated_wall = text, utc_now()
+            session.add(row)
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+    raise ConflictError("the applied layout changed meanwhile; apply it again")
+
+
+def restore_main_layout(
+    engine: Engine, coordinator: RunCoordinator, held_by: Callable[[str], str | None]
+) -> dict[str, Binding]:
+    """Bind the main station as it was last applied. `held_by(device)` names another station
+    holding a device (a device belongs to one station): such a role is left unbound."""
+    with Session(engine) as session:
+        row = session.get(AppSetting, MAIN_LAYOUT_KEY)
+        text = None if row is None else row.value_json
+    if text is None:
+        return {}
+    try:
+        bindings = bindings_from_json(json.loads(text).get("bindings") or {})
+    except (ValueError, AttributeError):
+        log.exception("the main station's stored layout is unreadable; left unbound")
+        return {}
+    for role, binding in list(bindings.items()):
+        other = held_by(binding.device)
+        if other is not None:
+            log.warning("main layout: %s (%s) now belongs to station %s; left unbound",
+                        role, binding.device, other)  # fmt: skip
+            del bindings[role]
+    coordinator.layout.clear()
+    coordinator.layout.update(bindings)
+    return bindings
+
+
 class LayoutService:
     def __init__(self, engine: Engine, coordinator: RunCoordinator) -> None:
         self.engine = engine
@@ -222,6 +271,7 @@ class LayoutService:
             # In place: the plan runner and the demo hold this same dict.
             self.coordinator.layout.clear()
             self.coordinator.layout.update(bindings)
+            store_main_layout(self.engine, bindings, row.name)
             return self._info(row)
 
     @staticmethod

@@ -205,16 +205,21 @@ class PlanRunner:
                     await self._sleep_until(None)
                     continue
                 step = self.steps[self.index]
-                if not await self._countdown(step):
-                    continue
-                await self._rep(step)
+                try:
+                    if not await self._countdown(step):
+                        continue
+                    await self._rep(step)
+                except Exception as exc:  # any failure pauses the session: see _failed
+                    self._failed(step, exc)
             if self._on_course:
                 # The last athletes are still on the course: the session ends with them.
                 self.phase = Phase.RUNNING
                 await asyncio.gather(*self._on_course)
-        except Exception:
+        except Exception as exc:
+            # Even here the session is left paused, with the reason: a resume relaunches it
+            # after the last recorded rep.
             log.exception("plan session %d failed", self.session_id)
-            final, self.reason = SessionState.ABORTED, "internal error (see the server log)"
+            final, self.reason = SessionState.PAUSED, f"internal error: {_said(exc)}"
             self._void_running("plan runner error")
             self.coordinator.void_course("plan runner error")
         finally:
@@ -226,6 +231,15 @@ class PlanRunner:
             self.store.set_state(self.session_id, final, self.reason)
         self._publish(state=final)
         return final
+
+    def _failed(self, step: Step, exc: Exception) -> None:
+        """A rep that could not be armed or run for an unexpected reason (a device gone, a
+        bug) pauses the session with the reason; resuming tries the same athlete again."""
+        log.exception("plan session %d: %s on %s failed", self.session_id, step.athlete,
+                      step.drill)  # fmt: skip
+        self._void_running("plan runner error")
+        self._rep_active = None
+        self.pause(f"{step.athlete} on {step.drill} failed: {_said(exc)}; resume to try again")
 
     async def _countdown(self, step: Step) -> bool:
         """Name the next athlete and wait out the countdown and their rest; False if interrupted."""
@@ -419,3 +433,8 @@ class PlanRunner:
             "countdown_end_wall": progress["countdown_end_wall"], "done": self.index,
             "total": len(self.steps), "reason": self.reason,
         })  # fmt: skip
+
+
+def _said(exc: BaseException) -> str:
+    """An exception as one short line for a pause reason."""
+    return (str(exc) or type(exc).__name__).splitlines()[0][:150]

@@ -24,10 +24,12 @@ from server.devices.service import DeviceManager
 from server.errors import ConflictError
 from server.live.hub import LiveHub
 from server.plans.definition import PlanDefinition, parse_plan, parse_plan_text, plan_steps
+from server.plans.precheck import plan_problems
 from server.plans.runner import PlanRunner, job_id
 from server.plans.sim import SimDriver
 from server.plans.store import LIVE_STATES, PlanStore, SessionInfo, SessionState
 from server.runs.coordinator import RunCoordinator
+from server.runs.recorder import MAIN_STATION
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ class PlanService:
     async def start(self) -> None:
         """Rebuild the scheduler's jobs from the database; the scheduler must be running."""
         if self.sim is not None:
-            drills = [d for d in self.catalog.drills.values() if d.roles_in_order]
+            # Pod drills too: they name no crossings but need a channel per pod.
+            drills = [d for d in self.catalog.drills.values() if d.device_roles]
             await self.sim.open(drills)
         now = utc_now()
         for info in self.store.sessions(tuple(s.value for s in LIVE_STATES)):
@@ -107,7 +110,7 @@ class PlanService:
             raise ConflictError(f"time_scale must be in (0, 1], not {time_scale}")
         if at_wall is not None and at_wall.tzinfo is None:
             raise ConflictError("a planned time must carry its UTC offset (e.g. ...T16:00Z)")
-        self.coordinator_of(station)  # NotFoundError for an unknown station
+        coordinator = self.coordinator_of(station)  # NotFoundError for an unknown station
         if at_wall is None:
             for running in self.runners.values():
                 if running.station == station:
@@ -115,12 +118,20 @@ class PlanService:
                         f"station {station or 'main'} is running session {running.session_id}; "
                         "end or pause it first"
                     )
+            # Starting now: a drill the station's devices cannot run is refused, naming what
+            # is missing (a later session is checked when it starts, and pauses if need be).
+            problem = self.problems(self.store.plan(plan_id), station, coordinator)
+            if problem is not None:
+                raise ConflictError(problem)
         session_id = self.store.add_session(plan_id, at_wall, time_scale, station)
         self._add_job(session_id, at_wall or utc_now())
         return self.store.session_info(session_id)
 
     async def run_now(self, plan_id: int, time_scale: float) -> tuple[int, SessionState]:
         """Start a session at once and wait for its end (`agility run PLAN.toml`)."""
+        problem = self.problems(self.store.plan(plan_id), None, self.coordinator)
+        if problem is not None:
+            raise ConflictError(problem)
         session_id = self.store.add_session(plan_id, None, time_scale)
         if not self.store.claim(session_id):
             raise ConflictError(f"plan session {session_id} was claimed by someone else")
@@ -140,7 +151,33 @@ class PlanService:
         if not self.store.claim(session_id):
             log.info("plan session %d was already started or cancelled", session_id)
             return
-        self._launch(session_id, done=None)
+        runner = self._launch(session_id, done=None)
+        problem = self.problems(runner.plan, runner.station, runner.coordinator)
+        if problem is not None:
+            runner.pause(problem)  # before its first rep: the coach binds, then resumes
+
+    def problems(
+        self, plan: PlanDefinition, station: str | None, coordinator: RunCoordinator
+    ) -> str | None:
+        """What keeps the plan's drills from running on the station, or None."""
+        drills = [
+            self.catalog.drills[b.drill] for b in plan.blocks if b.drill in self.catalog.drills
+        ]
+        devices = coordinator.outputs if isinstance(coordinator.outputs, DeviceManager) else None
+        return plan_problems(drills, station or MAIN_STATION, coordinator, devices, self.sim)
+
+    def claims_lane(self, station: str | None, within_s: float = 0.0) -> bool:
+        """Whether a session runs on the station (None: the main one), paused or not, or is
+        scheduled to start there within `within_s`: the demo's squad keeps off it."""
+        if self.running_on(station):
+            return True
+        soon = utc_now() + timedelta(seconds=within_s)
+        return any(
+            info.station == (station or MAIN_STATION)
+            and (at := _parse_wall(info.scheduled_wall)) is not None
+            and at <= soon
+            for info in self.store.sessions((SessionState.SCHEDULED.value,))
+        )
 
     def _launch(
         self, session_id: int, done: list[dict[str, Any]] | None, order: list[int] | None = None

@@ -36,12 +36,18 @@ class SimDriver:
         self._athletes: dict[str, VirtualAthlete] = {}
 
     async def open(self, drills: list[Drill]) -> None:
-        """Open the hub once, wide enough for the drill with the most crossings."""
+        """Open the hub once, wide enough for the drill with the most devices: gates, pods
+        (a pod series' lights and touch pads are channels too) or both."""
         if self.rig is not None:
             return
         widest = max(drills, key=channels_needed)
         self.rig = await SimRig.start(self.devices, widest, self.seed)
         self._hub_key = next(iter(self.rig.session.devices.values())).info.key
+
+    @property
+    def channels(self) -> int | None:
+        """How many channels the hub has (None before it is open)."""
+        return None if self.rig is None else self.rig.hub.channels
 
     def layout(self, drill: Drill) -> dict[str, Binding]:
         if self.rig is None:

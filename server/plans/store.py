@@ -151,7 +151,8 @@ class PlanStore:
         expect: tuple[SessionState, ...] | None = None,
     ) -> bool:  # fmt: skip
         """Move a session to `state` (only from `expect`, if given); False if it was not there."""
-        values: dict[str, Any] = {"state": state.value, "reason": reason}
+        # The column holds 200 characters (PostgreSQL refuses more).
+        values: dict[str, Any] = {"state": state.value, "reason": reason and reason[:200]}
         if state in OVER_STATES:
             values["finished_wall"] = utc_now()
         query = update(PlanSession).where(col(PlanSession.id) == session_id)

@@ -152,7 +152,12 @@ async def _run_reps(args: argparse.Namespace) -> int:
                 _with_rules(services, drill, adapter_rig.layout, args)
             )
         else:
-            services.coordinator.layout.update(await _bind_devices(services, drill, args))
+            from server.devices.layouts import store_main_layout
+
+            bound_roles = await _bind_devices(services, drill, args)
+            services.coordinator.layout.update(bound_roles)
+            # The server binds the main station this way at its next start (README).
+            store_main_layout(services.engine, bound_roles, args.layout)
         recorder = services.recorder
         athlete_id = recorder.ensure_athlete(recorder.ensure_team(args.team), args.athlete)
         rng = random.Random(args.seed)

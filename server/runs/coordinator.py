@@ -68,6 +68,8 @@ class ActiveRun:
     # Resolved when the athlete crosses the start on a course that takes several at once
     # (the station may arm the next one), or when the rep ends without starting.
     started: asyncio.Future[None] | None = None
+    # A rep of the demo's squad: voided to make way for any other (a coach's session).
+    guest: bool = False
 
     @property
     def context(self) -> dict[str, object]:
@@ -169,15 +171,17 @@ class RunCoordinator:
     def begin(
         self, drill: Drill, athlete_id: int, athlete: str, rep: int, start_within_s: float,
         *, familiarisation: bool = False, plan_session_id: int | None = None,
-        rng: random.Random | None = None,
+        rng: random.Random | None = None, guest: bool = False,
     ) -> asyncio.Future[RunOutcome]:  # fmt: skip
         """Arm a rep. The future resolves when it finishes, times out or is voided.
+
+        A `guest` rep (the demo's squad) gives way: arming any other rep voids it.
 
         `rng` draws a reactive rep's foreperiod and lit target; pass a seeded one so a
         session can be replayed. Familiarisation and the plan session are stored when the
         rep opens, so a crash mid-rep cannot leave a practice rep counted as a real one.
         """
-        self._check_free()
+        self._check_free(guest)
         if drill.timing is Timing.PODS:
             return self._begin_pods(drill, athlete_id, athlete, rep, familiarisation,
                                     plan_session_id, rng or random.Random())  # fmt: skip
@@ -189,7 +193,7 @@ class RunCoordinator:
             drill=drill, drill_id=self.recorder.drill_id(drill.slug), athlete_id=athlete_id,
             athlete=athlete, rep=rep, engine=engine, done=loop.create_future(),
             familiarisation=familiarisation, plan_session_id=plan_session_id,
-            started=loop.create_future(),
+            started=loop.create_future(), guest=guest,
         )  # fmt: skip
         if drill.start.type is StartType.REACTIVE or drill.target_choice is not None:
             plan = engine.plan_cue(rng or random.Random())
@@ -206,8 +210,12 @@ class RunCoordinator:
         """Whatever holds the lane now: a gate rep, a pod series or an interval session."""
         return self.active or self.series
 
-    def _check_free(self) -> None:
+    def _check_free(self, guest: bool = False) -> None:
         busy = self.current
+        if isinstance(busy, ActiveRun) and busy.guest and not guest:
+            # The demo's squad never holds up a coach: its rep ends here, voided.
+            self.void_run(busy, "made way for a coach's session")
+            busy = self.current
         if isinstance(busy, ActiveRun | PodRun):
             raise CoordinatorBusy(f"{busy.athlete} is still running {busy.drill.slug}")
         if busy is not None:

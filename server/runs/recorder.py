@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from drills import RunOutcome, SplitResult
 from drills.crossing import Detected
@@ -53,6 +53,10 @@ def crossing_note(found: Detected) -> dict[str, Any]:
 
 # The station of reps that name none (the lane of before): one spelling for every layer.
 MAIN_STATION = "main"
+# A rep the server was timing when it stopped without closing it (a crash, a power cut): it
+# keeps its number and its splits, shows in run lists and reports, and never counts.
+INTERRUPTED = "interrupted"
+UNCLOSED_STATES = ("armed", "waiting_cue", "running")
 
 
 class RunRecorder:
@@ -129,6 +133,27 @@ class RunRecorder:
                 .where(RunRow.drill_id == drill_id, RunRow.athlete_id == athlete_id)
             )
             return int(session.exec(query).one())
+
+    def close_orphans(self) -> int:
+        """At server start no rep can be under way: close those left open by a crash as
+        interrupted (the next rep of the athlete still takes the next number); how many."""
+        with Session(self.engine) as session:
+            orphans = session.exec(
+                select(RunRow.id, RunRow.drill_id, RunRow.athlete_id).where(
+                    col(RunRow.state).in_(UNCLOSED_STATES)
+                )
+            ).all()
+            if not orphans:
+                return 0
+            session.exec(
+                update(RunRow)
+                .where(col(RunRow.id).in_([run_id for run_id, _, _ in orphans]))
+                .values(state=INTERRUPTED, reason="the server stopped during the rep",
+                        finished_wall=utc_now())
+            )  # fmt: skip
+            board_summary.refresh(session, sorted({(d, a) for _, d, a in orphans}))
+            session.commit()
+        return len(orphans)
 
     def open_run(
         self, drill_id: int, athlete_id: int, rep: int, *, familiarisation: bool = False,

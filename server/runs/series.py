@@ -134,6 +134,11 @@ class PodRun:
             self._end(self._void_reason or "cancelled")
         except (HardwareError, TimeoutError) as exc:
             self._end(f"a pod did not answer: {exc or 'no light event'}")
+        except Exception as exc:
+            # Not the athlete's doing (a pod bound to no device, a bug): the rep is voided and
+            # the failure goes to whoever waits on `done` (a plan session pauses with it).
+            log.exception("pod series of %s failed", self.athlete)
+            _fail(self.done, exc, self._end)
 
     def _record(self, result: StimulusResult) -> None:
         self.recorder.live.publish({
@@ -246,14 +251,20 @@ class IntervalRun:
             self._end(None)
         except asyncio.CancelledError:
             self._end(self._void_reason or "cancelled")
+        except Exception as exc:
+            log.exception("interval session of %s failed", self.drill.slug)
+            _fail(self.done, exc, self._end)
 
     async def _announce(self, slot: intervals_engine.BlockSlot, remaining_us: int) -> None:
+        # `slots`: the blocks of the whole session (every round), so a page can say "block 3
+        # of 12"; `seconds`: real seconds left in this block as it is announced.
         self.recorder.live.publish({
             "type": "interval", "drill": self.drill.slug, "slot": slot.index,
-            "round": slot.round, "rounds": self.drill.reps, "block": slot.name,
-            "kind": slot.kind.value, "seconds": remaining_us / 1e6 * self.scale,
-            "beep": slot.cue is not None,
+            "slots": len(self.session.slots), "round": slot.round, "rounds": self.drill.reps,
+            "block": slot.name, "kind": slot.kind.value,
+            "seconds": remaining_us / 1e6 * self.scale, "beep": slot.cue is not None,
             "athletes": [name for _id, name, _rep in self.athletes],
+            "station": self.recorder.station_name, "session_id": self.plan_session_id,
         })  # fmt: skip
         if slot.cue is None or self.beeper is None or self.outputs is None:
             return
@@ -296,3 +307,13 @@ class IntervalRun:
         self._on_end(self)
         if not self.done.done():
             self.done.set_result(result)
+
+
+def _fail(done: asyncio.Future[RunOutcome], exc: Exception, end: Callable[[str], None]) -> None:
+    """Hand `exc` to the waiter, then void the rep and free the lane (best effort)."""
+    if not done.done():
+        done.set_exception(exc)
+    try:
+        end(f"failed: {exc}")
+    except Exception:
+        log.exception("could not close the failed rep")

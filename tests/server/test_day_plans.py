@@ -252,3 +252,29 @@ def test_a_day_plan_file_is_stored_and_bad_input_is_refused_with_every_field(
         assert "NextRotationRequest" in schema["components"]["schemas"]
         with httpx.Client(base_url=live.base_url) as anonymous:
             assert anonymous.get("/api/days").status_code == 401
+
+
+def test_a_rotation_a_station_cannot_run_starts_nowhere(
+    sqlite_db: str, hubs: list[VirtualHub]
+) -> None:
+    """`agility` has no devices bound: the rotation is refused before any session starts, so
+    no group is sent to a station that cannot time them, and `sprint` stays free."""
+    migrate(sqlite_db)
+    ports = (hubs[0].start(),)
+    with serve(sqlite_db, ports) as live, closing(login_client(live.base_url, sqlite_db)) as coach:
+        (key,) = [d["key"] for d in live.services.devices.snapshot()]
+        assert coach.put("/api/stations/sprint", json={"bindings": _lane(key)}).status_code == 200
+        assert coach.put("/api/stations/agility", json={"bindings": {}}).status_code == 200
+        assert coach.post("/api/teams", json={"name": "U16"}).status_code == 201
+        for name in [*GROUPS["A"], *GROUPS["B"]]:
+            res = coach.post("/api/athletes", json={"team": "U16", "name": name})
+            assert res.status_code == 201, res.text
+        day_id = coach.post("/api/days", json=DAY).json()["id"]
+
+        res = coach.post(f"/api/days/{day_id}/next", json={"time_scale": TIME_SCALE})
+        assert res.status_code == 409, res.text
+        assert "rotation 1 cannot start: agility:" in res.json()["detail"]
+        day = coach.get(f"/api/days/{day_id}").json()
+        assert day["rotation"] == 0
+        sessions = coach.get("/api/plans/sessions").json()
+        assert sessions == [], sessions

@@ -1,4 +1,5 @@
-// Run view: who is up and who is next, the countdown (with beeps), splits as they happen
+// Run view: who is up and who is next, the countdown (with beeps), an interval drill's
+// block and its time left (run-blocks.js), splits as they happen
 // (with their marks: cross-device bound, coarse, hand time),
 // false starts and timeouts, the big START button (space bar), pause, resume, skip, abort
 // and swap. Fed by `plan`, `split`, `run` and `cue` messages of /ws/live. A finished rep
@@ -8,7 +9,7 @@
 import { get, post } from "../api.js";
 import { $, clear, fmtS, fmtState, h } from "../dom.js";
 import { emit, fillSelect, guarded, notify } from "./ui.js";
-import { queueOf } from "./plans.js";
+import { createBlockPanel, queueAfter } from "./run-blocks.js";
 
 const SESSION_KEY = "agility-session";
 const STATION_KEY = "agility-run-station";
@@ -23,7 +24,11 @@ export function createRunView(ctx) {
     retimeRun: null, station: localStorage.getItem(STATION_KEY) || "", stationOf: new Map(),
   };
 
-  const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
+  const drillOf = (slug) => ctx.store.drills.find((d) => d.slug === slug) || {};
+  const drillName = (slug) => drillOf(slug).name || slug;
+  const blocks = createBlockPanel(ctx.beeper);
+  /** An interval drill's rep is under way: its blocks run on the clock, no gate starts it. */
+  const intervals = () => Boolean(S.next) && drillOf(S.next.drill).timing === "intervals";
 
   async function fetchSession() {
     if (!S.id) return;
@@ -149,12 +154,14 @@ export function createRunView(ctx) {
     const waits = Boolean(S.next && S.next.waits_for_go) && !over;
     $("#go-button").disabled = !waits || S.phase !== "running" || S.state !== "running";
     $("#go-hint").textContent = !S.next || over ? ""
-      : waits ? "Space bar = START" : "This drill starts from the gates: no START needed";
+      : waits ? "Space bar = START"
+      : intervals() ? "Interval blocks run on the clock: no START needed"
+      : "This drill starts from the gates: no START needed";
     tick();
   }
 
   function renderQueue(over) {
-    const queue = over ? [] : queueOf(S.info);
+    const queue = over ? [] : queueAfter(S.info);
     const after = queue.slice(1, 4);
     clear($("#next-list"), ...(after.length
       ? after.map((step) => h("li", {}, step.athlete,
@@ -171,6 +178,7 @@ export function createRunView(ctx) {
   function tick() {
     const el = $("#countdown");
     el.classList.remove("go");
+    if (blocks.tick(el, S.phase === "running" && intervals())) return;
     if (S.phase === "countdown" && S.countdownEnd) {
       const left = Math.max(0, Math.ceil((S.countdownEnd - Date.now()) / 1000));
       el.textContent = String(left);
@@ -433,6 +441,7 @@ export function createRunView(ctx) {
       if (msg.type === "plan") onPlan(msg);
       else if (msg.type === "split") onSplit(msg);
       else if (msg.type === "run") onRun(msg);
+      else if (msg.type === "interval" && S.id && msg.session_id === S.id) blocks.onInterval(msg);
       else if (msg.type === "cue" && S.rep) {
         S.rep.cue = msg.target;
         renderRep();
