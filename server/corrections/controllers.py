@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
+from litestar.types import ExceptionHandlersMap
+from sqlalchemy import Engine
 
 from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, GateRule, Trigger
 from server.auth.guards import current_coach, requires_coach
+from server.corrections.listing import DEFAULT_PAGE, RunPage, SessionPage, list_runs, list_sessions
+from server.corrections.plausible import ImplausibleTimeError
 from server.corrections.service import CorrectionEntry, CorrectionService, RunSummary, invalid
+from server.reports.day import club_day
 
 
 @dataclass
@@ -33,6 +40,44 @@ class ManualRequest:
     total_s: float
     """More than 0 and under the drill's time limit."""
     note: str = ""
+    confirm: bool = False
+    """Store a time outside the drill's plausible range anyway (it is marked out of range)."""
+
+
+@dataclass
+class OutOfRange:
+    """409 of POST /api/runs/manual: the time is outside the drill's plausible range."""
+
+    status_code: int
+    detail: str
+    total_s: float
+    min_s: float
+    """Faster than this, nobody runs the drill (its distance at the human speed bounds)."""
+    max_s: float | None
+    """The drill's time limit."""
+    basis: str
+    confirm_needed: bool = True
+    """Send the same body with `"confirm": true` to store it, marked out of range."""
+
+
+def _out_of_range(_: Request[Any, Any, Any], exc: ImplausibleTimeError) -> Response[OutOfRange]:
+    b = exc.bounds
+    body = OutOfRange(HTTP_409_CONFLICT, str(exc), exc.total_s, b.min_s, b.max_s, b.basis)
+    return Response(body, status_code=HTTP_409_CONFLICT)
+
+
+_OUT_OF_RANGE_HANDLERS: ExceptionHandlersMap = {ImplausibleTimeError: _out_of_range}
+_OUT_OF_RANGE_RESPONSES = {
+    HTTP_409_CONFLICT: ResponseSpec(OutOfRange, description="outside the plausible range")
+}
+
+Day = Annotated[
+    str | None, Parameter(query="date", description="one club day, YYYY-MM-DD, in `tz`")
+]
+Zone = Annotated[
+    str | None,
+    Parameter(query="tz", description="the IANA time zone of `date`; default the server's"),
+]
 
 
 @dataclass
@@ -102,15 +147,42 @@ class CorrectionsController(Controller):
             run_id, rule, _coach_id(request), drill_rearm=data.rearm_ms is None
         )
 
-    @post("/manual", sync_to_thread=False, status_code=HTTP_201_CREATED)
+    @post(
+        "/manual", sync_to_thread=False, status_code=HTTP_201_CREATED,
+        exception_handlers=_OUT_OF_RANGE_HANDLERS, responses=_OUT_OF_RANGE_RESPONSES,
+    )  # fmt: skip
     def manual(
         self, data: ManualRequest, request: Request[Any, Any, Any],
         corrections: CorrectionService,
     ) -> RunSummary:  # fmt: skip
-        """A rep timed by hand, stored with `manual = true` and no splits."""
+        """A rep timed by hand, stored with `manual = true` and no splits. A time faster than
+        the drill's plausible range is 409 (with the range) unless `confirm` is true; then it
+        is stored with `out_of_range = true`."""
         return corrections.manual(
-            data.drill, data.athlete_id, data.total_s, data.note, _coach_id(request)
-        )
+            data.drill, data.athlete_id, data.total_s, data.note, _coach_id(request),
+            confirm=data.confirm,
+        )  # fmt: skip
+
+    @get("/list", sync_to_thread=True)
+    def list_reps(
+        self, db_engine: Engine, session_id: int | None = None, day: Day = None,
+        tz: Zone = None, drill: str | None = None, offset: int = 0, limit: int = DEFAULT_PAGE,
+    ) -> RunPage:  # fmt: skip
+        """Reps to correct, a page at a time (`limit` 1 to 100): a session's in the order they
+        ran, else newest first; of one club day (`date` in `tz`) or one drill when given."""
+        chosen = None if day is None and tz is None else club_day(day, tz)
+        between = None if chosen is None else (chosen.start_wall, chosen.end_wall)
+        return list_runs(
+            db_engine, session_id=session_id, between=between, drill=drill, offset=offset,
+            limit=limit,
+        )  # fmt: skip
+
+    @get("/sessions", sync_to_thread=True)
+    def sessions(
+        self, db_engine: Engine, offset: int = 0, limit: int = DEFAULT_PAGE
+    ) -> SessionPage:
+        """Sessions that recorded reps, newest first, with how many (`limit` 1 to 100)."""
+        return list_sessions(db_engine, offset, limit)
 
     @get("/{run_id:int}/corrections", sync_to_thread=True)
     def log(self, run_id: int, corrections: CorrectionService) -> list[CorrectionEntry]:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from drills.crossing import MAX_REARM_US, GateRule
 from server.catalog.service import Catalog
+from server.corrections.plausible import MARK_KEY, check_manual_time, mark_detail, marked_runs
 from server.corrections.rederive import rederive
 from server.corrections.swap import swap_crossings
 from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
@@ -44,6 +45,8 @@ class RunSummary:
     total_s: float | None
     voided: bool
     manual: bool
+    out_of_range: bool = False
+    """A hand time outside the drill's plausible range, stored on the coach's confirmation."""
 
 
 @dataclass(frozen=True)
@@ -109,19 +112,24 @@ class CorrectionService:
             return self._commit(session, run, "reassign", detail, coach_id)
 
     def manual(
-        self, drill_slug: str, athlete_id: int, total_s: float, note: str, coach_id: int | None
-    ) -> RunSummary:
+        self, drill_slug: str, athlete_id: int, total_s: float, note: str, coach_id: int | None,
+        *, confirm: bool = False,
+    ) -> RunSummary:  # fmt: skip
         """A rep timed by hand (a gate failed): counts on the drill's board, marked manual,
-        with no splits, so it never appears on a segment board."""
+        with no splits, so it never appears on a segment board. A time outside the drill's
+        plausible range (server/corrections/plausible.py) is refused with 409 unless
+        `confirm`; confirmed, its correction row keeps the range it was outside of."""
         note = " ".join(note.split())
         if len(note) > MAX_NOTE:
             raise invalid(f"note: at most {MAX_NOTE} characters")
         if not math.isfinite(total_s) or total_s <= 0:
             raise invalid("total_s: must be more than 0")
-        limit_us = self._time_limit_us(drill_slug)
+        definition = self.catalog.drills.get(drill_slug)
+        limit_us = None if definition is None else definition.time_limit_us
         total_us = round(total_s * 1_000_000)
         if limit_us is not None and total_us >= limit_us:
             raise invalid(f"total_s: must be under the drill's time limit, {limit_us / 1e6:g} s")
+        outside = None if definition is None else check_manual_time(definition, total_s, confirm)
         with Session(self.engine) as session:
             drill = session.exec(select(Drill).where(Drill.slug == drill_slug)).first()
             if drill is None or drill.id is None:
@@ -143,10 +151,12 @@ class CorrectionService:
             )  # fmt: skip
             session.add(run)
             session.flush()  # the id, for the correction row in the same transaction
-            detail = {
+            detail: dict[str, Any] = {
                 "note": note,
                 "after": {"drill": drill_slug, "athlete_id": athlete_id, "total_us": total_us},
             }
+            if outside is not None:
+                detail[MARK_KEY] = mark_detail(outside)
             return self._commit(session, run, "manual", detail, coach_id)
 
     def rederive(
@@ -248,10 +258,6 @@ class CorrectionService:
             for c, coach in rows
         ]
 
-    def _time_limit_us(self, slug: str) -> int | None:
-        drill = self.catalog.drills.get(slug)
-        return None if drill is None else drill.time_limit_us
-
     @staticmethod
     def _editable(session: Session, run_id: int) -> Run:
         run = session.get(Run, run_id)
@@ -303,7 +309,7 @@ def _summary(session: Session, run: Run) -> RunSummary:
         run_id=run.id, drill=drill.slug if drill else "", athlete_id=run.athlete_id,
         athlete=athlete.name if athlete else "", rep=run.rep, state=run.state,
         total_s=None if run.total_us is None else run.total_us / 1e6, voided=run.voided,
-        manual=run.manual,
+        manual=run.manual, out_of_range=run.manual and run.id in marked_runs(session, [run.id]),
     )  # fmt: skip
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from drills import DrillFileError, load_drill_text
 from drills.model import Drill as DrillDef
-from server.db.models import Athlete, Crossing, Drill, Run, Split, Team
+from server.corrections.plausible import MARK_KEY, is_marked
+from server.db.models import Athlete, Correction, Crossing, Drill, Run, Split, Team
 from server.errors import NotFoundError
 from server.reports.records import (
     AthleteInfo,
@@ -60,6 +61,7 @@ _DRILL = Drill.__table__  # type: ignore[attr-defined]
 _RUN = Run.__table__  # type: ignore[attr-defined]
 _SPLIT = Split.__table__  # type: ignore[attr-defined]
 _CROSSING = Crossing.__table__  # type: ignore[attr-defined]
+_CORRECTION = Correction.__table__  # type: ignore[attr-defined]
 
 _BATCH = 5_000
 SIDES = ("left", "right")
@@ -176,6 +178,7 @@ def load_report_data(
         joined = _RUN.join(_ATHLETE, _ATHLETE.c.id == _RUN.c.athlete_id)
         splits = _load_splits(conn, joined, where, progress)
         crossings = _load_crossings(conn, joined, where)
+        out_of_range = _load_out_of_range(conn, joined, where)
         rep_rows = conn.execute(
             select(
                 _RUN.c.id,
@@ -214,6 +217,7 @@ def load_report_data(
                 splits.get(row[0], empty),
                 crossings.get(row[0], ()),
                 row[12],
+                row[0] in out_of_range,
             )
             for part in rep_rows.partitions()
             for row in part
@@ -314,6 +318,22 @@ def _load_crossings(
         for run_id, role, trigger, lead_us in part:
             out.setdefault(run_id, []).append(CrossingRecord(role, trigger, lead_us))
     return {run_id: tuple(found) for run_id, found in out.items()}
+
+
+def _load_out_of_range(conn: Connection, joined: Join, where: ColumnElement[bool]) -> set[int]:
+    """Manual reps whose time the coach confirmed although it is outside the drill's plausible
+    range: their `manual` correction keeps the range (a few rows: manual reps are rare)."""
+    stmt = (
+        select(_CORRECTION.c.run_id, _CORRECTION.c.detail_json)
+        .select_from(_CORRECTION.join(joined, _RUN.c.id == _CORRECTION.c.run_id))
+        .where(
+            where,
+            _RUN.c.manual.is_(True),
+            _CORRECTION.c.action == "manual",
+            _CORRECTION.c.detail_json.contains(f'"{MARK_KEY}"'),
+        )
+    )
+    return {run_id for run_id, detail in conn.execute(stmt) if is_marked(detail)}
 
 
 def _drill_infos(

@@ -72,6 +72,10 @@ class RepRecord:
     crossings: tuple[CrossingRecord, ...] = ()
     station: str | None = None
     """The station (course) it was run on; None: the main one."""
+    out_of_range: bool = False
+    """A hand time outside the drill's plausible range that the coach confirmed
+    (server/corrections/plausible.py): it counts, but no comparison (forward:backward,
+    left/right asymmetry, COD deficit) is drawn from it."""
 
     @property
     def void(self) -> bool:

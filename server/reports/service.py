@@ -172,6 +172,7 @@ def _athlete_json(summary: TeamSummary, athlete: AthleteSummary) -> dict[str, An
             "familiarisation": row.practice,
             "false_starts": row.false_starts,
             "manual": row.manual,
+            "out_of_range": len(row.out_of_range),
             "best_s": _round(stats.best_s if stats else None),
             "mean_s": _round(stats.mean_s if stats else None),
             "cv_pct": _round(stats.cv_pct if stats else None, 2),
@@ -279,6 +280,7 @@ def athlete_history(summary: TeamSummary) -> dict[str, Any]:
                 {"run_id": r.run_id, "started_wall": r.started_wall.isoformat(), "rep": r.rep,
                  "state": r.state, "total_s": _round(r.total_us / 1e6 if r.total_us else None),
                  "valid": r.valid, "void": r.void, "manual": r.manual,
+                 "out_of_range": r.out_of_range,
                  "familiarisation": r.familiarisation, "false_start": r.false_start,
                  "cross_device_error_ms": millis(r.cross_device_error_us), "coarse": r.coarse,
                  "split_marks": split_marks(r)}

@@ -40,10 +40,19 @@ class AthleteDrill:
     rating: Rating | None
     rsa: tuple[date, metrics.RsaSummary] | None = None
     """Repeated-sprint drills: the latest day's set of two or more valid reps."""
+    checked_daily_best: tuple[tuple[date, float], ...] = ()
+    """`daily_best` without confirmed out-of-range hand times: what comparisons between
+    drills (forward:backward, left/right, COD deficit) are drawn from."""
+    out_of_range: tuple[RepRecord, ...] = ()
+    """Valid reps whose hand time is outside the drill's plausible range, confirmed."""
 
     @property
     def best_s(self) -> float | None:
         return self.stats.best_s if self.stats else None
+
+    @property
+    def checked_best_s(self) -> float | None:
+        return min((t for _, t in self.checked_daily_best), default=None)
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,8 @@ def _athlete_drill(
         change,
         rating,
         _latest_set(reps) if repeated else None,
+        _daily_best(r for r in reps if not r.out_of_range),
+        tuple(r for r in reps if r.valid and r.out_of_range),
     )
 
 
@@ -307,7 +318,7 @@ def _relations(summary: AthleteSummary, infos: Mapping[str, DrillInfo]) -> None:
                 "a", day, fwd.distance_m or 0.0, Direction(info.direction), metrics.RepTime(best)
             )
             for info in (fwd, bwd)
-            for day, best in mine[info.slug].daily_best
+            for day, best in mine[info.slug].checked_daily_best
         )
         history = [
             ForwardBackward(
@@ -331,24 +342,26 @@ def _relations(summary: AthleteSummary, infos: Mapping[str, DrillInfo]) -> None:
             continue
         lb = mine.get(left.slug)
         rb = mine.get(right.slug)
-        if lb and rb and lb.best_s and rb.best_s:
+        left_s = lb.checked_best_s if lb else None
+        right_s = rb.checked_best_s if rb else None
+        if left_s and right_s:
             name = left.name.split(" (")[0]
             summary.sides.append(
                 SideComparison(
                     name,
                     left.slug,
                     right.slug,
-                    lb.best_s,
-                    rb.best_s,
-                    metrics.asymmetry(lb.best_s, rb.best_s),
+                    left_s,
+                    right_s,
+                    metrics.asymmetry(left_s, right_s),
                 )
             )
     for turn_slug, sprint_slug in COD_DEFICIT_SPRINT.items():
         turn, sprint = mine.get(turn_slug), mine.get(sprint_slug)
         if turn is None or sprint is None:
             continue
-        sprint_days = dict(sprint.daily_best)
-        common = [(day, t) for day, t in turn.daily_best if day in sprint_days]
+        sprint_days = dict(sprint.checked_daily_best)
+        common = [(day, t) for day, t in turn.checked_daily_best if day in sprint_days]
         if common:
             day, turn_s = common[-1]
             summary.cod.append(
@@ -379,6 +392,15 @@ def _flags(
                 f"(flag at {metrics.ASYMMETRY_FLAG_PCT:g} %)."
             )
     for slug, row in summary.drills.items():
+        if row.out_of_range:
+            times = ", ".join(
+                f"{r.total_us / 1e6:.2f} s ({r.day})" for r in row.out_of_range if r.total_us
+            )
+            summary.flags.append(
+                f"{infos[slug].name}: hand time {times} outside the drill's plausible range, "
+                "confirmed by the coach; counted, but left out of asymmetry, COD deficit and "
+                "forward:backward comparisons."
+            )
         change = row.change
         if change is not None and change.flagged and len(row.daily_best) >= 2:
             (d0, t0), (d1, t1) = row.daily_best[0], row.daily_best[-1]

@@ -1,28 +1,66 @@
-// Corrections on recent reps (docs/CONSOLE-API.md): void with a reason, unvoid, reassign to
-// another athlete, the history of a rep, and a time typed in by hand (stored as manual).
-import { get, post } from "../api.js";
-import { $, clear, fmtClock, fmtS, fmtState, h } from "../dom.js";
+// Corrections of any rep (docs/CONSOLE-API.md): the latest reps, a session's or a day's,
+// a page at a time (GET /api/runs/list); void with a reason, unvoid, reassign to another
+// athlete, the history of a rep in words, and a time typed in by hand (stored as manual; a
+// time outside the drill's plausible range is stored only when the coach confirms it).
+import { ApiError, get, post } from "../api.js";
+import { $, clear, fmtClock, fmtS, fmtState, h, query } from "../dom.js";
 import { clearError, fillSelect, guarded, notify, on, showError } from "./ui.js";
 
-const RECENT = 12;
+const PAGE = 25;
+const SESSIONS = 50;
+const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const fmtWhen = (iso) => WHEN.format(new Date(iso));
 
 export function createCorrections(ctx) {
-  const fullNames = new Map(); // run id -> roster name, from the session's progress
   let timer = null;
-  let runs = [];
+  let page = { runs: [], total: 0, offset: 0, limit: PAGE };
+  let offset = 0;
+  let token = 0;
+  let sessionsLoaded = false;
 
   const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
   const activeAthletes = () => ctx.store.athletes.filter((a) => !a.archived);
   const athleteItems = () => activeAthletes().map((a) => ({ value: String(a.id), label: `${a.name} (${a.team})` }));
+  const sessionSelect = $("#corrections-session");
+  const dayInput = $("#corrections-day");
+
+  function filters() {
+    const out = { offset, limit: PAGE };
+    if (sessionSelect.value) out.session_id = sessionSelect.value;
+    if (dayInput.value) {
+      out.date = dayInput.value;
+      out.tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    }
+    return out;
+  }
+
+  async function loadSessions() {
+    const answer = await get("/api/runs/sessions" + query({ limit: SESSIONS }));
+    fillSelect(sessionSelect, answer.sessions.map((s) => ({
+      value: String(s.id),
+      label: `${s.plan} · ${s.started_wall ? fmtWhen(s.started_wall) : "not started"}`
+        + `${s.station && s.station !== "main" ? ` · ${s.station}` : ""} · ${s.reps} rep${s.reps === 1 ? "" : "s"}`,
+    })), { blank: "Latest reps (every session)" });
+    sessionsLoaded = true;
+  }
 
   async function load() {
-    runs = await get(`/api/runs/recent?limit=${RECENT}`);
+    const mine = ++token;
+    if (!sessionsLoaded) await loadSessions();
+    const answer = await get("/api/runs/list" + query(filters()));
+    if (mine !== token) return; // another page or filter was asked for meanwhile
+    page = answer;
+    if (page.offset > 0 && page.offset >= page.total) { // the last page emptied (a filter)
+      offset = Math.max(0, page.total - PAGE);
+      loadSoon(0);
+      return;
+    }
     render();
   }
 
-  function loadSoon() {
+  function loadSoon(delay = 200) {
     clearTimeout(timer);
-    timer = setTimeout(() => guarded(load), 200);
+    timer = setTimeout(() => guarded(load), delay);
   }
 
   function result(run) {
@@ -30,23 +68,41 @@ export function createCorrections(ctx) {
     return fmtState(run.state);
   }
 
+  function marks(run) {
+    return [
+      run.manual ? h("span", { class: "manual-mark" }, " manual") : null,
+      run.out_of_range ? h("span", { class: "manual-mark out-of-range-mark",
+        title: "Outside the drill's plausible range; kept on the coach's confirmation" }, " out of range") : null,
+      run.voided ? h("span", { class: "manual-mark" }, " void") : null,
+    ];
+  }
+
+  function renderPager() {
+    const { total, runs } = page;
+    const first = total ? page.offset + 1 : 0;
+    $("#corrections-count").textContent = total
+      ? `Reps ${first}–${page.offset + runs.length} of ${total}` : "";
+    $("#corrections-prev").disabled = page.offset <= 0;
+    $("#corrections-next").disabled = page.offset + runs.length >= total;
+  }
+
   function render() {
     const body = $("#recent-body");
-    if (!runs.length) {
-      clear(body, h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No reps yet.")));
+    renderPager();
+    if (!page.runs.length) {
+      const text = sessionSelect.value || dayInput.value ? "No reps match." : "No reps yet.";
+      clear(body, h("tr", {}, h("td", { colspan: 6, class: "empty" }, text)));
       return;
     }
-    clear(body, ...runs.map((run) => {
-      const name = fullNames.get(run.run_id) || run.athlete;
+    clear(body, ...page.runs.map((run) => {
       const problem = ["false_start", "timeout", "void"].includes(run.state);
       const cls = [run.voided ? "voided" : "", problem ? "problem" : ""].join(" ").trim();
       return h("tr", { dataset: { runId: run.run_id }, class: cls },
         h("td", {}, fmtClock(run.started_wall)),
-        h("td", {}, name),
+        h("td", { class: "athlete" }, run.athlete),
         h("td", {}, drillName(run.drill)),
         h("td", { class: "num" }, run.rep),
-        h("td", { class: "num" }, result(run), run.manual ? h("span", { class: "manual-mark" }, " manual") : null,
-          run.voided ? h("span", { class: "manual-mark" }, " void") : null),
+        h("td", { class: "num" }, result(run), ...marks(run)),
         h("td", {}, h("div", { class: "row-actions" },
           run.voided
             ? h("button", { type: "button", class: "small unvoid", onclick: () => unvoid(run) }, "Unvoid")
@@ -56,9 +112,52 @@ export function createCorrections(ctx) {
     }));
   }
 
+  /** The server's answer to a correction (RunSummary) replaces the row at once. */
+  function apply(summary) {
+    const row = page.runs.find((r) => r.run_id === summary.run_id);
+    if (row) {
+      Object.assign(row, {
+        athlete: summary.athlete, athlete_id: summary.athlete_id, state: summary.state,
+        total_s: summary.total_s, voided: summary.voided, manual: summary.manual,
+        out_of_range: Boolean(summary.out_of_range),
+      });
+      render();
+    }
+  }
+
   async function unvoid(run) {
-    if (await guarded(() => post(`/api/runs/${run.run_id}/unvoid`)) !== undefined) notify("The rep counts again.");
+    const answer = await guarded(() => post(`/api/runs/${run.run_id}/unvoid`));
+    if (answer !== undefined) {
+      apply(answer);
+      notify("The rep counts again.");
+    }
     loadSoon();
+  }
+
+  // -- the history of a rep, in words ---------------------------------------------------
+  const secs = (us) => (us == null ? "–" : `${fmtS(us / 1e6)}`);
+
+  function describe(c) {
+    const d = c.detail || {};
+    const before = d.before || {};
+    const after = d.after || {};
+    switch (c.action) {
+      case "void": return `voided${d.reason ? `: ${d.reason}` : ""}`;
+      case "unvoid": return "counts again";
+      case "reassign": return `given to ${after.athlete || `athlete ${after.athlete_id}`} (was ${before.athlete || `athlete ${before.athlete_id}`})`;
+      case "manual": {
+        const range = d.out_of_range;
+        return `time typed in: ${secs(after.total_us)}${d.note ? ` (${d.note})` : ""}`
+          + (range ? `; outside the plausible range (${fmtS(range.min_s, 2)} to ${range.max_s == null ? "no limit" : fmtS(range.max_s, 0)}), confirmed` : "");
+      }
+      case "rederive": {
+        const rule = d.rule || {};
+        return `re-timed with ${rule.trigger || "another rule"}: ${secs(before.total_us)} → ${secs(after.total_us)}`;
+      }
+      case "swap-crossing": return `${d.role || "a"} crossing swapped with ${d.with || "another runner"}: `
+        + `${secs(before.total_us)} → ${secs(after.total_us)}`;
+      default: return c.action;
+    }
   }
 
   // -- the dialog: one form, its fields depend on the action ----------------------------
@@ -68,8 +167,7 @@ export function createCorrections(ctx) {
   async function openDialog(action, run) {
     pending = { action, run };
     clearError($("#correction-errors"));
-    const name = fullNames.get(run.run_id) || run.athlete;
-    $("#correction-what").textContent = `${name} · ${drillName(run.drill)} · rep ${run.rep} · ${result(run)}`;
+    $("#correction-what").textContent = `${run.athlete} · ${drillName(run.drill)} · rep ${run.rep} · ${result(run)}`;
     const fields = $("#correction-fields");
     $("#correction-ok").hidden = action === "history";
     if (action === "void") {
@@ -87,8 +185,7 @@ export function createCorrections(ctx) {
       clear(fields, h("p", { class: "muted" }, "Loading…"));
       const history = await guarded(() => get(`/api/runs/${run.run_id}/corrections`), $("#correction-errors"));
       clear(fields, h("ul", { id: "correction-history" }, ...(history && history.length
-        ? history.map((c) => h("li", {}, `${fmtClock(c.at)} ${c.coach}: ${c.action}`,
-                                 c.detail ? ` — ${typeof c.detail === "string" ? c.detail : JSON.stringify(c.detail)}` : ""))
+        ? history.map((c) => h("li", {}, `${fmtClock(c.at)} ${c.coach || "a script"}: ${describe(c)}`))
         : [h("li", { class: "muted" }, history ? "No corrections." : "")])));
     }
     if (!dialog.open) dialog.showModal();
@@ -107,52 +204,101 @@ export function createCorrections(ctx) {
       ? { reason: form.elements.reason.value.trim() }
       : { athlete_id: Number(form.elements.athlete_id.value) };
     try {
-      await post(`/api/runs/${run.run_id}/${action}`, body);
+      const answer = await post(`/api/runs/${run.run_id}/${action}`, body);
       dialog.close();
-      notify(action === "void" ? "Rep voided: it is off the boards." : "Rep reassigned.");
+      apply(answer);
+      notify(action === "void" ? "Rep voided: it is off the boards." : `Rep given to ${answer.athlete}.`);
       loadSoon();
     } catch (err) {
       showError(err, $("#correction-errors"));
     }
   });
 
+  // -- the filters and the pages --------------------------------------------------------
+  function refilter() {
+    offset = 0;
+    loadSoon(0);
+  }
+  sessionSelect.addEventListener("change", refilter);
+  dayInput.addEventListener("change", refilter);
+  $("#corrections-prev").addEventListener("click", () => {
+    offset = Math.max(0, page.offset - PAGE);
+    loadSoon(0);
+  });
+  $("#corrections-next").addEventListener("click", () => {
+    offset = page.offset + PAGE;
+    loadSoon(0);
+  });
+
   // -- manual time entry ----------------------------------------------------------------
+  const confirmBox = $("#manual-confirm");
+  let unconfirmed = null; // the body the server asked to confirm
+
   function fillManual() {
     fillSelect($("#manual-drill"), ctx.store.drills.map((d) => ({ value: d.slug, label: d.name })));
     fillSelect($("#manual-athlete"), athleteItems());
   }
 
-  $("#manual-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const f = ev.target.elements;
-    const body = {
+  function askConfirm(body, err) {
+    unconfirmed = body;
+    clear(confirmBox,
+      h("p", {}, h("strong", {}, "Check this time: "), err.detail),
+      h("div", { class: "form-buttons" },
+        h("button", { type: "button", id: "manual-confirm-save", class: "danger", onclick: () => save(true) },
+          `Save ${fmtS(body.total_s)} anyway (marked out of range)`),
+        h("button", { type: "button", id: "manual-confirm-cancel", onclick: hideConfirm }, "Change the time")));
+    confirmBox.hidden = false;
+    $("#manual-confirm-cancel").focus();
+  }
+
+  function hideConfirm() {
+    unconfirmed = null;
+    confirmBox.hidden = true;
+    clear(confirmBox);
+  }
+
+  async function save(confirmed) {
+    const f = $("#manual-form").elements;
+    const body = confirmed && unconfirmed ? { ...unconfirmed, confirm: true } : {
       drill: f.drill.value, athlete_id: Number(f.athlete_id.value),
       total_s: Number(f.total_s.value), note: f.note.value.trim(),
     };
-    if (await guarded(() => post("/api/runs/manual", body)) !== undefined) {
-      notify("Manual rep saved (marked manual).");
+    hideConfirm();
+    try {
+      const answer = await post("/api/runs/manual", body);
+      notify(answer.out_of_range ? "Manual rep saved, marked manual and out of range."
+        : "Manual rep saved (marked manual).");
       f.total_s.value = "";
       f.note.value = "";
       loadSoon();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && err.body.confirm_needed) askConfirm(body, err);
+      else showError(err);
     }
+  }
+
+  $("#manual-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    save(false);
   });
+  $("#manual-form").addEventListener("input", () => { if (unconfirmed) hideConfirm(); });
 
   $(".manual-entry").addEventListener("toggle", (ev) => {
     if (ev.target.open) guarded(ctx.reloadRoster); // athletes a plan or the CLI added meanwhile
   });
   on("roster", fillManual);
-  on("session", (info) => {
-    for (const rep of ((info.progress || {}).done || [])) if (rep.run_id) fullNames.set(rep.run_id, rep.athlete);
-    render();
-  });
   fillManual();
 
   return {
     show: () => {},
-    onReload: load,
+    onReload: () => {
+      sessionsLoaded = false;
+      return load();
+    },
     onLive(msg, tab) {
       if (msg.type === "run" || msg.type === "correction") loadSoon();
-      if (tab === "run" && !runs.length) loadSoon();
+      if (msg.type === "plan") sessionsLoaded = false; // a session began: list it
+      if (tab === "run" && !page.runs.length && !page.total) loadSoon();
     },
   };
 }
