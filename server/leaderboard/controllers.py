@@ -6,6 +6,7 @@ from litestar import Controller, get
 from sqlalchemy import Engine
 
 from server.catalog.service import Catalog
+from server.leaderboard.ratio import board_twin
 from server.leaderboard.service import Board, drills_run_on, leaderboard
 
 
@@ -14,9 +15,10 @@ class LeaderboardController(Controller):
     tags = ("leaderboards",)
 
     @get("/leaderboards/today", sync_to_thread=True)
-    def get_today(self, db_engine: Engine) -> list[str]:
-        """Slugs of the drills with a counted rep today (UTC date), for the TV's rotation."""
-        return drills_run_on(db_engine, "today")
+    def get_today(self, db_engine: Engine, group: str | None = None) -> list[str]:
+        """Slugs of the drills with a counted rep today (UTC date), for the TV's rotation;
+        `group`: by athletes of that group."""
+        return drills_run_on(db_engine, "today", group=group or None)
 
     @get("/leaderboards/{drill_slug:str}", sync_to_thread=True)
     def get_leaderboard(
@@ -24,13 +26,15 @@ class LeaderboardController(Controller):
         segment: str | None = None, group: str | None = None, day: str | None = None,
     ) -> Board:  # fmt: skip
         """Best and last time per athlete, best first, times in seconds: of the whole rep, or
-        of one `segment` (a split name of the drill). `group`: athletes of that group only;
-        `day`: `today` or YYYY-MM-DD, a UTC date. Names as the privacy setting says."""
+        of one `segment` (a split name of the drill). `group`: athletes of that group only
+        (422 naming `group` for a name no group could have); `day`: `today` or YYYY-MM-DD, a
+        UTC date. Names as the privacy setting says. A backward drill with a forward twin
+        adds each athlete's backward ÷ forward time (server/leaderboard/ratio.py)."""
         known = catalog.drills.get(drill_slug)
         segments = None if known is None else tuple(s.name for s in known.segments)
         return leaderboard(
             db_engine, drill_slug, segment=segment or None, group=group or None,
-            day=day or None, segments=segments,
+            day=day or None, segments=segments, twin=board_twin(known, catalog.drills),
         )  # fmt: skip
 
     @get("/drills", sync_to_thread=False)

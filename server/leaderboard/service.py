@@ -8,6 +8,7 @@ of the history: the boards are reloaded by every phone after every rep.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,9 +19,18 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from drills.model import Drill as DrillDef
 from server.db.models import Athlete, BoardBest, Drill, Run, Split
 from server.errors import InvalidInputError, NotFoundError
+from server.leaderboard.ratio import (
+    RATIO_LABEL,
+    RATIO_MEANING,
+    AthleteRatio,
+    BoardRatio,
+    athlete_ratios,
+)
 from server.leaderboard.summary import WHOLE_REP, counted
+from server.roster.fields import MAX_GROUP, FieldProblem, invalid
 from server.settings import get_privacy, public_name
 
 
@@ -37,6 +47,12 @@ class BoardEntry:
     """The best time was typed in by a coach, not timed by the gates."""
     last_manual: bool = False
     athlete_id: int = 0
+    ratio: float | None = None
+    """Backward ÷ forward time (server/leaderboard/ratio.py), on a backward drill's board
+    only, when the athlete ran both twins on one day: the latest such day's two bests."""
+    ratio_day: str | None = None
+    ratio_forward_s: float | None = None
+    ratio_backward_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,26 @@ class Board:
     """Groups with someone on this drill's all-time board, for the page's filter."""
     day: str | None = None
     """UTC date (YYYY-MM-DD) the board is limited to, or None for all time."""
+    ratio: BoardRatio | None = None
+    """On the whole-rep board of a backward drill with a forward twin: the ratio's name and
+    meaning, for the column the entries' `ratio` fill."""
+
+
+def board_group(value: str | None) -> str | None:
+    """The `group` filter as the roster keeps group names (spaces collapsed, at most MAX_GROUP
+    characters); None for none. A value no group could have is a 422 naming `group`: a
+    public board must say why it shows nobody, not fail silently."""
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    problem = None
+    if len(text) > MAX_GROUP:
+        problem = FieldProblem("group", f"must be at most {MAX_GROUP} characters (has {len(text)})")
+    elif any(unicodedata.category(c) == "Cc" for c in text):
+        problem = FieldProblem("group", "must not contain control characters")
+    if problem is not None:
+        raise invalid([problem], str(problem))
+    return text or None
 
 
 def day_bounds(day: str | None, now: datetime | None = None) -> tuple[datetime, datetime] | None:
@@ -104,9 +140,12 @@ def leaderboard(
     day: str | None = None,
     segments: tuple[str, ...] | None = None,
     names: str | None = None,
+    twin: DrillDef | None = None,
 ) -> Board:
     """`segments`: the drill's split names (from the catalogue); `names`: the privacy mode,
-    read from the settings when None, so a public answer never forgets it."""
+    read from the settings when None, so a public answer never forgets it; `twin`: the
+    forward twin of a backward drill (ratio.board_twin), for the ratio column."""
+    group = board_group(group)
     bounds = day_bounds(day)
     with Session(engine) as session:
         drill = session.exec(select(Drill).where(Drill.slug == slug)).first()
@@ -128,23 +167,38 @@ def leaderboard(
             )
         mode = names or get_privacy(engine, session)
         groups = _groups(session, drill.id)
+        ratio: BoardRatio | None = None
+        ratios: dict[int, AthleteRatio] = {}
+        if twin is not None and segment is None:
+            ratio = BoardRatio(RATIO_LABEL, RATIO_MEANING, twin.slug, twin.name)
+            forward_id = session.exec(select(Drill.id).where(Drill.slug == twin.slug)).first()
+            if forward_id is not None:
+                ratios = athlete_ratios(
+                    session, drill.id, forward_id, twin.distance_m or 0.0, group, bounds,
+                    engine.dialect.name,
+                )  # fmt: skip
     entries: list[BoardEntry] = []
     for i, row in enumerate(rows):
         best_us, last_us = row["best_us"], row["last_us"]
         # Competition ranking: equal bests share a rank, the next rank skips.
         rank = entries[-1].rank if entries and best_us == rows[i - 1]["best_us"] else i + 1
+        paired = ratios.get(row["athlete_id"])
         entries.append(
             BoardEntry(
                 rank=rank, athlete=public_name(row["name"], row["display_name"], mode),
                 best_s=best_us / 1e6, last_s=last_us / 1e6, runs=row["runs"],
                 diff_to_pb_s=(last_us - best_us) / 1e6, best_manual=row["best_manual"],
                 last_manual=row["last_manual"], athlete_id=row["athlete_id"],
+                ratio=paired.ratio if paired else None,
+                ratio_day=paired.day if paired else None,
+                ratio_forward_s=paired.forward_s if paired else None,
+                ratio_backward_s=paired.backward_s if paired else None,
             )
         )  # fmt: skip
     return Board(
         drill=slug, name=drill.name, direction=drill.direction, entries=entries,
         segment=segment, segments=tuple(segments), group=group, groups=groups,
-        day=None if bounds is None else bounds[0].date().isoformat(),
+        day=None if bounds is None else bounds[0].date().isoformat(), ratio=ratio,
     )  # fmt: skip
 
 
@@ -284,19 +338,22 @@ def _summary_rows(
     return _rows(session.execute(query))
 
 
-def drills_run_on(engine: Engine, day: str = "today") -> list[str]:
-    """Slugs of drills with at least one counted rep on that UTC day, for the TV's rotation."""
+def drills_run_on(engine: Engine, day: str = "today", group: str | None = None) -> list[str]:
+    """Slugs of drills with at least one counted rep on that UTC day (by an athlete of `group`,
+    when given), for the TV's rotation."""
+    group = board_group(group)
     bounds = day_bounds(day)
     assert bounds is not None
+    where = [col(Run.started_wall) >= bounds[0], col(Run.started_wall) < bounds[1], *counted()]
+    if group:
+        where.append(
+            col(Run.athlete_id).in_(select(Athlete.id).where(col(Athlete.group_name) == group))
+        )
     with Session(engine) as session:
         rows = session.exec(
             select(col(Drill.slug))
             .distinct()
             .join(Run, col(Run.drill_id) == col(Drill.id))
-            .where(
-                col(Run.started_wall) >= bounds[0],
-                col(Run.started_wall) < bounds[1],
-                *counted(),
-            )
+            .where(*where)
         ).all()
     return sorted(rows)

@@ -17,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
 
+from server.leaderboard.ratio import RATIO_LABEL, RATIO_MEANING
 from server.reports.day import DayReport
 from server.reports.pdf_common import (
     BOLD,
@@ -35,7 +36,7 @@ PAGE = landscape(A4)
 MARGIN = 12 * mm
 HAND = "h"
 _FIXED_MM = {"athlete": 40.0, "team": 24.0, "stations": 26.0}
-_BEST_MM, _RANK_MM, _NORM_MM, _RATIO_MM = 14.0, 9.0, 22.0, 12.0
+_BEST_MM, _RANK_MM, _NORM_MM, _RATIO_MM = 14.0, 9.0, 22.0, 20.0
 _FONT_PT, _MIN_FONT_PT = 8.0, 6.0
 
 
@@ -74,7 +75,7 @@ def _legend(report: DayReport) -> Paragraph:
         f"which reads faster than gates. {MARKED}: the best spans a receipt-timed device "
         "(Chronopic, Timy) and another clock, or has an end placed by receipt time. Norm: only "
         "where a population was chosen for the drill; the populations are listed below. "
-        "F:B: backward best / forward best over the same distance that day.",
+        f"{RATIO_LABEL}: {RATIO_MEANING}; here, the bests of the day.",
         "small",
     )
 
@@ -112,7 +113,7 @@ def _table(report: DayReport, width: float) -> Any:
         top += [Paragraph(escape(d.name), head)] + [""] * (n - 1)
         sub += ["Best", "Rank", "Norm"][:n]
     if distances:
-        top += ["F:B"] + [""] * (len(distances) - 1)
+        top += [Paragraph(escape(RATIO_LABEL), head)] + [""] * (len(distances) - 1)
     sub += [f"{m:g} m" for m in distances]
     rows: list[list[Any]] = [top, sub]
     for a in report.athletes:

@@ -1,4 +1,5 @@
-"""The team PDF's athlete pages: progress panels, a drill table, F:B chart, sides and flags.
+"""The team PDF's athlete pages: progress panels, a drill table, the backward ÷ forward time
+chart, sides and flags.
 
 Charts are set up once per report with team-wide scales (see charts.py), then each page only
 draws the athlete's own lines; the scales being shared is also what makes pages comparable.
@@ -16,6 +17,7 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
 from drills import metrics
+from server.leaderboard.ratio import RATIO_LABEL
 from server.reports.charts import Panel, ProgressGrid, RatioChart
 from server.reports.pdf_common import (
     BOLD,
@@ -207,20 +209,21 @@ class AthletePages:
         )
 
     def _bottom(self, athlete: AthleteSummary) -> Table:
-        """F:B chart on the left; left/right, COD deficits and repeated sprints on the right."""
-        left: list[Any] = [para("Forward:backward", "h3")]
+        """Backward ÷ forward time chart on the left; left/right, COD deficits and repeated
+        sprints on the right."""
+        left: list[Any] = [para(RATIO_LABEL, "h3")]
         latest = {f.distance_m: f.ratio for f in athlete.fb_latest}
         if self.ratio is not None and latest:
             left.append(
                 para(
-                    "Backward ÷ forward best, latest day with both "
-                    "(1.25: backward takes 25 % longer).",
+                    "Best backward time ÷ best forward time over the same distance, latest "
+                    "day with both (1.25: backward takes 25 % longer).",
                     "small",
                 )
             )
             left.append(Picture(self.ratio.render(latest), 56 * mm))
         elif latest:
-            left += [para(f"{d:g} m: {r:.2f}") for d, r in sorted(latest.items())]
+            left += [para(f"{RATIO_LABEL}, {d:g} m: {r:.2f}") for d, r in sorted(latest.items())]
         else:
             left.append(para("No forward and backward twin drills on the same day.", "small"))
         rows: list[list[str]] = [["Comparison", "Result"]]

@@ -225,7 +225,7 @@ SUMMARY_COLUMNS = (
     Column("last_day_best_s", Kind.SECONDS, 15),
     Column("change_pct", Kind.PCT, 10),
     Column("change_flag", Kind.FLAG, 11),
-    Column("fb_ratio", Kind.RATIO, 9),
+    Column("fb_ratio", Kind.RATIO, 9),  # backward ÷ forward time (server/leaderboard/ratio.py)
     Column("asymmetry_pct", Kind.PCT, 13),
     Column("asymmetry_flag", Kind.FLAG, 14),
     Column("cod_deficit_s", Kind.SECONDS, 13),

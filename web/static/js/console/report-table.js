@@ -1,11 +1,14 @@
 // The team table of the Reports tab, from GET /api/reports/team: per athlete the best of each
-// drill (rank, change first to last test day, norm rating), forward:backward ratios, change of
+// drill (rank, change first to last test day, norm rating), backward ÷ forward time, change of
 // direction deficits per side, left/right asymmetry (flagged at 10 % or more, by the API), the
 // API's flag sentences and the drills faster beyond the noise. Everything the API gives is in a
 // cell as text; titles only add detail (counts, means, the days a figure comes from).
 import { h } from "../dom.js";
 
 const FLAG = "⚑";
+// The forward:backward ratio's one name (server/leaderboard/ratio.py RATIO_LABEL): what
+// drills/metrics.py computes, backward time ÷ forward time over the same distance.
+export const RATIO_LABEL = "Backward ÷ forward time";
 const s3 = (v) => (v == null ? "–" : Number(v).toFixed(3));
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const signed = (pct) => `${pct > 0 ? "+" : pct < 0 ? "−" : "±"}${Math.abs(pct).toFixed(2)}\u00a0%`;
@@ -51,7 +54,9 @@ function drillCell(cell) {
 }
 
 function ratioLine(r, names) {
-  return [h("div", { class: "cell-line", title: `${names(r.backward)} ÷ ${names(r.forward)}, ${r.day}` },
+  return [h("div", { class: "cell-line", title: `${RATIO_LABEL}: ${names(r.backward)} `
+                       + `${s3(r.backward_best_s)} s ÷ ${names(r.forward)} ${s3(r.forward_best_s)} s, `
+                       + `best of ${r.day} each` },
             `${r.distance_m} m: `, h("strong", { class: "ratio" }, s3(r.ratio))),
           h("div", { class: "manual-mark cell-line" }, `${s3(r.backward_best_s)} ÷ ${s3(r.forward_best_s)} s`)];
 }
@@ -129,15 +134,18 @@ export function teamTable(report, { onPick, selected = null } = {}) {
           drills.map((d) => h("th", { scope: "col", class: "num", title: `${d.slug}; smallest `
               + `worthwhile change ${d.swc_s ?? "–"} s, typical error ${d.te_s ?? "–"} s` },
             d.name, h("div", { class: "manual-mark" }, "best (s)"))),
-          h("th", { scope: "col" }, "Fwd:back", h("div", { class: "manual-mark" }, "back ÷ fwd")),
+          h("th", { scope: "col", class: "fb-head",
+                    title: "best backward time ÷ best forward time over the same distance, same day" },
+            RATIO_LABEL, h("div", { class: "manual-mark" }, "backward best ÷ forward best, same day")),
           h("th", { scope: "col" }, "COD deficit", h("div", { class: "manual-mark" }, "505 − 10 m")),
           h("th", { scope: "col" }, "Asymmetry", h("div", { class: "manual-mark" }, `${FLAG} ≥ 10 %`)))),
         h("tbody", {}, athletes.flatMap(rows)))),
     h("p", { class: "muted small-print report-key" },
       "Best time per drill (lower is better), #rank in the team, change from the first to the "
       + "last test day (▼ faster or ▲ slower beyond the smallest worthwhile change and the "
-      + `typical error), ✎ typed-in times among the reps, ${FLAG} a flag. Forward:backward is `
-      + "the backward time over the forward one; the COD deficit is the 505 time minus the same "
+      + `typical error), ✎ typed-in times among the reps, ${FLAG} a flag. ${RATIO_LABEL}: the `
+      + "backward best divided by the forward best over the same distance on the same day (above "
+      + "1, backward is slower); the COD deficit is the 505 time minus the same "
       + "day's 10 m sprint. Choose an athlete for the history chart."),
     norms.length ? h("p", { class: "muted small-print", id: "report-norms" }, "Norms: ",
       norms.map((n) => `${n.protocol}, ${n.population} (${n.citation})`).join("; ")) : null,
