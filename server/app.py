@@ -13,11 +13,11 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from litestar import Litestar, get
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 
 from hardware.errors import HardwareError
+from server.api_docs import openapi_config
 from server.auth.controllers import AuthController
 from server.auth.forwarded import TrustedProxies
 from server.auth.guards import coach_policy
@@ -33,9 +33,10 @@ from server.days.service import DayPlanService
 from server.db.session import make_engine
 from server.demo import Demo
 from server.devices.controllers import DevicesController
-from server.devices.layouts import LayoutService
+from server.devices.layouts import LayoutService, restore_main_layout
 from server.devices.service import DeviceManager
 from server.errors import EXCEPTION_HANDLERS
+from server.input_limits import check_input
 from server.leaderboard import summary as board_summary
 from server.leaderboard.controllers import LeaderboardController
 from server.live.controllers import live_feed, live_since
@@ -45,6 +46,7 @@ from server.pages import PAGE_HANDLERS
 from server.plans.controllers import PlansController
 from server.plans.service import PlanService
 from server.reports.controllers import ReportsController
+from server.request_ids import add_request_id
 from server.roster.controllers import AthletesController, RosterCsvController, TeamsController
 from server.runs.controllers import RunsController
 from server.runs.coordinator import Binding, RunCoordinator
@@ -132,7 +134,7 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
             devices,
             scheduler,
             settings.seed,
-            busy=lambda: plans.running_on(None),
+            busy=plans.claims_lane,
             stations=stations,
         )
     return services
@@ -160,6 +162,17 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         svc.scheduler.start()
         try:
+            # Nothing is under way at a start: reps a crash left open are closed, and the main
+            # station is bound as it was last applied (other stations load their own).
+            if orphans := svc.recorder.close_orphans():
+                log.warning("%d rep(s) left open by the last run closed as interrupted", orphans)
+            restore_main_layout(
+                svc.engine,
+                svc.coordinator,
+                lambda device: next(
+                    (s.name for s in svc.stations.all()[1:] if device in s.devices()), None
+                ),
+            )
             for url in settings.devices:
                 try:
                     await svc.devices.open(url)
@@ -218,8 +231,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         middleware=[SecurityMiddleware(AuthService(svc.engine),
                                        TrustedProxies.parse(settings.trusted_proxies))],
         guards=[coach_policy],
-        before_send=[add_security_headers],  # nosniff, referrer, CSP: on 404s too
+        before_send=[add_security_headers, add_request_id],  # on 404s too
+        before_request=check_input,  # 64-bit ids, no NUL, finite numbers: server/input_limits.py
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="Agility drill orchestrator", version="0.1.0",
-                                     path="/schema"),
+        openapi_config=openapi_config("Agility drill orchestrator", "0.1.0"),  # offline docs
     )  # fmt: skip

@@ -1,7 +1,13 @@
-"""One place maps every layer's errors to HTTP status codes and plain messages."""
+"""One place maps every layer's errors to HTTP status codes and plain messages.
+
+A 5xx is the server's fault, not the request's: it is logged with its traceback under the
+request's id (server/request_ids.py), and the answer carries that id in its body as well as
+in its `X-Request-Id` header, so the log line can be found from what the coach saw.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
@@ -12,11 +18,16 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import DataError
 
 from drills import DrillFileError, DrillsError
 from hardware.errors import DeviceNotReady, HardwareError
+from server.request_ids import request_id
+
+log = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -71,10 +82,43 @@ def handle_drills_error(_: Request[Any, Any, Any], exc: DrillsError) -> Response
 
 
 def handle_hardware_error(
-    _: Request[Any, Any, Any], exc: HardwareError
+    request: Request[Any, Any, Any], exc: HardwareError
 ) -> Response[dict[str, object]]:
-    status = HTTP_409_CONFLICT if isinstance(exc, DeviceNotReady) else HTTP_503_SERVICE_UNAVAILABLE
-    return _error(status, str(exc))
+    if isinstance(exc, DeviceNotReady):
+        return _error(HTTP_409_CONFLICT, str(exc))
+    return _server_error(request, exc, HTTP_503_SERVICE_UNAVAILABLE, str(exc))
+
+
+def handle_internal_error(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, object]]:
+    """Anything no other handler knows: a bug. The message stays generic (it could hold data
+    that is not the client's to see); the log has the rest."""
+    detail = "internal server error: the server's log has the details under this request_id"
+    return _server_error(request, exc, HTTP_500_INTERNAL_SERVER_ERROR, detail)
+
+
+def handle_data_error(
+    request: Request[Any, Any, Any], exc: DataError
+) -> Response[dict[str, object]]:
+    """A value the database refused (a number beyond its column, say) that no check caught
+    before: the request's fault, so a 422; logged with the request id, as a check is missing
+    (server/input_limits.py)."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    log.warning("%s %s: the database refused a value (request_id %s)", request.method,
+                request.url.path, request_id(request.scope), exc_info=exc)  # fmt: skip
+    return _error(HTTP_422_UNPROCESSABLE_ENTITY, f"a value does not fit the database: {reason}")
+
+
+def _server_error(
+    request: Request[Any, Any, Any], exc: Exception, status: int, detail: str
+) -> Response[dict[str, object]]:
+    rid = request_id(request.scope)
+    log.error("%s %s answered %d (request_id %s)", request.method, request.url.path, status, rid,
+              exc_info=exc)  # fmt: skip
+    response = _error(status, detail)
+    response.content["request_id"] = rid
+    return response
 
 
 def handle_app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[dict[str, object]]:
@@ -97,6 +141,8 @@ _APP_STATUS: dict[type[AppError], int] = {
 
 
 EXCEPTION_HANDLERS = {
+    HTTP_500_INTERNAL_SERVER_ERROR: handle_internal_error,  # any exception not an HTTP one
+    DataError: handle_data_error,
     DrillsError: handle_drills_error,
     HardwareError: handle_hardware_error,
     AppError: handle_app_error,

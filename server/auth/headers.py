@@ -9,8 +9,8 @@ is kept (the station page's `Referrer-Policy: no-referrer`, the pages' CSP).
 - `Content-Security-Policy` with `frame-ancestors 'none'`: no other site frames a page to
   trick a click on it. A page keeps its own policy (server/pages.py); an HTML file under
   /static/ gets that same one; an API answer or a file gets `default-src 'none'`, as it runs
-  nothing. The API docs at /schema load their viewer from its CDN, so they get only
-  `frame-ancestors 'none'`, unless they set a policy of their own.
+  nothing. The API docs at /schema get their own (server/api_docs.py): their viewer is
+  served from the package and runs one inline script, allowed by its hash.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from __future__ import annotations
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from server.api_docs import DOCS_CSP
 from server.pages import CSP as PAGE_CSP
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 FRAME_CSP = "frame-ancestors 'none'"
 REFERRER_POLICY = "same-origin"
-API_DOCS_PATH = "/schema"
+API_DOCS_PATH = "/schema"  # server/api_docs.py DOCS_PATH
 
 
 def _policy_for(scope: Scope, content_type: str) -> str:
@@ -31,7 +32,7 @@ def _policy_for(scope: Scope, content_type: str) -> str:
         return API_CSP
     path = str(scope.get("path", ""))
     if path == API_DOCS_PATH or path.startswith(API_DOCS_PATH + "/"):
-        return FRAME_CSP
+        return DOCS_CSP
     return PAGE_CSP
 
 

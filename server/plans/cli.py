@@ -2,7 +2,9 @@
 
 Without a server the commands read and write the database directly (a session stored that
 way is started by the next server start, or late-marked missed). Pausing, resuming, skipping
-or aborting a session that is running needs the server that runs it: pass --server URL.
+or aborting a session that is running needs the server that runs it: pass --server URL, and
+the coach's name and password (--coach NAME or $AGILITY_COACH, and $AGILITY_PASSWORD; asked on
+a terminal): the command signs in as the console does (server/api_client.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,13 @@ import argparse
 import asyncio
 import json
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from server.api_client import COACH_ENV, PASSWORD_ENV, ApiClient, login_from
 from server.config import Settings
 from server.db.session import migrate
 from server.errors import AppError, ConflictError
@@ -35,6 +36,9 @@ def add_parser(
     def server_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--server", metavar="URL",
                         help="a running server, e.g. http://127.0.0.1:8000")  # fmt: skip
+        sp.add_argument("--coach", metavar="NAME",
+                        help=f"with --server: sign in as this coach (default ${COACH_ENV}); "
+                             f"password: ${PASSWORD_ENV}, else asked on a terminal")  # fmt: skip
 
     plist = psub.add_parser("list", help="stored plans and their sessions")
     db_option(plist)
@@ -75,21 +79,9 @@ def _utc_time(text: str) -> datetime:
     return value
 
 
-def _http(server: str, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        server.rstrip("/") + path, data=data, method=method,
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return json.loads(res.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}")
-        lines = [str(detail.get("detail", exc.reason)), *map(str, detail.get("errors", []))]
-        raise ConflictError("\n  ".join(lines)) from None
-    except urllib.error.URLError as exc:
-        raise ConflictError(f"no server at {server}: {exc.reason}") from None
+def _api(args: argparse.Namespace) -> ApiClient:
+    """The running server at --server, signed in as the coach on its first call."""
+    return ApiClient(args.server, lambda: login_from(args.server, args.coach))
 
 
 def _store(db: str) -> Any:
@@ -102,8 +94,9 @@ def _store(db: str) -> Any:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     if args.server:
-        plans = _http(args.server, "GET", "/api/plans")
-        sessions = _http(args.server, "GET", "/api/plans/sessions")
+        api = _api(args)
+        plans = api.call("GET", "/api/plans")
+        sessions = api.call("GET", "/api/plans/sessions")
     else:
         store = _store(args.db)
         plans = [asdict(p) for p in store.plans()]
@@ -128,14 +121,14 @@ def _cmd_start(args: argparse.Namespace) -> int:
     at = None if args.at is None else args.at.isoformat()
     path = Path(args.plan)
     if args.server:
+        api = _api(args)
         if path.is_file():
             text = read_plan_file(path)
-            plan_id = _http(args.server, "POST", "/api/plans", {"text": text, "source": str(path)})
-            plan_id = plan_id["id"]
+            plan_id = api.call("POST", "/api/plans", {"text": text, "source": str(path)})["id"]
         else:
             plan_id = _plan_id(args.plan)
         body = {"at": at, "time_scale": args.time_scale}
-        info = _http(args.server, "POST", f"/api/plans/{plan_id}/sessions", body)
+        info = api.call("POST", f"/api/plans/{plan_id}/sessions", body)
         print(f"session {info['id']}: {info['state']} at {info['scheduled_wall']}")
         return 0
     from server.catalog.service import Catalog
@@ -162,7 +155,7 @@ def _plan_id(text: str) -> int:
 
 def _cmd_control(args: argparse.Namespace) -> int:
     if args.server:
-        info = _http(args.server, "POST", f"/api/plans/sessions/{args.session}/{args.action}")
+        info = _api(args).call("POST", f"/api/plans/sessions/{args.session}/{args.action}")
         print(f"session {info['id']}: {info['state']}")
         return 0
     if args.action != "abort":

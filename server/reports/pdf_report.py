@@ -24,6 +24,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from drills import metrics
 from drills.norms import TimingMethod
+from server.leaderboard.ratio import RATIO_LABEL, RATIO_MEANING
 from server.reports.data import Progress, RepRecord
 from server.reports.pdf_athlete import AthletePages
 from server.reports.pdf_common import (
@@ -104,6 +105,7 @@ def _cover(summary: TeamSummary, generated: datetime) -> list[Any]:
         f"Flags: a left/right difference of {metrics.ASYMMETRY_FLAG_PCT:g} % or more; a change "
         "from the first to the last test day larger than both the smallest worthwhile change "
         "and the typical error of the test; a screening cut-off passed (backward walk).",
+        f"{RATIO_LABEL}, on the athlete pages: {RATIO_MEANING}.",
         "Norm ratings appear only where the population the team belongs to was chosen; the "
         "norms page names each table and its source. The last page lists the caveats.",
     ):
@@ -262,6 +264,27 @@ def _receipt_note(reps: Sequence[RepRecord]) -> str:
     return text
 
 
+def _out_of_range_note(summary: TeamSummary) -> str:
+    """The timing note's sentence on hand times the coach confirmed outside a drill's range."""
+    data = summary.data
+    listed = [
+        f"{data.athletes[r.athlete_id].name}, {data.drills[r.drill].name} "
+        f"{(r.total_us or 0) / 1e6:.2f} s ({r.day})"
+        for a in summary.athletes.values()
+        for row in a.drills.values()
+        for r in row.out_of_range
+    ]
+    if not listed:
+        return ""
+    return (
+        f" {len(listed)} hand time(s) are outside the drill's plausible range (faster than its "
+        "distance at the human speed bounds) and were kept on the coach's confirmation: "
+        + "; ".join(listed)
+        + ". They count in bests but are left out of asymmetry, COD deficits and "
+        "forward:backward ratios."
+    )
+
+
 def _caveats(summary: TeamSummary) -> list[Any]:
     data = summary.data
     manual = sum(r.manual for r in data.reps)
@@ -273,6 +296,7 @@ def _caveats(summary: TeamSummary) -> list[Any]:
         f"Timing: gate times are electronic. {manual} rep(s) were timed by hand (manual: "
         "typed in by the coach, or a timer's keypad); hand timing reads faster than gates, by "
         "about 0.24 s on short sprints, so a manual best may flatter the athlete."
+        + _out_of_range_note(summary)
         + _receipt_note(data.reps),
         "Norms come from specific populations (level, sex, age, timing method on the norms "
         "page); outside that population a rating misleads. "
@@ -288,8 +312,8 @@ def _caveats(summary: TeamSummary) -> list[Any]:
         "flagged only when it is larger than both.",
         f"Asymmetry of {metrics.ASYMMETRY_FLAG_PCT:g} % draws attention; it is a convention, "
         "not a proven injury-risk threshold. The better side is the denominator.",
-        "Forward:backward ratios and change-of-direction deficits pair only times from the "
-        "same day; different days, surfaces or fatigue would bias them.",
+        f"{RATIO_LABEL} ({RATIO_MEANING}) and change-of-direction deficits pair only times "
+        "from the same day; different days, surfaces or fatigue would bias them.",
         "Repeated sprints: " + metrics.RSA_CAVEAT,
     ]
     out: list[Any] = [para("Caveats", "h1")]

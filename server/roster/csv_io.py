@@ -99,6 +99,12 @@ def _header(cells: Sequence[str]) -> tuple[list[str], str | None]:
     return names, None
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit()} characters"
+    return f"not a CSV file: {exc}"
+
+
 def parse_roster_csv(
     data: bytes, default_team: str | None
 ) -> tuple[list[CsvRow], list[RowError], set[str]]:
@@ -109,7 +115,11 @@ def parse_roster_csv(
     except UnicodeDecodeError:
         bad = _file_error("the file is not UTF-8 text; in a spreadsheet, save it as 'CSV UTF-8'")
         return [], bad.errors, set()
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as exc:  # a cell over csv.field_size_limit(), 128 KiB, above all
+        return [], _file_error(_csv_problem(exc), reader.line_num).errors, set()
     while records and not any(c.strip() for c in records[-1]):
         records.pop()
     if not records:
@@ -131,6 +141,9 @@ def parse_roster_csv(
             continue  # a blank row in the middle of the sheet
         raw = {n: unescape_formula(c) for n, c in zip(names, cells, strict=False) if n}
         row_errors: list[RowError] = []
+        # PostgreSQL refuses a NUL in text (issue 16), so both databases do.
+        row_errors += [RowError(line, n, "contains a NUL character") for n, c in raw.items()
+                       if "\x00" in c]  # fmt: skip
         if any(c.strip() for c in cells[len(names) :]):
             row_errors.append(RowError(line, "", "more cells than columns in the header"))
         team = raw.get("team") or (default_team or "").strip()
