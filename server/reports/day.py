@@ -27,7 +27,12 @@ from drills.norms import load_norms
 from server.errors import InvalidInputError
 from server.reports.data import ReportData, Scope, load_report_data, parse_day
 from server.reports.records import RepRecord, best_reps, paused_gc
-from server.reports.summary import AthleteSummary, TeamSummary, build_summary
+from server.reports.summary import (
+    AthleteSummary,
+    TeamSummary,
+    build_summary,
+    without_norms_sentence,
+)
 from server.reports.tables import Column, Kind, Value, millis, rating_words, seconds
 from server.runs.recorder import MAIN_STATION as MAIN
 
@@ -237,6 +242,9 @@ class DayReport:
     drills: list[DayDrill]
     athletes: list[DayAthlete]
     norms: list[DayNorm]
+    no_norm_note: str | None = None
+    """Which of the day's drills no published norm table answers to, in words; null when
+    every drill has one."""
 
 
 def _station(name: str | None) -> str:
@@ -318,6 +326,7 @@ def day_report(summary: TeamSummary, day: ClubDay) -> DayReport:
         drills=drills,
         athletes=rows,
         norms=[DayNorm(t.protocol, t.id, t.population, t.citation) for t in summary.norms_used],
+        no_norm_note=without_norms_sentence(summary) if drills else None,
     )
 
 

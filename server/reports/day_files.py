@@ -71,6 +71,8 @@ def _about_rows(report: DayReport) -> list[list[Value]]:
     if report.message:
         rows.append(["note", report.message])
     rows += [["norm", f"{n.protocol}: {n.population} ({n.citation})"] for n in report.norms]
+    if report.no_norm_note:
+        rows.append(["no norm", report.no_norm_note])
     return rows
 
 

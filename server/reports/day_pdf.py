@@ -178,6 +178,10 @@ def _notes(report: DayReport) -> list[Any]:
             para(f"{n.protocol}: {n.population} ({n.id}). {n.citation}", "small")
             for n in report.norms
         ]
+    if report.no_norm_note:
+        if not report.norms:
+            out.append(para("Norms", "h2"))
+        out.append(para(report.no_norm_note, "small"))
     return out
 
 

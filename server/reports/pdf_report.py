@@ -39,7 +39,7 @@ from server.reports.pdf_common import (
     register_fonts,
     secs,
 )
-from server.reports.summary import TeamSummary
+from server.reports.summary import TeamSummary, without_norms_sentence
 
 MARGIN = 15 * mm
 
@@ -229,6 +229,9 @@ def _norms_page(summary: TeamSummary) -> list[Any]:
             "the test."
         )
     )
+    missing = without_norms_sentence(summary)
+    if missing:
+        out.append(para(missing))
     if not summary.norms_used:
         return [*out, para("No norm table was used in this report.")]
     for t in summary.norms_used:

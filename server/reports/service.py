@@ -251,6 +251,9 @@ def team_table(summary: TeamSummary) -> dict[str, Any]:
              "citation": t.citation}
             for t in summary.norms_used
         ],
+        "without_norms": [
+            {"slug": slug, "name": data.drills[slug].name} for slug in summary.without_norms
+        ],
     }  # fmt: skip
 
 

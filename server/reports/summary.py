@@ -129,6 +129,23 @@ class TeamSummary:
     norms_used: list[NormTable]
     fb_team_median: dict[float, float]
     norm_choices: dict[str, list[str]] = field(default_factory=dict)
+    without_norms: list[str] = field(default_factory=list)
+    """Slugs of the report's drills that no norm table held by the product answers to: a
+    report says so rather than leave a reader to wonder (drills/norms/README.md lists what
+    was searched for and not found)."""
+
+
+def without_norms_sentence(summary: TeamSummary) -> str | None:
+    """What a reader is told about drills with no published norm; None when every drill of
+    the report has one."""
+    names = [summary.data.drills[slug].name for slug in summary.without_norms]
+    if not names:
+        return None
+    return (
+        "No published norm table is held for " + ", ".join(names) + ": none was found for "
+        "these tests in the sources searched (drills/norms/README.md lists them), so their "
+        "times are compared within the group only."
+    )
 
 
 def rep_time(rep: RepRecord) -> metrics.RepTime | None:
@@ -301,7 +318,8 @@ def build_summary(
     fb_median = {d: statistics.median(v) for d, v in sorted(medians.items())}
     norms = sorted(used.values(), key=lambda t: (t.protocol, t.id))
     choices = {k: list(v) for k, v in (norm_choices or {}).items()}
-    return TeamSummary(data, drills, athletes, norms, fb_median, choices)
+    without = [slug for slug in data.drills if not any(t.matches(slug) for t in tables)]
+    return TeamSummary(data, drills, athletes, norms, fb_median, choices, without)
 
 
 def _relations(summary: AthleteSummary, infos: Mapping[str, DrillInfo]) -> None:

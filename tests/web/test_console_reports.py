@@ -103,6 +103,9 @@ def test_team_table_shows_ratios_deficits_and_flags(
     # Best per drill with its rank: the third day's 1.795 s is Åsa's best now.
     best = asa.locator("td.num .best").all_inner_texts()
     assert "1.795" in best and "2.370" in best
+    # Drills no published norm answers to are named under the table, not left unexplained.
+    no_norms = page.inner_text("#report-no-norms")
+    assert no_norms.startswith("No published norm for ") and "Sprint 10 m" in no_norms
 
 
 def test_an_athlete_opens_their_history_chart(

@@ -126,6 +126,7 @@ export function teamTable(report, { onPick, selected = null } = {}) {
     return [main, flags];
   };
   const norms = report.norms || [];
+  const without = report.without_norms || [];
   return [
     report.message ? h("p", { class: "muted" }, report.message) : null,
     h("div", { class: "table-scroll" },
@@ -149,5 +150,9 @@ export function teamTable(report, { onPick, selected = null } = {}) {
       + "day's 10 m sprint. Choose an athlete for the history chart."),
     norms.length ? h("p", { class: "muted small-print", id: "report-norms" }, "Norms: ",
       norms.map((n) => `${n.protocol}, ${n.population} (${n.citation})`).join("; ")) : null,
+    // Said, not left out: a coach should know a drill has no norm rather than wonder.
+    without.length ? h("p", { class: "muted small-print", id: "report-no-norms" },
+      "No published norm for " + without.map((d) => d.name).join(", ")
+      + ": times compared within the group only.") : null,
   ];
 }
