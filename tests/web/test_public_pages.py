@@ -81,6 +81,25 @@ def test_phone_board_catches_up_after_the_socket_drops(browser: Any, sim_server:
     context.close()
 
 
+def test_reconnects_back_off_with_jitter(browser: Any, sim_server: SimServer) -> None:
+    """Every page's live feed waits half to all of its backoff step before trying again, so
+    a squad's phones that lost the server together spread their returns (issue 16 item 21)."""
+    page = browser.new_page()
+    page.goto(sim_server.base_url + "/")
+    got = page.evaluate(
+        """async () => {
+            const { retryDelay } = await import("/static/js/live.js");
+            const spread = Array.from({ length: 200 }, () => retryDelay(4000));
+            return { low: retryDelay(1000, () => 0), high: retryDelay(1000, () => 0.9999),
+                     min: Math.min(...spread), max: Math.max(...spread),
+                     distinct: new Set(spread).size };
+        }"""
+    )
+    page.close()
+    assert (got["low"], got["high"]) == (500, 1000), got
+    assert got["min"] >= 2000 and got["max"] <= 4000 and got["distinct"] > 100, got
+
+
 def test_tv_rotates_through_todays_drills(browser: Any, sim_server: SimServer) -> None:
     with coach_client(sim_server) as client:
         body = plan("tv test", "sprint-10m", ["Hal Tv", "Ida Tv"])

@@ -5,6 +5,12 @@
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10000;
 
+/** The wait before the next try: the backoff step with jitter, from half of it to all of
+ * it, so 200 phones that lost the server at one instant do not all come back at the next. */
+export function retryDelay(stepMs, random = Math.random) {
+  return Math.round(stepMs / 2 + (random() * stepMs) / 2);
+}
+
 export class LiveFeed {
   /**
    * onMessage(msg): every message but `hello`, each once, in `seq` order.
@@ -71,7 +77,7 @@ export class LiveFeed {
 
   scheduleRetry() {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+    this.retryTimer = setTimeout(() => this.connect(), retryDelay(this.retryMs));
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 
