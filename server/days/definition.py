@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from drills import Drill
 from server.catalog.service import Catalog
 from server.errors import InvalidInputError
-from server.plans.definition import DEFAULT_COUNTDOWN_S, DEFAULT_TEAM, Order
+from server.plans.definition import (
+    DEFAULT_COUNTDOWN_S,
+    DEFAULT_TEAM,
+    MAX_DEPTH,
+    Order,
+    depth,
+    drill_of,
+    load_plan_text,
+    too_deep,
+    unknown_keys,
+)
 from server.stations.registry import MAIN, MAX_NAME, NAME_CHARS
 
 # Bounds: a big testing day has 6 stations and 40 athletes; these leave room and bound what
@@ -115,12 +123,9 @@ class DayDefinition:
 def parse_day_text(
     text: str, source: str, catalog: Catalog, today: date | None = None
 ) -> DayDefinition:
-    """TOML (a file) or JSON (the API) text; JSON is recognised by its leading brace."""
-    try:
-        data: Any = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise DayPlanFileError(source, [f"{source}: not valid TOML or JSON: {exc}"]) from None
-    return parse_day(data, source, catalog, today)
+    """TOML (a file) or JSON (the API) text; JSON is recognised by its leading brace. Bounded
+    in length and nesting as session plans are."""
+    return parse_day(load_plan_text(text, source, DayPlanFileError), source, catalog, today)
 
 
 def parse_day(data: Any, source: str, catalog: Catalog, today: date | None = None) -> DayDefinition:
@@ -133,8 +138,9 @@ def parse_day(data: Any, source: str, catalog: Catalog, today: date | None = Non
 
     if not isinstance(data, Mapping):
         raise DayPlanFileError(source, [f"{source}: a day plan is a table of keys"])
-    for key in sorted(set(data) - TOP_KEYS):
-        err(key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    if depth(data) > MAX_DEPTH:  # a JSON body arrives here already decoded
+        raise DayPlanFileError(source, [too_deep(source)])
+    unknown_keys(data, TOP_KEYS, "", err)
     if "format" in data and data["format"] != 1:
         err("format", f"must be 1, not {data['format']!r}")
     name = _text(data.get("name"), "name", MAX_DAY_NAME, err, required=True)
@@ -215,10 +221,7 @@ def _stations(raw: Any, catalog: Catalog, err: Err) -> list[DayStation]:
         if not isinstance(item, Mapping):
             err(at, "must be a table")
             continue
-        ok = True
-        for key in sorted(set(item) - STATION_KEYS):
-            err(f"{at}.{key}", f"unknown key (known: {', '.join(sorted(STATION_KEYS))})")
-            ok = False
+        ok = unknown_keys(item, STATION_KEYS, at, err)
         name = item.get("station")
         if not (isinstance(name, str) and 1 <= len(name) <= MAX_NAME and set(name) <= NAME_CHARS):
             err(f"{at}.station", f"a station's name: 1 to {MAX_NAME} of a-z, 0-9, - and _ "
@@ -244,18 +247,8 @@ def _drill(raw: Any, at: str, catalog: Catalog, err: Err) -> StationDrill | None
     if not isinstance(raw, Mapping):
         err(at, 'must be a table like {drill = "sprint-10m", reps = 2}')
         return None
-    ok = True
-    for key in sorted(set(raw) - DRILL_KEYS):
-        err(f"{at}.{key}", f"unknown key (known: {', '.join(sorted(DRILL_KEYS))})")
-        ok = False
-    slug = raw.get("drill")
-    drill: Drill | None = None
-    if not isinstance(slug, str):
-        err(f"{at}.drill", "required: a drill slug")
-    elif slug not in catalog.drills:
-        err(f"{at}.drill", f"no drill {slug!r}; known drills: {', '.join(sorted(catalog.drills))}")
-    else:
-        drill = catalog.drills[slug]
+    ok = unknown_keys(raw, DRILL_KEYS, at, err)
+    drill = drill_of(raw, at, catalog, err)
     reps = raw.get("reps", drill.reps if drill else 1)
     if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPS:
         err(f"{at}.reps", f"must be a whole number from 1 to {MAX_REPS}, not {reps!r}")
@@ -282,10 +275,7 @@ def _groups(raw: Any, err: Err) -> list[Group]:
         if not isinstance(item, Mapping):
             err(at, "must be a table")
             continue
-        ok = True
-        for key in sorted(set(item) - GROUP_KEYS):
-            err(f"{at}.{key}", f"unknown key (known: {', '.join(sorted(GROUP_KEYS))})")
-            ok = False
+        ok = unknown_keys(item, GROUP_KEYS, at, err)
         name = _text(item.get("name"), f"{at}.name", MAX_GROUP_NAME, err, required=True)
         if name and name in names:
             err(f"{at}.name", f"group {name!r} is named twice")

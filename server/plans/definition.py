@@ -10,7 +10,7 @@ import json
 import math
 import reprlib
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -124,24 +124,52 @@ def read_plan_file(path: Path) -> str:
 
 def parse_plan_text(text: str, source: str, catalog: Catalog) -> PlanDefinition:
     """TOML (a file) or JSON (the API) text; JSON is recognised by its leading brace."""
+    return parse_plan(load_plan_text(text, source, PlanFileError), source, catalog)
+
+
+def load_plan_text(
+    text: str, source: str, error: Callable[[str, list[str]], InvalidInputError]
+) -> Any:
+    """Plan-like text (a session plan, a day plan) as data: TOML, or JSON by its leading
+    brace, bounded in length and nesting; `error(source, problems)` is what is raised."""
     if len(text) > MAX_TEXT_CHARS:
-        raise PlanFileError(source, [f"{source}: longer than {MAX_TEXT_CHARS} characters"])
+        raise error(source, [f"{source}: longer than {MAX_TEXT_CHARS} characters"])
     stripped = text.lstrip()
     try:
-        data: Any = json.loads(text) if stripped.startswith("{") else tomllib.loads(text)
+        return json.loads(text) if stripped.startswith("{") else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise PlanFileError(source, [f"{source}: not valid TOML or JSON: {exc}"]) from None
+        raise error(source, [f"{source}: not valid TOML or JSON: {exc}"]) from None
     except RecursionError:
         # Both parsers recurse per level: [[[[...]]]] thousands deep exhausts the stack.
-        raise PlanFileError(source, [_too_deep(source)]) from None
-    return parse_plan(data, source, catalog)
+        raise error(source, [too_deep(source)]) from None
 
 
-def _too_deep(source: str) -> str:
+def unknown_keys(raw: Mapping[str, Any], known: frozenset[str], at: str, err: Any) -> bool:
+    """Says each key of `raw` not in `known` (field `at.key`, or `key` at the top when `at`
+    is empty); True when there was none."""
+    extra = sorted(set(raw) - known)
+    for key in extra:
+        err(f"{at}.{key}" if at else key, f"unknown key (known: {', '.join(sorted(known))})")
+    return not extra
+
+
+def drill_of(raw: Mapping[str, Any], at: str, catalog: Catalog, err: Any) -> Drill | None:
+    """The library drill `raw["drill"]` names, or None having said why (field `at.drill`)."""
+    slug = raw.get("drill")
+    if not isinstance(slug, str):
+        err(f"{at}.drill", "required: a drill slug")
+    elif slug not in catalog.drills:
+        err(f"{at}.drill", f"no drill {slug!r}; known drills: {', '.join(sorted(catalog.drills))}")
+    else:
+        return catalog.drills[slug]
+    return None
+
+
+def too_deep(source: str) -> str:
     return f"{source}: tables or lists nested more than {MAX_DEPTH} levels deep"
 
 
-def _depth(data: Any) -> int:
+def depth(data: Any) -> int:
     """How deeply lists and tables nest, counted without recursion (stops past MAX_DEPTH)."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
@@ -173,10 +201,9 @@ def parse_plan(data: Any, source: str, catalog: Catalog) -> PlanDefinition:
 
     if not isinstance(data, Mapping):
         raise PlanFileError(source, [f"{source}: a plan is a table of keys"])
-    if _depth(data) > MAX_DEPTH:  # a JSON body arrives here already decoded
-        raise PlanFileError(source, [_too_deep(source)])
-    for key in sorted(set(data) - TOP_KEYS):
-        err(key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    if depth(data) > MAX_DEPTH:  # a JSON body arrives here already decoded
+        raise PlanFileError(source, [too_deep(source)])
+    unknown_keys(data, TOP_KEYS, "", err)
     if "format" in data and data["format"] != 1:
         err("format", f"must be 1, not {_show(data['format'])}")
     name = data.get("name")
@@ -226,18 +253,8 @@ def _block(raw: Any, at: str, catalog: Catalog, err: Any) -> Block | None:
     if not isinstance(raw, Mapping):
         err(at, "must be a table")
         return None
-    ok = True
-    for key in sorted(set(raw) - BLOCK_KEYS):
-        err(f"{at}.{key}", f"unknown key (known: {', '.join(sorted(BLOCK_KEYS))})")
-        ok = False
-    slug = raw.get("drill")
-    drill: Drill | None = None
-    if not isinstance(slug, str):
-        err(f"{at}.drill", "required: a drill slug")
-    elif slug not in catalog.drills:
-        err(f"{at}.drill", f"no drill {slug!r}; known drills: {', '.join(sorted(catalog.drills))}")
-    else:
-        drill = catalog.drills[slug]
+    ok = unknown_keys(raw, BLOCK_KEYS, at, err)
+    drill = drill_of(raw, at, catalog, err)
     reps = raw.get("reps", drill.reps if drill else 1)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         err(f"{at}.reps", f"must be a whole number, 1 or more, not {_show(reps)}")

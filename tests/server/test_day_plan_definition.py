@@ -190,6 +190,18 @@ def test_bad_text_and_a_non_table_are_one_clear_error() -> None:
     assert {e.split(": ")[1] for e in errors} == {"stations", "groups"}
 
 
+def test_deep_nesting_and_huge_text_are_one_clear_error_not_a_crash() -> None:
+    """As for session plans (the same reader, server/plans/definition.py load_plan_text)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    for text in (f"a = {deep}", f'{{"a": {deep}}}'):
+        (error,) = _errors(text)
+        assert "nested more than 8 levels deep" in error
+    (error,) = _errors({"name": "Day", "groups": [[[[[[[[[["Ada"]]]]]]]]]]})
+    assert "nested more than 8 levels deep" in error
+    (error,) = _errors("#" * 1_000_001)
+    assert "longer than 1000000 characters" in error
+
+
 def test_more_groups_than_stations_is_refused() -> None:
     (error,) = _errors(_day(2, 3))
     assert "groups: 3 groups for 2 stations" in error
