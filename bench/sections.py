@@ -228,17 +228,20 @@ def _live_md(r: Result) -> str:
         "messages",
     )
     complete = fan["clients_complete"] == fan["clients"] and fan["messages_missing"] == 0
-    ok_p99 = fan["p99_ms"] <= 50
+    ok_p99 = fan["p99_ms"] <= 10
+    ok_max = fan["max_ms"] <= 50
     ok_mem = mem["max_growth_pct"] <= 10
-    return f"""The real app under uvicorn in its own process on a temp SQLite file, no devices. A
-publisher inside it writes reps of `{cfg["drill"]}` through the real RunRecorder (commit, then
-publish) at {cfg["rate_hz"]:g} splits/s, each rep ending with a `run` message; the messages go
-through the real LiveHub (privacy rewrite, numbering, history) and `/ws/live`. Latency is a
-client's receive time minus the host monotonic time stamped right after the commit (one clock
-for both processes). All clients share one event loop in the benchmark process, so the last
-one read also waits for the others: the figure errs on the slow side. The baseline phase,
-with {base["clients"]} client(s), gives the same path without fan-out. Memory is the server
-process's RSS, sampled every {cfg["sample_s"]:g} s from the moment the clients were connected.
+    return f"""The real app under uvicorn in its own process (as `agility serve` starts it) on
+a temp SQLite file. Inside it, beam breaks of three gates go to the real RunCoordinator at
+{cfg["rate_hz"]:g} splits/s, reps of `{cfg["drill"]}`, each ending with a `run` message: every break
+is stored, timed, committed and published by the same code as on a real day, through the real
+LiveHub (privacy rewrite, numbering, history) and `/ws/live`. Latency is a client's receive
+time minus the host monotonic time stamped right after the commit (one clock for both
+processes). The clients are plain sockets under websockets' sans-I/O protocol in one selector
+loop: each is stamped as its socket is read, and parsed only after every ready socket was read,
+so the figure is the server's, not the benchmark's own queue. The baseline phase, with
+{base["clients"]} client(s), gives the same path without fan-out. Memory is the server process's
+RSS, sampled every {cfg["sample_s"]:g} s from the moment the clients were connected.
 
 Command: `python -m bench --only live` (or `agility bench live --json`)
 
@@ -249,7 +252,8 @@ Server RSS: {mem["start"]} MB at the start, {mem["end"]} MB at the end, {mem["ma
 Every client got every message ({fan["messages_published"]} each, in order):
 {_met(complete)} ({fan["clients_complete"]} of {fan["clients"]}).
 
-Targets: fan-out p99 <= 50 ms: {_met(ok_p99)}; memory flat within 10 %: {_met(ok_mem)}.
+Targets: fan-out p99 <= 10 ms: {_met(ok_p99)}; max <= 50 ms: {_met(ok_max)}; memory flat within
+10 %: {_met(ok_mem)}.
 """
 
 

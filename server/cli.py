@@ -187,6 +187,7 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         "port": port,
         "log_level": "info",
         "ws": "websockets-sansio",
+        "ws_per_message_deflate": False,
         "proxy_headers": False,
         "forwarded_allow_ips": [],
     }

@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 
 from server.app import Services, build_services, create_app
 from server.auth.service import AuthService, CoachIdentity
+from server.cli import uvicorn_options
 from server.config import Settings
 from server.db.session import make_engine
 from server.errors import ConflictError
@@ -109,9 +110,8 @@ def serve(db: str, devices: tuple[str, ...] = ()) -> Iterator[LiveServer]:
     port = free_port()
     services = build_services(Settings(db=db, port=port, devices=devices))
     app = create_app(services.settings, services)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-    )
+    # As `agility serve` starts it: the same protocol, proxy and compression options.
+    config = uvicorn.Config(app, **{**uvicorn_options("127.0.0.1", port), "log_level": "warning"})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -70,10 +70,13 @@ class ActiveRun:
     started: asyncio.Future[None] | None = None
     # A rep of the demo's squad: voided to make way for any other (a coach's session).
     guest: bool = False
+    closed: bool = False
 
     @property
     def context(self) -> dict[str, object]:
-        return {"drill": self.drill.slug, "athlete": self.athlete, "rep": self.rep}
+        # A practice rep says so on the feed: the TV does not present it as a new result.
+        return {"drill": self.drill.slug, "athlete": self.athlete, "rep": self.rep,
+                "familiarisation": self.familiarisation}  # fmt: skip
 
 
 class CoordinatorBusy(ConflictError):
@@ -484,7 +487,13 @@ class RunCoordinator:
             )
         self._maybe_light_target(active)
         if engine.state not in (RunState.ARMED, RunState.WAITING_CUE, RunState.RUNNING):
-            self._finish(active)
+            if splits:
+                # Phones first: the last split is on its way to every page (the live feed's
+                # senders are queued on the loop) before the rep's closing writes hold the
+                # loop; with a squad's phones on the feed that wait was most of its latency.
+                asyncio.get_running_loop().call_soon(self._finish, active)
+            else:
+                self._finish(active)
 
     def _name_by_bib(self, active: ActiveRun, bib: int) -> None:
         """The start impulse of a Timy set to start numbers names the rep's athlete by the bib
@@ -591,6 +600,9 @@ class RunCoordinator:
             self._finish(active)
 
     def _finish(self, active: ActiveRun) -> None:
+        if active.closed:
+            return  # a void in the moment between the last split and its deferred closing
+        active.closed = True
         for timer in active.timers:
             timer.cancel()
         current = asyncio.current_task()

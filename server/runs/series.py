@@ -80,7 +80,9 @@ class PodRun:
 
     @property
     def context(self) -> dict[str, object]:
-        return {"drill": self.drill.slug, "athlete": self.athlete, "rep": self.rep}
+        # A practice rep says so on the feed: the TV does not present it as a new result.
+        return {"drill": self.drill.slug, "athlete": self.athlete, "rep": self.rep,
+                "familiarisation": self.familiarisation}  # fmt: skip
 
     @property
     def waiting_for_go(self) -> bool:

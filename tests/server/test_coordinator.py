@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from dataclasses import replace
 
@@ -135,3 +136,34 @@ def test_drills_the_lane_cannot_run_are_refused_clearly(sqlite_db: str) -> None:
         assert coordinator.active is None
 
     asyncio.run(body())
+
+
+def test_the_last_split_reaches_the_feed_before_the_rep_is_closed(sqlite_db: str) -> None:
+    """A page's sender runs before the rep's closing writes: when it takes the final split,
+    the run row is still open. Had the closing writes gone first, every phone would have
+    waited for them (with a squad on the feed, most of a split's latency)."""
+    coordinator, athlete_id = _setup(sqlite_db)
+    live = coordinator.recorder.live
+    seen: list[tuple[str, str]] = []
+
+    async def page(queue: asyncio.Queue[str | None]) -> None:
+        while (text := await queue.get()) is not None:
+            message = json.loads(text)
+            with sqlite3.connect(sqlite_db) as conn:
+                (state,) = conn.execute("SELECT state FROM run").fetchone()
+            seen.append((message["type"], state))
+
+    async def body() -> None:
+        queue = live.subscribe()
+        reader = asyncio.create_task(page(queue))
+        drill = Catalog.load().get("backward-sprint-10m")
+        done = coordinator.begin(drill, athlete_id, "Ana", 1, start_within_s=5)
+        coordinator.on_device_event(_event(1, 0, 5_000_000))
+        coordinator.on_device_event(_event(2, 1, 7_345_678))
+        assert (await asyncio.wait_for(done, 1)).state is RunState.FINISHED
+        await asyncio.sleep(0.05)
+        queue.put_nowait(None)
+        await reader
+
+    asyncio.run(body())
+    assert seen == [("split", "running"), ("run", "finished")]

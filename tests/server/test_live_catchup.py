@@ -140,3 +140,19 @@ def test_catch_up_over_http(sqlite_db: str) -> None:
                 live.publish({"type": "split", "n": n})
             behind = client.get("/api/live/since", params={"epoch": live.epoch, "seq": start + 4})
             assert behind.json()["reload"] is True, "more than the history holds: reload"
+
+
+def test_the_feed_is_sent_uncompressed_though_a_browser_offers_deflate(sqlite_db: str) -> None:
+    """Messages are a few hundred bytes and go to every phone: compressing each one for each
+    client cost the server more than the send. A browser's offer of permessage-deflate (the
+    client here makes it too) is declined by the server as `agility serve` starts it."""
+    migrate(sqlite_db)
+    with serve(sqlite_db) as server:
+        ws_url = server.base_url.replace("http://", "ws://") + "/ws/live"
+        with connect(ws_url, open_timeout=5, compression="deflate") as ws:
+            offered = ws.request.headers.get("Sec-WebSocket-Extensions", "") if ws.request else ""
+            assert "permessage-deflate" in offered
+            assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+            assert ws.response is not None
+            assert "Sec-WebSocket-Extensions" not in ws.response.headers
+            assert ws.protocol.extensions == []

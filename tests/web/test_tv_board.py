@@ -202,3 +202,32 @@ def test_group_filter_on_the_tv_and_the_phone_board(
 
     bad = httpx.get(f"{base}/api/leaderboards/{DRILL}", params={"group": "B" * 41})
     assert bad.status_code == 422 and bad.json()["errors"][0].startswith("group: "), bad.text
+
+
+def test_a_practice_rep_is_no_new_result(
+    browser: Any, sim_server: SimServer, squad: dict[str, list[str]]
+) -> None:
+    """A practice rep (the first of a backward sprint, its drill's familiarisation rep) is on
+    the live line, said as practice, and never lights the new-result panel, though its athlete
+    is on that drill's board from an earlier counted rep."""
+    drill, who = "backward-sprint-10m", "Pia Practice"
+    with coach_client(sim_server) as client:
+        run_plan(client, plan("practice then counted", drill, [who], reps=2))
+    page = browser.new_page(viewport=TV)
+    watch = PageWatch(sim_server.base_url).attach(page)
+    page.add_init_script(RECORDER)
+    page.goto(f"{sim_server.base_url}/tv?every=30")
+    page.wait_for_selector("#live-status.status-on")
+    with coach_client(sim_server) as client:
+        run_plan(client, plan("practice only", drill, [who], reps=1))
+    line = "() => document.querySelector('#latest').textContent"
+    try:
+        page.wait_for_function(f"() => /Pia P\\. · rep \\d+ \\(practice\\): \\d/.test(({line})())",
+                               timeout=10_000)  # fmt: skip
+    except Exception:
+        raise AssertionError(page.evaluate(line)) from None
+    page.wait_for_timeout(1500)  # the board fetch a new result would wait for
+    assert page.evaluate("window.__fresh") is None
+    assert page.is_visible("#latest") and not page.is_visible("#tv-fresh")
+    page.close()
+    assert watch.errors == []

@@ -95,7 +95,7 @@ export function describe(msg) {
   if (msg.type === "split") return `${msg.athlete}: ${msg.split} ${fmtS(msg.elapsed_s)}`;
   if (msg.type === "run") {
     const what = msg.state === "finished" ? fmtS(msg.total_s) : String(msg.state).replace(/_/g, " ");
-    return `${msg.athlete} · rep ${msg.rep}: ${what}`;
+    return `${msg.athlete} · rep ${msg.rep}${msg.familiarisation ? " (practice)" : ""}: ${what}`;
   }
   if (msg.type === "correction") return "A rep was corrected by the coach; the board is updated.";
   return null;

@@ -194,7 +194,8 @@ function showFresh(msg, board) {
  * result of this TV's athletes, and the board on screen takes the new figures in place. */
 async function onResult(msg) {
   const drill = msg.drill;
-  const ended = msg.type === "run" && msg.state === "finished";
+  // A practice rep is on no board: it is not a new result.
+  const ended = msg.type === "run" && msg.state === "finished" && !msg.familiarisation;
   const board = await getJSON(boardUrl(drill));
   const mine = !ended || (board.entries || []).some((e) => e.athlete === msg.athlete);
   if (!mine) return; // another group's athlete
