@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench serve clean
+.PHONY: demo test test-fast lint typecheck pytest bench serve clean
 
 # Re-install only when the dependency list changes.
 $(STAMP): pyproject.toml
@@ -31,7 +31,14 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The loop while editing: the same checks, less the tests marked slow (tests/conftest.py says
+# which, by cause). CI runs `make test`, so nothing slow goes unrun.
+test-fast: lint typecheck
+	$(BIN)/pytest -m "not slow"
+
+# The firmware section runs the built images in simavr: build them first, as the tests do.
 bench: $(STAMP)
+	$(MAKE) -C firmware all sim
 	$(BIN)/python -m bench
 
 clean:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from server.benchmarks.board_scale import run_board_scale_bench
-from server.benchmarks.report_pdf import report_pdf_markdown, run_report_pdf_bench
-
-Result = dict[str, Any]
+from bench.board_scale import run_board_scale_bench
+from bench.common import JsonDict
+from bench.report_pdf import report_pdf_markdown, run_report_pdf_bench
 
 _KINDS = (
     ("board", "whole-rep board, all time (the summary table)"),
@@ -19,11 +16,11 @@ _KINDS = (
 )
 
 
-def board_scale(seed: int) -> Result:
+def board_scale(seed: int) -> JsonDict:
     return run_board_scale_bench(seed=seed)
 
 
-def board_scale_md(r: Result) -> str:
+def board_scale_md(r: JsonDict) -> str:
     size = r["size"]
     parts = []
     met_all = True
@@ -77,9 +74,9 @@ Target (both backends): {"**met**" if met_all else "**NOT met**"}.
 """
 
 
-def report_pdf(seed: int) -> Result:
+def report_pdf(seed: int) -> JsonDict:
     return run_report_pdf_bench(seed=seed)
 
 
-def report_pdf_md(r: Result) -> str:
+def report_pdf_md(r: JsonDict) -> str:
     return report_pdf_markdown(r)

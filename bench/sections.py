@@ -6,43 +6,37 @@ target with whether this run met it: a missed target is reported with its figure
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bench import data_sections
-from bench.timing import run_timing
-from server.benchmarks.adapters import render_markdown as _adapters_md
-from server.benchmarks.adapters import run_adapters_bench
-from server.benchmarks.firmware import run_firmware_bench
-from server.benchmarks.gates import run_gates_bench
-from server.benchmarks.gates_report import render_markdown as _gates_md
-from server.benchmarks.hotplug import run_hotplug_bench
-from server.benchmarks.live_fanout import run_live_fanout_bench
-from server.benchmarks.reaction import run_reaction_bench
-from server.benchmarks.stations import StationsConfig, run_stations_bench
-from server.benchmarks.stations_report import render_markdown as _stations_md
-from server.benchmarks.throughput import run_throughput_bench
-from server.benchmarks.timing import run_timing_bench
-
-Result = dict[str, Any]
+from bench.adapters.report import render_markdown as _adapters_md
+from bench.adapters.run import run_adapters_bench
+from bench.common import JsonDict
+from bench.firmware import run_firmware_bench
+from bench.fullstack import fullstack_markdown, fullstack_section
+from bench.gates.report import render_markdown as _gates_md
+from bench.gates.run import run_gates_bench
+from bench.hotplug import run_hotplug_bench
+from bench.live_fanout import run_live_fanout_bench
+from bench.markdown import met
+from bench.reaction import run_reaction_bench
+from bench.stations.day import StationsConfig
+from bench.stations.report import render_markdown as _stations_md
+from bench.stations.run import run_stations_bench
+from bench.throughput import run_throughput_bench
+from bench.timing import run_timing_bench
 
 
 @dataclass(frozen=True)
 class Section:
     name: str
     title: str
-    run: Callable[[int], Result]
-    render: Callable[[Result], str]
+    run: Callable[[int], JsonDict]
+    render: Callable[[JsonDict], str]
 
 
-def _met(ok: bool) -> str:
-    return "**met**" if ok else "**NOT met**"
-
-
-def _stats_table(rows: list[tuple[str, str, Result]], count_key: str) -> str:
+def _stats_table(rows: list[tuple[str, str, JsonDict]], count_key: str) -> str:
     out = [f"| figure | what it is | {count_key} | p50 (ms) | p99 (ms) | max (ms) |"]
     out.append("|---|---|---:|---:|---:|---:|")
     for name, what, r in rows:
@@ -53,36 +47,7 @@ def _stats_table(rows: list[tuple[str, str, Result]], count_key: str) -> str:
     return "\n".join(out)
 
 
-def _fullstack(seed: int) -> Result:
-    with tempfile.TemporaryDirectory() as tmp:
-        results = run_timing(os.path.join(tmp, "bench.db"), 4, 10, 80.0, seed)
-    return {"rows": [r.__dict__ for r in results]}
-
-
-def _fullstack_md(r: Result) -> str:
-    rows = ["| method | runs | p50 error (ms) | p99 error (ms) | max error (ms) |"]
-    rows.append("|---|---:|---:|---:|---:|")
-    for x in r["rows"]:
-        rows.append(
-            f"| {x['method']} | {x['runs']} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f}"
-            f" | {x['max_ms']:.3f} |"
-        )
-    return f"""Backward sprint 10 m reps by virtual athletes on simulated hubs (4 lanes at once,
-10 reps each) through the whole server: driver, engine, recorder and an SQLite database.
-Each hub is on a real pseudo-terminal with its own clock drifting by ±80 ppm and 1-16 ms
-USB latency per frame.
-Start and finish are two beams of one hub, so the split is a difference of raw ticks.
-`device_clock` is the split the server stored; `host_receipt` times the same two beam breaks by
-when their bytes reached the host. No target: this figure shows the whole stack agrees with the
-hardware-level figures below.
-
-Command: `python -m bench --only fullstack`
-
-{chr(10).join(rows)}
-"""
-
-
-def _timing_md(r: Result) -> str:
+def _timing_md(r: JsonDict) -> str:
     dc, hr, cfg, run = r["device_clock"], r["host_receipt"], r["config"], r["run"]
     table = _stats_table(
         [
@@ -98,7 +63,7 @@ each gate alone on its own pty with its own crystal (drift drawn within ±{drift
 {run["drifts_ppm"]}) and its own USB delay: 1 to {jitter:g} ms per frame,
 {cfg["spike_rate"]:.0%} of frames a further 100 ms (frames stay in order, so a spike stalls
 those behind it). The real host
-(DeviceHub, PortSession over the ptys) maps each event's ticks to host time by its device's
+(DevicePorts, PortSession over the ptys) maps each event's ticks to host time by its device's
 clock fit; no engine, no database. Athletes set off every 0.3-0.5 s per lane, so runs overlap
 (true splits {run["split_range_s"][0]}-{run["split_range_s"][1]} s); events are matched to runs
 by each device's event number against the simulator's truth. Warm-up: timing began once every
@@ -107,16 +72,16 @@ clock had a fitted rate and at least {cfg["min_warmup_s"]:g} s after plug-in; th
 Offset error bounds the host stated at the end (µs): {run["sync_error_bound_us"]}. Mean signed
 device-clock error: {run["device_clock_mean_ms"]} ms.
 
-Command: `python -m bench --only timing` (or `agility bench timing --json`)
+Command: `python -m bench --only timing` (or `python -m bench run timing --json`)
 
 {table}
 
 Targets over {cfg["runs"]} runs ({run["runs_matched"]} of {run["runs_planned"]} matched):
-device_clock p99 <= 0.5 ms: {_met(ok_p99)}; max <= 1 ms: {_met(ok_max)}.
+device_clock p99 <= 0.5 ms: {met(ok_p99)}; max <= 1 ms: {met(ok_max)}.
 """
 
 
-def _reaction_md(r: Result) -> str:
+def _reaction_md(r: JsonDict) -> str:
     cfg, run = r["config"], r["run"]
     table = _stats_table(
         [
@@ -131,7 +96,7 @@ def _reaction_md(r: Result) -> str:
     ok_mapped = r["onset_host_mapped"]["p99_ms"] <= 1.0
     ports, per_port = cfg["ports"], cfg["pods_per_port"]
     return f"""{ports * per_port} pods ({ports} ports x {per_port} at addresses 0..), same link and
-crystals as above. The host lights a pod with `DeviceHub.schedule_light` at a host time
+crystals as above. The host lights a pod with `DevicePorts.schedule_light` at a host time
 {cfg["lead_ms"][0]:g}-{cfg["lead_ms"][1]:g} ms ahead; the simulated athlete touches after a drawn
 reaction time (true reactions {run["reaction_range_s"]} s). Reaction time is touch ticks minus
 onset ticks over the fitted rate (`hardware.cues.reaction_time_us`), against true touch minus true
@@ -147,12 +112,12 @@ Command: `python -m bench --only reaction`
 
 {table}
 
-Targets: reaction p99 <= 0.2 ms: {_met(ok_rt)}; onset p99 <= 1 ms against the truth:
-{_met(ok_onset)}; host-mapped: {_met(ok_mapped)}.
+Targets: reaction p99 <= 0.2 ms: {met(ok_rt)}; onset p99 <= 1 ms against the truth:
+{met(ok_onset)}; host-mapped: {met(ok_mapped)}.
 """
 
 
-def _throughput_md(r: Result) -> str:
+def _throughput_md(r: JsonDict) -> str:
     cfg, cpu = r["config"], r["cpu_us_per_event"]
     lag = r["delivery_lag_ms"]
     ok = r["events_per_s"] >= 5000 and r["events_delivered"] == r["events_sent"]
@@ -190,11 +155,11 @@ Command: `python -m bench --only throughput`
 
 {table}
 
-Target: >= 5,000 events/s with delivered == sent: {_met(ok)}.
+Target: >= 5,000 events/s with delivered == sent: {met(ok)}.
 """
 
 
-def _hotplug_md(r: Result) -> str:
+def _hotplug_md(r: JsonDict) -> str:
     cfg = r["config"]
     table = _stats_table(
         [
@@ -204,8 +169,8 @@ def _hotplug_md(r: Result) -> str:
         "trials",
     )
     ok = r["ready"]["max_ms"] <= 2000
-    return f"""A gate on a fresh pty is added to a `SimPortLister`; `DeviceHub.watch` polls it every
-{cfg["poll_interval_s"]:g} s, opens the port by USB identity, and the device says HELLO and
+    return f"""A gate on a fresh pty is added to a `SimPortLister`; `DevicePorts.watch` polls it
+every {cfg["poll_interval_s"]:g} s, opens the port by USB identity, and the device says HELLO and
 synchronises (same link as the timing benchmark). Plug-ins land at a random moment of the poll
 cycle. {cfg["trials"]} trials.
 
@@ -213,11 +178,11 @@ Command: `python -m bench --only hotplug`
 
 {table}
 
-Target: up (ready) within 2 s: median {_met(r["ready"]["p50_ms"] <= 2000)}, every trial {_met(ok)}.
+Target: up (ready) within 2 s: median {met(r["ready"]["p50_ms"] <= 2000)}, every trial {met(ok)}.
 """
 
 
-def _live_md(r: Result) -> str:
+def _live_md(r: JsonDict) -> str:
     cfg, base, fan = r["config"], r["baseline"], r["fanout"]
     mem = fan["rss_mb"]
     table = _stats_table(
@@ -243,21 +208,21 @@ so the figure is the server's, not the benchmark's own queue. The baseline phase
 {base["clients"]} client(s), gives the same path without fan-out. Memory is the server process's
 RSS, sampled every {cfg["sample_s"]:g} s from the moment the clients were connected.
 
-Command: `python -m bench --only live` (or `agility bench live --json`)
+Command: `python -m bench --only live` (or `python -m bench run live --json`)
 
 {table}
 
 Server RSS: {mem["start"]} MB at the start, {mem["end"]} MB at the end, {mem["max"]} MB at most
 ({mem["samples"]} samples); growth {mem["growth_pct"]} %, at most {mem["max_growth_pct"]} %.
 Every client got every message ({fan["messages_published"]} each, in order):
-{_met(complete)} ({fan["clients_complete"]} of {fan["clients"]}).
+{met(complete)} ({fan["clients_complete"]} of {fan["clients"]}).
 
-Targets: fan-out p99 <= 10 ms: {_met(ok_p99)}; max <= 50 ms: {_met(ok_max)}; memory flat within
-10 %: {_met(ok_mem)}.
+Targets: fan-out p99 <= 10 ms: {met(ok_p99)}; max <= 50 ms: {met(ok_max)}; memory flat within
+10 %: {met(ok_mem)}.
 """
 
 
-def _firmware_md(r: Result) -> str:
+def _firmware_md(r: JsonDict) -> str:
     one, two, onset, rate = (r["split_one_nano"], r["split_two_nanos"], r["onset"], r["edge_rate"])
     splits = _stats_table(
         [
@@ -303,17 +268,17 @@ USB latency, so the host-receipt baseline here holds only the line time and the 
 scheduling; a USB bridge adds 1-16 ms more to it (the timing section above models that), and
 nothing to the device-clock figures.
 
-Command: `python -m bench --only firmware` (or `agility bench firmware`)
+Command: `python -m bench --only firmware` (or `python -m bench run firmware`)
 
 {splits}
 
 {lag_note}
 
-Target: split error p99 <= 0.5 ms: {_met(split_ok)}.
+Target: split error p99 <= 0.5 ms: {met(split_ok)}.
 
 {onsets}
 
-Target: onset against the pins p99 <= 0.05 ms: {_met(onset_ok)}.
+Target: onset against the pins p99 <= 0.05 ms: {met(onset_ok)}.
 
 Highest edge rate sustained at 115200 baud, 5 s per step, the host acknowledging:
 **{rate["sustained_edges_per_s"]} edges/s** (an EVENT frame is 18 bytes, so the wire
@@ -326,7 +291,12 @@ carries about 650 a second; the 128-event buffer absorbs bursts above that).
 
 
 SECTIONS = [
-    Section("fullstack", "Split timing through the whole server", _fullstack, _fullstack_md),
+    Section(
+        "fullstack",
+        "Split timing through the whole server",
+        fullstack_section,
+        fullstack_markdown,
+    ),
     Section(
         "timing",
         "Split accuracy across two devices",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from hardware.device_state import DeviceState
 from hardware.errors import DeviceNotReady, HardwareError, LinkError
 from hardware.link import mono_us
 from hardware.messages import (
@@ -22,7 +23,8 @@ from hardware.messages import (
     CommandResult,
     Pattern,
 )
-from hardware.registry import DeviceEvent, DeviceRegistry, DeviceState
+from hardware.records import DeviceEvent
+from hardware.registry import DeviceRegistry
 
 # A cue must reach the device with time to spare: USB adds up to 20 ms, and a lost COMMAND
 # needs an RTO or two to be re-sent.

@@ -13,10 +13,11 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from hardware.clock import MIN_SAMPLES_READY, ClockModel, ClockSample
+from hardware.clock import ClockModel
 from hardware.cues import Cues
+from hardware.device_state import START_GAP_NAKS, Arrived, DeviceState
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import BAUDRATE, SerialLink, mono_us
 from hardware.messages import (
@@ -37,15 +38,10 @@ from hardware.messages import (
     decode_message,
     encode_message,
 )
-from hardware.registry import (
-    START_GAP_NAKS,
-    Arrived,
-    DeviceEvent,
-    DeviceInfo,
-    DeviceRegistry,
-    DeviceState,
-)
-from hardware.wire import FRAME_OVERHEAD, Frame
+from hardware.pings import Pings, exchange_sample
+from hardware.records import DeviceEvent, DeviceInfo
+from hardware.registry import DeviceRegistry
+from hardware.wire import Frame
 
 __all__ = ["DeviceEvent", "DeviceInfo", "DeviceState", "PortSession"]
 
@@ -53,29 +49,11 @@ log = logging.getLogger(__name__)
 
 MAX_ADDRESSES = 32  # ADDR 0 on the cable, 1..31 behind a hub
 
-# Klipper's trick: an odd period so clock queries do not beat against other periodic work.
-PING_INTERVAL_US = 983_900
-# A quick burst at HELLO makes a device `ready` (MIN_SAMPLES_READY exchanges whose windows
-# agree within READY_ERROR_US) well within the 1 s PROTOCOL.md section 7 promises from HELLO,
-# even at address 31 behind a hub. While the clock is not ready the burst goes on, up to
-# STARTUP_PINGS_MAX: round trips are slow while a hub's 32 devices all say HELLO at once, and
-# waiting a whole period for the next ping cost such a device 1-4 s.
-STARTUP_PINGS = 8
-STARTUP_PINGS_MAX = 16
-STARTUP_PING_GAP_US = 50_000
-STARTUP_STAGGER_US = 10_000
-# Later pings to the devices behind one hub are spread over the period (29 ms x 32 addresses).
-PING_STAGGER_US = 29_000
-# Frame sizes on the line, for the clock windows (PING: nonce; PONG: nonce and tick).
-PING_FRAME_BYTES = FRAME_OVERHEAD + 4
-PONG_FRAME_BYTES = FRAME_OVERHEAD + 8
 # Housekeeping cadence (pings due, NAKs due): finer than the smallest RTO of 25 ms.
 TICK_S = 0.01
 # Frames from an address that has not said HELLO yet wait here until it does.
 PENDING_LIMIT = 256
 IDENTIFY_RETRY_US = 500_000
-# A PING unanswered this long is forgotten, so the table cannot grow without bound.
-PING_FORGET_US = 5_000_000
 ONSET_KINDS = (EventKind.LIGHT_ON, EventKind.BEEP)
 # How many devices one port may hold (connected, or heard in the last 30 s: see
 # DeviceRegistry.on_port). A hub carries at most 32 (PROTOCOL.md section 3); the margin is for
@@ -88,46 +66,6 @@ FORGET_SWEEP_US = 1_000_000
 EventHandler = Callable[[DeviceEvent], None]
 DeviceHandler = Callable[[DeviceInfo], None]
 LostHandler = Callable[[str, BaseException | None], None]
-
-
-@dataclass
-class _PingPlan:
-    due_us: int
-    steady_due_us: int  # the first ping after the burst
-    quick_sent: int = 0
-
-    @classmethod
-    def at_hello(cls, hello_mono_us: int, addr: int) -> _PingPlan:
-        """Staggered by address: devices behind one hub share the uplink, and a PONG queued
-        behind its neighbour's would make every round trip of that device look slow. The
-        burst is staggered tighter than the steady pings so the last address is ready soon."""
-        return cls(
-            due_us=hello_mono_us + addr * STARTUP_STAGGER_US,
-            steady_due_us=hello_mono_us + addr * PING_STAGGER_US + PING_INTERVAL_US,
-        )
-
-    def sent(self, now_us: int, ready: bool) -> None:
-        """A PING just left; `ready`: whether the device's clock is synchronised yet."""
-        if self.quick_sent < STARTUP_PINGS_MAX:
-            self.quick_sent += 1
-            more = self.quick_sent < STARTUP_PINGS or not ready
-            if more and self.quick_sent < STARTUP_PINGS_MAX:
-                self.due_us = now_us + STARTUP_PING_GAP_US
-                return
-            self.quick_sent = STARTUP_PINGS_MAX
-        self.due_us = max(self.steady_due_us, now_us + STARTUP_PING_GAP_US)
-        self.steady_due_us = self.due_us + PING_INTERVAL_US
-
-
-def startup_ping_offsets_us(addr: int) -> list[int]:
-    """When (after its HELLO) the device at `addr` is pinged, for the first
-    MIN_SAMPLES_READY pings, had the host no other work: the schedule's share of `ready`."""
-    plan = _PingPlan.at_hello(0, addr)
-    offsets: list[int] = []
-    while len(offsets) < MIN_SAMPLES_READY:
-        offsets.append(plan.due_us)
-        plan.sent(plan.due_us, ready=False)
-    return offsets
 
 
 class PortSession(Cues):
@@ -148,9 +86,7 @@ class PortSession(Cues):
         self._on_lost = on_lost
         self._link: SerialLink | None = None
         self._seq = itertools.count()
-        self._nonces = itertools.count(1)
-        self._pings: dict[int, tuple[int, int]] = {}  # nonce -> (addr, sent_mono_us)
-        self._ping_plan: dict[int, _PingPlan] = {}
+        self._pings = Pings()
         self._acks_due: dict[int, DeviceState] = {}
         self._ack_flush_queued = False
         self._pending: dict[int, list[tuple[Frame, int]]] = {}
@@ -229,7 +165,7 @@ class PortSession(Cues):
     def release(self, state: DeviceState) -> None:
         for addr in [a for a, s in self.devices.items() if s is state]:
             del self.devices[addr]
-            self._ping_plan.pop(addr, None)
+            self._pings.stop(addr)
 
     # --- housekeeping: pings, NAK repeats ------------------------------------------------------
 
@@ -250,15 +186,14 @@ class PortSession(Cues):
         if now_us >= self._next_sweep_us:
             self._next_sweep_us = now_us + FORGET_SWEEP_US
             self.registry.forget_silent(now_us)
-        for nonce in [n for n, (_, t) in self._pings.items() if now_us - t > PING_FORGET_US]:
-            del self._pings[nonce]
+        self._pings.forget_unanswered(now_us)
         for addr, state in list(self.devices.items()):
             if state.unsupported is not None or state.owner is not self:
                 continue
-            plan = self._ping_plan.get(addr)
-            if plan is not None and now_us >= plan.due_us:
-                self._ping(addr)
-                plan.sent(now_us, state.clock.ready)
+            if self._pings.due(addr, now_us):
+                nonce = self._pings.next_nonce()
+                sent_us = self.send_message(addr, Ping(nonce))
+                self._pings.sent(addr, nonce, sent_us, now_us, state.clock.ready)
             nak_due = state.last_nak_us is not None and now_us - state.last_nak_us >= state.rto.us
             if state.held and nak_due:
                 if not state.delivered_any and state.gap_naks >= START_GAP_NAKS:
@@ -266,11 +201,6 @@ class PortSession(Cues):
                     self._ack(addr, state)
                 else:
                     self._nak(addr, state, now_us)
-
-    def _ping(self, addr: int) -> None:
-        nonce = next(self._nonces) & 0xFFFFFFFF
-        sent_us = self.send_message(addr, Ping(nonce))
-        self._pings[nonce] = (addr, sent_us)
 
     def _identify(self, addr: int) -> None:
         lo, hi = SUPPORTED_VERSIONS.start, SUPPORTED_VERSIONS.stop - 1
@@ -392,7 +322,7 @@ class PortSession(Cues):
             self._unsupported(addr, state, hello.proto)
         else:
             state.unsupported = None
-            self._ping_plan[addr] = _PingPlan.at_hello(mono_us(), addr)
+            self._pings.start(addr, mono_us())
             log.info(
                 "%s: %s %s at address %d (boot %d, protocol %d, %d Hz)",
                 self.url, "resumed" if known else "found", info.key, addr, info.boot_id,
@@ -422,20 +352,16 @@ class PortSession(Cues):
         if state.unsupported != message:
             log.warning("%s", message)
         state.unsupported = message
-        self._ping_plan.pop(addr, None)
+        self._pings.stop(addr)
 
     def _handle_pong(self, addr: int, state: DeviceState, pong: Pong, received_us: int) -> None:
-        entry = self._pings.pop(pong.nonce, None)
-        if entry is None or entry[0] != addr:
+        sent_us = self._pings.answered(addr, pong.nonce)
+        if sent_us is None:
             return
-        sent_us = entry[1]
         ticks = state.extender.extend(pong.tick32)
         # A PONG queued on the loop may be handled just after stop() let go of the link.
         baudrate = self._link.baudrate if self._link is not None else BAUDRATE
-        sample = ClockSample.from_exchange(
-            sent_us, received_us, ticks, ping_bytes=PING_FRAME_BYTES,
-            pong_bytes=PONG_FRAME_BYTES, baudrate=baudrate,
-        )  # fmt: skip
+        sample = exchange_sample(sent_us, received_us, ticks, baudrate)
         if isinstance(state.clock, ClockModel):  # always, for a device on a protocol v1 port
             state.clock.add_sample(sample)
         state.ever_ready = state.ever_ready or state.clock.ready
@@ -451,17 +377,8 @@ class PortSession(Cues):
                 self._nak(addr, state, now_us)
 
     def _deliver(self, state: DeviceState, arrived: list[Arrived]) -> None:
-        fit = state.clock.fit
         for a in arrived:
-            state.last_event_mono_us = a.received_mono_us
-            event = DeviceEvent(
-                device=state.key, boot_id=state.info.boot_id, seq=a.evseq, channel=a.channel,
-                kind=a.kind, ticks=a.ticks,
-                tick_hz_est=fit.rate_hz if fit else float(state.info.tick_hz),
-                mono_us=fit.ticks_to_mono_us(a.ticks) if fit else None,
-                received_mono_us=a.received_mono_us, ref=a.ref,
-                sync_error_us=fit.error_bound_at_us(a.ticks) if fit else None,
-            )  # fmt: skip
+            event = state.deliver(a)
             if a.ref and a.kind in ONSET_KINDS:
                 onset = state.onsets.pop(a.ref, None)
                 if onset is not None and not onset.done():

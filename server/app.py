@@ -31,10 +31,9 @@ from server.corrections.service import CorrectionService
 from server.days.controllers import DayPlansController
 from server.days.service import DayPlanService
 from server.db.session import make_engine
-from server.demo import Demo
 from server.devices.controllers import DevicesController
 from server.devices.layouts import LayoutService, restore_main_layout
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.errors import EXCEPTION_HANDLERS
 from server.input_limits import check_input
 from server.leaderboard import summary as board_summary
@@ -52,6 +51,7 @@ from server.runs.controllers import RunsController
 from server.runs.coordinator import Binding, RunCoordinator
 from server.runs.recorder import RunRecorder
 from server.settings.controllers import SettingsController
+from server.sim.demo import Demo
 from server.stations.actions import StationActionsController
 from server.stations.controllers import StationsController
 from server.stations.desk import StationDesk
@@ -75,7 +75,7 @@ class Services:
     live: LiveHub
     recorder: RunRecorder
     coordinator: RunCoordinator
-    devices: DeviceManager
+    devices: DeviceService
     scheduler: AsyncIOScheduler
     plans: PlanService
     stations: Stations
@@ -101,7 +101,7 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
 
     # Every device event goes to the one station that holds its device (the main one else).
     stations = Stations(engine, coordinator, station_coordinator)
-    devices = DeviceManager(stations.on_device_event, live)
+    devices = DeviceService(stations.on_device_event, live)
     coordinator.readiness = devices.not_ready_reason
     coordinator.outputs = devices
     # A device bound to a role is never forgotten for going quiet (hardware/registry.py).

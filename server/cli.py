@@ -1,30 +1,53 @@
-"""The `agility` command: serve, demo, headless runs, migrations and drill checks."""
+"""The `agility` command: every subcommand and its options, listed in this one module.
+
+A reader scans `build_parser` to see the whole command line. What each command does lives
+with its area (`server/<area>/cli.py`, `server/serve.py`) as a function of the parsed
+arguments; the argparse types that know an area's syntax (a device, a role) live there too.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
-from drills import DrillFileError, check_paths
+from drills import DrillFileError
+from drills.crossing import (
+    DEFAULT_REARM_US,
+    DEFAULT_WINDOW_US,
+    MAX_WINDOW_US,
+    MIN_WINDOW_US,
+    Trigger,
+)
+from hardware.discovery import PROBE_WINDOW_S
 from hardware.errors import HardwareError
-from server.auth.forwarded import parse_proxy
-from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
-from server.db.session import migrate, normalise_url
+from server import serve
+from server.api_client import COACH_ENV, PASSWORD_ENV
+from server.auth import cli as auth_cli
+from server.catalog import cli as catalog_cli
+from server.config import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT
+from server.db import cli as db_cli
+from server.devices import binding
+from server.devices import cli as devices_cli
 from server.errors import AppError
+from server.norms import cli as norms_cli
+from server.plans import cli as plans_cli
+from server.reports import cli as reports_cli
+from server.reports.service import FORMATS
+from server.runs import cli as runs_cli
 
-log = logging.getLogger("agility")
+DESCRIPTION = "The `agility` command: serve, demo, headless runs, migrations and drill checks."
+
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -47,281 +70,298 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="agility", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; `agility --help` lists the commands in this order."""
+    p = argparse.ArgumentParser(prog="agility", description=DESCRIPTION)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
+    _serve(sub)
+    _demo(sub)
+    _devices(sub)
+    _migrate(sub)
+    _run(sub)
+    _plans(sub)
+    _coach(sub)
+    _norms(sub)
+    _export(sub)
+    _drills(sub)
+    return p
 
-    def db_option(sp: argparse.ArgumentParser) -> None:
-        # The environment's AGILITY_DB is the default of every command, so a shell that set
-        # it once (say, to the demo's database) points every command at the same data.
-        sp.add_argument(
-            "--db", default=os.environ.get("AGILITY_DB", DEFAULT_DB),
-            help=f"SQLite file or database URL (default: $AGILITY_DB, else {DEFAULT_DB})",
-        )  # fmt: skip
 
-    from server.devices import cli as devices_cli
+def _db_option(sp: argparse.ArgumentParser) -> None:
+    # The environment's AGILITY_DB is the default of every command, so a shell that set it
+    # once (say, to the demo's database) points every command at the same data.
+    sp.add_argument(
+        "--db", default=os.environ.get("AGILITY_DB", DEFAULT_DB),
+        help=f"SQLite file or database URL (default: $AGILITY_DB, else {DEFAULT_DB})",
+    )  # fmt: skip
 
-    serve = sub.add_parser("serve", help="run the server with real devices")
-    db_option(serve)
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument(
-        "--lan",
-        action="store_true",
+
+def _proxy_option(sp: argparse.ArgumentParser) -> None:
+    # None unless given: server/serve.py then reads the environment, commas between.
+    sp.add_argument(
+        "--trusted-proxy", action="append", type=serve.proxy_arg, default=None, metavar="ADDR",
+        help="a reverse proxy in front of the server (address or network, repeatable): its "
+        "X-Forwarded-For names the client; without it the header is ignored "
+        f"(default: ${serve.TRUSTED_PROXIES_ENV}, else none)",
+    )  # fmt: skip
+
+
+def _serve(sub: Subparsers) -> None:
+    serve_p = sub.add_parser("serve", help="run the server with real devices")
+    _db_option(serve_p)
+    serve_p.add_argument("--host", default=DEFAULT_HOST)
+    serve_p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve_p.add_argument(
+        "--lan", action="store_true",
         help="listen on every interface so phones on the same network can connect",
-    )
-    serve.add_argument(
-        "--device",
-        action="append",
-        default=[],
-        metavar="PORT",
+    )  # fmt: skip
+    serve_p.add_argument(
+        "--device", action="append", default=[], metavar="PORT",
         help="serial port or pyserial URL to open (repeatable)",
-    )
-    serve.add_argument(
-        "--usb-id",
-        action="append",
-        type=devices_cli.usb_id_arg,
-        default=[],
-        metavar="VID:PID",
+    )  # fmt: skip
+    serve_p.add_argument(
+        "--usb-id", action="append", type=devices_cli.usb_id_arg, default=[], metavar="VID:PID",
         help="also open ports with this USB identity as they are plugged in (repeatable; "
         "the reference firmware's 1209:A617 is always included; CH340 and FTDI ports of "
         "Nano clones are probed with IDENTIFY and opened if they answer)",
-    )
-    proxy_option(serve)
-    serve.set_defaults(func=_cmd_serve, demo=False, seed=1)
+    )  # fmt: skip
+    _proxy_option(serve_p)
+    serve_p.set_defaults(func=serve.cmd_serve, demo=False, seed=1)
 
+
+def _demo(sub: Subparsers) -> None:
     demo = sub.add_parser("demo", help="the whole product on simulated gates and athletes")
-    db_option(demo)
+    _db_option(demo)
     demo.add_argument("--host", default=DEFAULT_HOST)
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--lan", action="store_true", help="open to the local network")
     demo.add_argument("--seed", type=int, default=1, help="seed of the virtual squad")
-    proxy_option(demo)
-    demo.set_defaults(func=_cmd_serve, demo=True, device=[], usb_id=None)
+    _proxy_option(demo)
+    demo.set_defaults(func=serve.cmd_serve, demo=True, device=[], usb_id=None)
 
-    devices_cli.add_parser(sub)
 
+def _devices(sub: Subparsers) -> None:
+    devices = sub.add_parser("devices", help="list serial ports and identify the devices on them")
+    devices.add_argument("--json", action="store_true", help="one JSON object")
+    devices.add_argument(
+        "--port", action="append", default=[], metavar="PATH",
+        help="probe this port whatever its USB identity (repeatable); chronopic:PATH for a "
+        "Chronojump Chronopic, timy:PATH or timy:PATH@BAUD for an ALGE Timy",
+    )  # fmt: skip
+    devices.add_argument(
+        "--chronopic-debounce-ms", type=int, metavar="MS",
+        help="set the debounce of every Chronopic given with --port (10 to 250 ms in steps of "
+        "10; the device keeps it until it is powered off; its default is 50 ms)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--usb-id", action="append", type=devices_cli.usb_id_arg, default=[], metavar="VID:PID",
+        help="also open ports with this USB identity (repeatable); CH340 (1A86:7523) and "
+        "FTDI (0403:6001) ports are probed anyway: what answers IDENTIFY is listed",
+    )  # fmt: skip
+    devices.add_argument(
+        "--wait", type=float, default=3.0, metavar="S",
+        help="how long to listen for devices and their clock sync (default 3 s; probed "
+        f"ports get at least {PROBE_WINDOW_S:g} s, a Nano's bootloader runs first)",
+    )  # fmt: skip
+    devices.add_argument(
+        "--polarity", action="append", type=devices_cli.polarity_arg, default=[],
+        metavar="DEVICE:CHANNEL=low|high",
+        help="set which level of a gate's beam input means broken, kept in the gate's EEPROM "
+        "(low: the default, a receiver or optocoupler pulling the pin to GND; high: one that "
+        "drives it high when blocked), e.g. gate-00AB12CD:1=high (repeatable)",
+    )  # fmt: skip
+    devices.set_defaults(func=devices_cli.cmd_devices)
+
+
+def _migrate(sub: Subparsers) -> None:
     mig = sub.add_parser("migrate", help="create or upgrade the database schema")
-    db_option(mig)
-    mig.set_defaults(func=_cmd_migrate)
+    _db_option(mig)
+    mig.set_defaults(func=db_cli.cmd_migrate)
 
-    from server.runs import cli as runs_cli
 
-    runs_cli.add_parser(sub, db_option)
+def _run(sub: Subparsers) -> None:
+    run = sub.add_parser("run", help="run a drill from the terminal, one line per rep")
+    _db_option(run)
+    run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
+    run.add_argument(
+        "--device", action="append", dest="devices", required=True, metavar="PORT",
+        help="a serial port (repeatable: one per gate when each has its own cable); "
+        "chronopic:PORT for a Chronojump Chronopic, timy:PORT or timy:PORT@BAUD for an ALGE "
+        "Timy; or alone, 'sim' for a simulated hub, 'sim-chronopic' or 'sim-timy' for a "
+        "simulated Chronopic or Timy, each with a virtual athlete",
+    )  # fmt: skip
+    run.add_argument(
+        "--role", action="append", type=runs_cli.role_arg, default=[],
+        metavar=binding.ROLE_SYNTAX,
+        help="bind a role of the drill to a device (its key or 8 hex digits, as `agility "
+        "devices` shows it) and channel, from 0 (repeatable; overrides --layout). Without "
+        "--role or --layout, the roles go to the first device's channels in running order",
+    )  # fmt: skip
+    run.add_argument("--layout", metavar="NAME", help="bind roles as the saved layout NAME says")
+    run.add_argument(
+        "--wait", type=float, default=runs_cli.DEFAULT_WAIT_S, metavar="S",
+        help=f"how long the devices have to answer, and then to sync their clocks "
+        f"(default {runs_cli.DEFAULT_WAIT_S:g} s each)",
+    )  # fmt: skip
+    run.add_argument(
+        "--trigger", choices=[t.value for t in Trigger],
+        help="how a gate's crossing is found among its beam's edges, for every gate role: "
+        "first-break (the first edge), longest-break (the start of the longest break within "
+        "--window-ms of the first: the torso, not a leading hand or knee), dual-beam (the "
+        "first instant both of two beams are broken), dual-longest (longest-break on each of "
+        "two beams, the later start; the most accurate). Bind a two-beam role to two "
+        "channels with --role ROLE=DEVICE:TOP,BOTTOM. Default by gear: longest-break on our "
+        "gates (dual-longest on two beams), first-break on a Timy or a Chronopic",
+    )  # fmt: skip
+    run.add_argument(
+        "--rearm-ms", type=int, metavar="MS",
+        help=f"after a crossing, ignore the gate's breaks for MS (a trailing arm; default "
+        f"{DEFAULT_REARM_US // 1000} ms)",
+    )  # fmt: skip
+    run.add_argument(
+        "--window-ms", type=int, metavar="MS",
+        help=f"longest-break: how long after the first break the longest is looked for "
+        f"(default {DEFAULT_WINDOW_US // 1000} ms, {MIN_WINDOW_US // 1000} to "
+        f"{MAX_WINDOW_US // 1000}; longer for walking drills)",
+    )  # fmt: skip
+    run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
+    run.add_argument("--team", default="Default", help="team of a new athlete")
+    run.add_argument("--reps", type=int, default=1)
+    run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument(
+        "--start-within", type=float, default=120.0, metavar="S",
+        help="void a rep whose start gate is not crossed within S seconds",
+    )  # fmt: skip
+    run.add_argument(
+        "--time-scale", type=float, default=1.0, metavar="X",
+        help="plan files: multiply rests and countdowns by X (runs stay real time)",
+    )  # fmt: skip
+    run.set_defaults(func=runs_cli.cmd_run)
 
-    from server.plans import cli as plans_cli
 
-    plans_cli.add_parser(sub, db_option)
+def _plans(sub: Subparsers) -> None:
+    plans = sub.add_parser("plans", help="list, start, pause, resume and abort session plans")
+    psub = plans.add_subparsers(dest="plans_command", required=True)
 
-    from server.auth import cli as auth_cli
+    def server_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--server", metavar="URL",
+                        help="a running server, e.g. http://127.0.0.1:8000")  # fmt: skip
+        sp.add_argument("--coach", metavar="NAME",
+                        help=f"with --server: sign in as this coach (default ${COACH_ENV}); "
+                             f"password: ${PASSWORD_ENV}, else asked on a terminal")  # fmt: skip
 
-    auth_cli.add_parser(sub)
+    plist = psub.add_parser("list", help="stored plans and their sessions")
+    _db_option(plist)
+    server_option(plist)
+    plist.add_argument("--json", action="store_true")
+    plist.set_defaults(func=plans_cli.cmd_list)
 
-    from server import norms_cli
+    start = psub.add_parser("start", help="start a plan (a file or a stored plan id) now or later")
+    _db_option(start)
+    server_option(start)
+    start.add_argument("plan", help="plan file (.toml or .json) or the id of a stored plan")
+    start.add_argument(
+        "--at", type=plans_cli.utc_time_arg, metavar="ISO_TIME",
+        help="start at this time (UTC offset required, e.g. 2026-12-01T16:00Z)",
+    )  # fmt: skip
+    start.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                       help="multiply rests and countdowns by X (demos and tests)")  # fmt: skip
+    start.set_defaults(func=plans_cli.cmd_start)
 
-    norms_cli.add_parser(sub)
+    for action in ("pause", "resume", "skip", "abort"):
+        sp = psub.add_parser(action, help=f"{action} a plan session")
+        _db_option(sp)
+        server_option(sp)
+        sp.add_argument("session", type=int, help="plan session id (see `agility plans list`)")
+        sp.set_defaults(func=plans_cli.cmd_control, action=action)
 
-    from server.reports import cli as reports_cli
 
-    reports_cli.add_parser(sub, db_option)
+def _coach(sub: Subparsers) -> None:
+    coach = sub.add_parser("coach", help="coach accounts (the people who may change things)")
+    csub = coach.add_subparsers(dest="coach_command", required=True)
+    add = csub.add_parser(
+        "add", help="make a coach account; the password is asked, or read from standard input"
+    )
+    add.add_argument("name", help="the name the coach logs in with")
+    # None: Settings().db when the command runs, so $AGILITY_DB is read then, not at parsing.
+    add.add_argument(
+        "--db", default=None,
+        help="SQLite file or database URL (default $AGILITY_DB, else var/agility.db)",
+    )  # fmt: skip
+    add.set_defaults(func=auth_cli.cmd_coach_add)
 
-    from server.benchmarks.cli import add_bench_parser
 
-    add_bench_parser(sub)
+def _norms(sub: Subparsers) -> None:
+    norms = sub.add_parser("norms", help="list norm tables or rate a time against one")
+    nsub = norms.add_subparsers(dest="norms_command", required=True)
 
+    def folder_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--norms-dir", type=Path, metavar="DIR",
+                        help="a folder of norm files (default: the built-in tables)")  # fmt: skip
+
+    nlist = nsub.add_parser("list", help="the norm tables: drill, population, method, source")
+    folder_option(nlist)
+    nlist.add_argument("--json", action="store_true")
+    nlist.set_defaults(func=norms_cli.cmd_list)
+
+    nrate = nsub.add_parser("rate", help="rate one time (seconds) against one table")
+    folder_option(nrate)
+    nrate.add_argument("drill", help="drill slug or protocol, e.g. pro-agility-5-10-5-left")
+    nrate.add_argument("--population", required=True, metavar="ID",
+                       help="population id (see `agility norms list`)")  # fmt: skip
+    nrate.add_argument("--time-s", required=True, type=norms_cli.seconds_arg, metavar="T",
+                       help="the time in seconds, e.g. 4.82")  # fmt: skip
+    nrate.add_argument("--json", action="store_true")
+    nrate.set_defaults(func=norms_cli.cmd_rate)
+
+
+def _export(sub: Subparsers) -> None:
+    export = sub.add_parser(
+        "export", help="export reps as CSV, XLSX or a PDF team report",
+        description=reports_cli.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _db_option(export)
+    # None means: AGILITY_DB from the environment, else the default file (server.config).
+    export.set_defaults(db=None)
+    export.add_argument("--team", help="team name (default: every team)")
+    export.add_argument(
+        "--from", dest="date_from", metavar="DATE",
+        help="first day, YYYY-MM-DD, UTC, inclusive (default: the first rep)",
+    )  # fmt: skip
+    export.add_argument(
+        "--to", dest="date_to", metavar="DATE",
+        help="last day, YYYY-MM-DD, UTC, inclusive (default: the last rep)",
+    )  # fmt: skip
+    export.add_argument(
+        "--format", dest="fmt", required=True, choices=list(FORMATS),
+        help="csv: one row per rep; csv-summary: one row per athlete and drill; "
+        "xlsx: a summary sheet and a sheet per drill; pdf: the team report",
+    )  # fmt: skip
+    export.add_argument(
+        "--out", required=True, metavar="FILE", help="file to write, or - for stdout"
+    )
+    export.add_argument(
+        "--norm", action="append", default=[], metavar="DRILL=POPULATION[,...]",
+        help="rate DRILL against these norm populations (repeatable), e.g. "
+        "t-test=college-men,college-women; without it only screening cut-offs apply",
+    )  # fmt: skip
+    export.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, no summary line"
+    )
+    export.set_defaults(func=reports_cli.run_export)
+
+
+def _drills(sub: Subparsers) -> None:
     drills = sub.add_parser("drills", help="list or check drill files")
     dsub = drills.add_subparsers(dest="drills_command", required=True)
     dlist = dsub.add_parser("list", help="the drill library")
     dlist.add_argument("--json", action="store_true")
-    dlist.set_defaults(func=_cmd_drills_list)
+    dlist.set_defaults(func=catalog_cli.cmd_list)
     dcheck = dsub.add_parser("check", help="report every problem in drill files")
     dcheck.add_argument("paths", nargs="*", type=Path, help="files or folders (default: library)")
-    dcheck.set_defaults(func=_cmd_drills_check)
-    return p
-
-
-TRUSTED_PROXIES_ENV = "AGILITY_TRUSTED_PROXIES"
-
-
-def _proxy_arg(value: str) -> str:
-    try:
-        parse_proxy(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return value.strip()
-
-
-def proxy_option(sp: argparse.ArgumentParser) -> None:
-    """`--trusted-proxy`: none unless given (or set in $AGILITY_TRUSTED_PROXIES, commas between)."""
-    sp.add_argument(
-        "--trusted-proxy", action="append", type=_proxy_arg, default=None, metavar="ADDR",
-        help="a reverse proxy in front of the server (address or network, repeatable): its "
-        "X-Forwarded-For names the client; without it the header is ignored "
-        f"(default: ${TRUSTED_PROXIES_ENV}, else none)",
-    )  # fmt: skip
-
-
-def _trusted_proxies(args: argparse.Namespace) -> tuple[str, ...]:
-    if args.trusted_proxy:
-        return tuple(args.trusted_proxy)
-    from_env = [v.strip() for v in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",")]
-    for value in from_env:
-        if value:
-            try:
-                parse_proxy(value)
-            except ValueError as exc:
-                raise ValueError(f"${TRUSTED_PROXIES_ENV}: {exc}") from exc
-    return tuple(v for v in from_env if v)
-
-
-def uvicorn_options(host: str, port: int) -> dict[str, Any]:
-    """How `agility serve` and `agility demo` start uvicorn.
-
-    uvicorn's own proxy handling is off: on, it believes X-Forwarded-For from 127.0.0.1 by
-    default, and from anyone with FORWARDED_ALLOW_IPS=*, and a phone could then claim to be
-    the laptop. The app reads the header itself, from --trusted-proxy addresses only
-    (server/auth/forwarded.py)."""
-    return {
-        "host": host,
-        "port": port,
-        "log_level": "info",
-        "ws": "websockets-sansio",
-        "ws_per_message_deflate": False,
-        "proxy_headers": False,
-        "forwarded_allow_ips": [],
-    }
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _lan_address() -> str:
-    """The address phones on the same network would use (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("10.255.255.255", 1))
-            return str(s.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from server.app import create_app
-    from server.heap import settle_heap
-
-    host = "0.0.0.0" if args.lan else args.host
-    if not _port_free(host, args.port):
-        print(
-            f"agility: error: port {args.port} on {host} is in use; pick another with --port",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        trusted_proxies = _trusted_proxies(args)
-    except ValueError as exc:
-        print(f"agility: error: {exc}", file=sys.stderr)
-        return 2
-    _migrate(args.db)
-    from hardware.discovery import DEFAULT_USB_IDS
-
-    settings = Settings(
-        db=args.db,
-        host=host,
-        port=args.port,
-        devices=tuple(args.device),
-        usb_ids=() if args.demo else (*DEFAULT_USB_IDS, *args.usb_id),
-        demo=args.demo,
-        seed=args.seed,
-        trusted_proxies=trusted_proxies,
-    )
-    if os.environ.get("FORWARDED_ALLOW_IPS"):
-        log.warning("FORWARDED_ALLOW_IPS is ignored; name a reverse proxy with --trusted-proxy")
-    app = create_app(settings)
-    from server.lan import lan_url, print_qr
-
-    url = lan_url(args.port) if args.lan else f"http://{args.host}:{args.port}/"
-    what = "Demo" if args.demo else "Server"
-    print(f"{what} starting: open {url} (database {args.db}; Ctrl+C stops)", flush=True)
-    if args.lan:
-        print("Phones on this network: scan this code or open the address above.")
-        print_qr(url)
-        sys.stdout.flush()
-    settle_heap()
-    uvicorn.run(app, **uvicorn_options(host, args.port))
-    return 0
-
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _migrate(db: str) -> None:
-    """`migrate`, with a one-line error for a file that is not a database (a CSV export, a
-    plan) or a database that cannot be reached, instead of SQLAlchemy's traceback."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    url = normalise_url(db)  # an unsupported URL raises a one-line AppError
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if path.is_dir():
-            raise AppError(f"{db} is a folder, not a database file")
-        if path.is_file() and path.stat().st_size > 0:
-            with path.open("rb") as file:
-                head = file.read(len(SQLITE_MAGIC))
-            if head != SQLITE_MAGIC:
-                raise AppError(f"{db} is not an SQLite database; give the database file "
-                               "(default var/agility.db) or a postgresql:// URL")  # fmt: skip
-    try:
-        migrate(db)
-    except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-        raise AppError(f"cannot migrate {db}: {first}") from None
-
-
-def _cmd_migrate(args: argparse.Namespace) -> int:
-    _migrate(args.db)
-    print(f"database {args.db} is at the latest schema")
-    return 0
-
-
-def _cmd_drills_list(args: argparse.Namespace) -> int:
-    from server.catalog.service import Catalog
-
-    catalog = Catalog.load()
-    rows = [
-        {"slug": d.slug, "name": d.name, "direction": d.direction.value,
-         "category": d.category.value, "twin": d.twin}
-        for d in sorted(catalog.drills.values(), key=lambda d: d.slug)
-    ]  # fmt: skip
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for row in rows:
-            print(f"{row['slug']:<28} {row['direction']:<9} {row['name']}")
-    return 0
-
-
-def _cmd_drills_check(args: argparse.Namespace) -> int:
-    from drills.loader import LIBRARY_DIR
-
-    paths = args.paths or [LIBRARY_DIR]
-    errors = check_paths(paths)
-    for err in errors:
-        print(err)
-    if errors:
-        print(f"{len(errors)} problem(s) found", file=sys.stderr)
-        return 1
-    print("all drill files are valid")
-    return 0
+    dcheck.set_defaults(func=catalog_cli.cmd_check)
 
 
 if __name__ == "__main__":

@@ -40,10 +40,10 @@ from sqlalchemy import Engine
 
 from server.app import Services, build_services, create_app
 from server.auth.service import AuthService, CoachIdentity
-from server.cli import uvicorn_options
 from server.config import Settings
 from server.db.session import make_engine
 from server.errors import ConflictError
+from server.serve import uvicorn_options
 from tests.support import free_port
 
 TEST_PASSWORD = "test-password-long-enough"

@@ -1,12 +1,14 @@
-"""Helpers shared by tests: what may be skipped where, free ports, the demo server handle."""
+"""Helpers shared by tests: what may be skipped where, free ports, the demo server handle,
+waiting for a condition."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,3 +76,23 @@ def server_process(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def wait_until(what: str, check: Callable[[], object], timeout_s: float = 10.0) -> None:
+    """Wait for something to happen instead of sleeping as long as it usually takes: poll
+    `check` until it is true. The timeout is a bound for a broken build, not an estimate, so a
+    loaded machine makes the test slower, never red."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.005)
+
+
+async def wait_until_async(what: str, check: Callable[[], object], timeout_s: float = 10.0) -> None:
+    """wait_until on the asyncio loop: it yields between looks, so the loop does the work."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.005)

@@ -22,10 +22,12 @@ from typing import Any, ClassVar, Final
 
 from hardware.adapters.receipt_clock import ReceiptClock
 from hardware.cues import Cues
+from hardware.device_state import DeviceState
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import Decoder, RecordLink
 from hardware.messages import Caps, DeviceKind, EventKind, Message
-from hardware.registry import DeviceEvent, DeviceInfo, DeviceRegistry, DeviceState
+from hardware.records import DeviceEvent, DeviceInfo
+from hardware.registry import DeviceRegistry
 
 log = logging.getLogger(__name__)
 

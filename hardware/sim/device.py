@@ -90,8 +90,11 @@ class VirtualDevice:
         buffer_capacity: int = DEFAULT_CAPACITY,
         status_period_s: float = 5.0,
         touch_after: TouchPolicy | None = None,
+        light_hooks: Sequence[LightHook] = (),
         seed: int = 0,
     ) -> None:
+        """`light_hooks` are called on the port thread whenever a light turns on (keep them
+        quick); `touch_after` says when an athlete touches a lit pod."""
         if not versions:
             raise ValueError("a device speaks at least one protocol version")
         self.kind = DeviceKind(kind)
@@ -114,7 +117,7 @@ class VirtualDevice:
         self.touch_after = touch_after
         self._fixed_boot_id = boot_id
         self._buffer_capacity = buffer_capacity
-        self.light_hooks: list[LightHook] = []
+        self.light_hooks: tuple[LightHook, ...] = tuple(light_hooks)
         self.lock = threading.Lock()
         self.truth: list[TruthEvent] = []
         self.onsets: list[TruthOnset] = []
@@ -159,9 +162,14 @@ class VirtualDevice:
             raise ValueError(f"device {self.device_id:08X} has no touch sensor")
         self.schedule_edge(channel, EventKind.POD_TOUCHED, at_mono_ns)
 
-    def on_light(self, hook: LightHook) -> None:
-        """Call `hook` on the port thread whenever a light turns on (keep it quick)."""
-        self.light_hooks.append(hook)
+    def light_came_on(self, onset: TruthOnset) -> None:
+        """On the port thread: the hooks see the light, and a pod's athlete may touch it."""
+        for hook in self.light_hooks:
+            hook(self, onset)
+        if self.touch_after is not None and Caps.TOUCH in self.caps:
+            delay_s = self.touch_after(onset)
+            if delay_s is not None:
+                self.touch(onset.mono_ns + round(delay_s * 1e9), onset.channel)
 
     def power_cycle(self) -> None:
         """Switch off and on: a new boot id, events from 0, buffered events lost."""

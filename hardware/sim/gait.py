@@ -14,10 +14,9 @@ import itertools
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
-if TYPE_CHECKING:
-    from hardware.sim.body import Body
+from hardware.sim.anthropometry import Body
 
 Direction = Literal["forward", "backward", "lateral"]
 

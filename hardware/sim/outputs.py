@@ -4,12 +4,17 @@ Actions happen at the true time at which the device's counter reaches the target
 inverse of its SimClock), as an MCU timer compare would fire them. The simulator's thread may
 wake a little later; that delays only the EVENT frame, never the tick stamped in it, and the
 delay is kept in the truth (TruthOnset.woke_ns) so tests can report it.
+
+Outputs sees its device only through OutputDevice, so this module does not import the device
+module that builds it (the two used to import each other).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from hardware.messages import (
     CMD_FLAG_NOW,
@@ -22,10 +27,7 @@ from hardware.messages import (
     CommandResult,
     EventKind,
 )
-from hardware.sim.models import TruthCommand, TruthOnset
-
-if TYPE_CHECKING:
-    from hardware.sim.device import VirtualDevice
+from hardware.sim.models import SimClock, TruthCommand, TruthOnset
 
 DEFAULT_LIGHT_MS = 10_000
 TICK_WRAP = 1 << 32
@@ -51,10 +53,40 @@ def nearest_ticks(now_ticks: int, tick32: int) -> int:
     return now_ticks + delta
 
 
+class Timers(Protocol):
+    """The port's clock and timers, as a device's outputs use them."""
+
+    def now_ns(self) -> int: ...
+
+    def call_at(self, due_ns: int, fn: Callable[[], None]) -> None: ...
+
+
+class OutputDevice(Protocol):
+    """What the outputs need of the device they belong to (hardware.sim.device.VirtualDevice)."""
+
+    channels: int
+    caps: Caps
+    clock: SimClock
+    polarity_high: list[bool]
+    lock: threading.Lock
+    commands: list[TruthCommand]
+    onsets: list[TruthOnset]
+
+    @property
+    def link(self) -> Timers: ...
+
+    def send(self, msg: CommandAck) -> None: ...
+
+    def emit(self, channel: int, kind: EventKind, at_ns: int, ref: int) -> int: ...
+
+    def light_came_on(self, onset: TruthOnset) -> None:
+        """A light just turned on: the device tells whoever watches it (athletes, pods)."""
+
+
 class Outputs:
     """Output state of one device; lives and dies with a boot (a power cycle makes a new one)."""
 
-    def __init__(self, device: VirtualDevice) -> None:
+    def __init__(self, device: OutputDevice) -> None:
         self.device = device
         self.armed = [True] * device.channels
         self.lit: list[Command | None] = [None] * device.channels
@@ -128,7 +160,7 @@ class Outputs:
             self.device.link.call_at(
                 dark_ns, lambda: self._auto_dark(ch, gen, cmd.cmd_id, dark_ns, dark_ticks)
             )
-            self._after_light(onset)
+            self.device.light_came_on(onset)
         elif cmd.action is Action.DARK:
             if self.lit[ch] is not None:
                 self.lit[ch] = None
@@ -156,12 +188,3 @@ class Outputs:
         with dev.lock:
             dev.onsets.append(onset)
         return onset
-
-    def _after_light(self, onset: TruthOnset) -> None:
-        dev = self.device
-        for hook in list(dev.light_hooks):
-            hook(dev, onset)
-        if dev.touch_after is not None and Caps.TOUCH in dev.caps:
-            delay_s = dev.touch_after(onset)
-            if delay_s is not None:
-                dev.touch(onset.mono_ns + round(delay_s * 1e9), onset.channel)

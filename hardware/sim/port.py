@@ -9,8 +9,6 @@ line does. Faults (bit flips, lost frames, latency spikes, a pulled cable) are k
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import math
 import os
 import random
@@ -24,7 +22,9 @@ from dataclasses import dataclass
 
 from hardware.clock import uart_time_us
 from hardware.sim.device import VirtualDevice
+from hardware.sim.line_faults import BitFlipper, PortStats
 from hardware.sim.models import LatencyModel, TruthEvent
+from hardware.sim.timers import TimerQueue
 from hardware.wire import FRAME_OVERHEAD, MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
 
 MAX_DEVICES = 32
@@ -46,51 +46,6 @@ class UsbIdentity:
     pid: int = 0xA617
     serial_number: str | None = None
     description: str = "Agility device"
-
-
-@dataclass
-class PortStats:
-    """What the faults did, so a test can check its knobs were really applied."""
-
-    frames_up: int = 0
-    frames_down: int = 0
-    lost_up: int = 0
-    lost_down: int = 0
-    corrupted_up: int = 0
-    corrupted_down: int = 0
-    to_nobody: int = 0
-    overflow_bytes: int = 0
-
-
-class _BitFlipper:
-    """Flips one random bit in a byte with probability `rate`, drawing the gaps between hits
-    (geometric) instead of one random number per byte, to stay cheap at thousands of frames."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self._rate = 0.0
-        self._gap = 0
-
-    def apply(self, data: bytes, rate: float) -> bytes:
-        if rate <= 0:
-            return data
-        if rate != self._rate:
-            self._rate, self._gap = rate, self._draw(rate)
-        if self._gap >= len(data):
-            self._gap -= len(data)
-            return data
-        out = bytearray(data)
-        pos = self._gap
-        while pos < len(out):
-            out[pos] ^= 1 << self.rng.randrange(8)
-            pos += 1 + self._draw(rate)
-        self._gap = pos - len(out)
-        return bytes(out)
-
-    def _draw(self, rate: float) -> int:
-        if rate >= 1:
-            return 0
-        return int(math.log(1.0 - self.rng.random()) / math.log(1.0 - rate))
 
 
 class VirtualPort:
@@ -116,11 +71,9 @@ class VirtualPort:
         self.name = name
         self.devices: dict[int, VirtualDevice] = {}
         self.stats = PortStats()
-        self._flip_up = _BitFlipper(random.Random(self.rng.getrandbits(64)))
-        self._flip_down = _BitFlipper(random.Random(self.rng.getrandbits(64)))
-        self._timers: list[tuple[int, int, Callable[[], None]]] = []
-        self._timers_lock = threading.Lock()
-        self._order = itertools.count()
+        self._flip_up = BitFlipper(random.Random(self.rng.getrandbits(64)))
+        self._flip_down = BitFlipper(random.Random(self.rng.getrandbits(64)))
+        self._timers = TimerQueue()
         self._uplink: deque[tuple[int, bytes]] = deque()
         self._last_release_ns = 0
         self._out = bytearray()
@@ -221,10 +174,8 @@ class VirtualPort:
         return time.monotonic_ns()
 
     def call_at(self, due_ns: int, fn: Callable[[], None]) -> None:
-        with self._timers_lock:
-            head = self._timers[0][0] if self._timers else None
-            heapq.heappush(self._timers, (due_ns, next(self._order), fn))
-        if threading.current_thread() is not self._thread and (head is None or due_ns < head):
+        earliest = self._timers.add(due_ns, fn)
+        if threading.current_thread() is not self._thread and earliest:
             self._wake()
 
     # --- port thread -------------------------------------------------------------------------
@@ -323,7 +274,7 @@ class VirtualPort:
     def _run(self) -> None:
         while not self._stopping.is_set():
             now = time.monotonic_ns()
-            self._run_timers(now)
+            self._timers.run_due(now, self.errors)
             self._release(time.monotonic_ns())
             master = self._master_fd
             timeout = self._timeout(time.monotonic_ns())
@@ -342,22 +293,10 @@ class VirtualPort:
                 self._receive(master)
 
     def _timeout(self, now: int) -> float | None:
-        with self._timers_lock:
-            due = self._timers[0][0] if self._timers else None
+        due = self._timers.next_due()
         if self._uplink:
             due = self._uplink[0][0] if due is None else min(due, self._uplink[0][0])
         return None if due is None else max(0.0, (due - now) / 1e9)
-
-    def _run_timers(self, now: int) -> None:
-        while True:
-            with self._timers_lock:
-                if not self._timers or self._timers[0][0] > now:
-                    return
-                _, _, fn = heapq.heappop(self._timers)
-            try:
-                fn()
-            except Exception as exc:  # a bad hook must not kill the port: keep it for the test
-                self.errors.append(exc)
 
     def _release(self, now: int) -> None:
         while self._uplink and self._uplink[0][0] <= now:

@@ -15,22 +15,6 @@ from server.config import Settings
 from server.db.session import make_engine, migrate
 
 
-def add_parser(sub: Any) -> None:
-    """Registers `coach add` on the `agility` command's subparsers."""
-    coach = sub.add_parser("coach", help="coach accounts (the people who may change things)")
-    csub = coach.add_subparsers(dest="coach_command", required=True)
-    add = csub.add_parser(
-        "add", help="make a coach account; the password is asked, or read from standard input"
-    )
-    add.add_argument("name", help="the name the coach logs in with")
-    add.add_argument(
-        "--db",
-        default=None,
-        help="SQLite file or database URL (default $AGILITY_DB, else var/agility.db)",
-    )
-    add.set_defaults(func=cmd_coach_add)
-
-
 def read_password(stdin: TextIO, prompt: Any = getpass.getpass) -> str:
     """Twice on a terminal, so a typo does not lock the coach out; else the first line."""
     if stdin.isatty():

@@ -5,7 +5,7 @@ itself, server/auth/service.py), and which address a failed sign-in counts again
 client can write `X-Forwarded-For: 127.0.0.1`, so the header is read only when the peer is
 one of the reverse proxies the coach named (`agility serve --trusted-proxy ADDR`); with
 none named, the default, every forwarded header is ignored and uvicorn is started with its
-own proxy-header handling off (server/cli.py), so nothing else rewrites the peer either.
+own proxy-header handling off (server/serve.py), so nothing else rewrites the peer either.
 
 Only `X-Forwarded-For` (and `X-Forwarded-Proto`) are read: it is what nginx, Caddy, Traefik,
 Apache and HAProxy send. RFC 7239's `Forwarded` is never read: a proxy that sets only

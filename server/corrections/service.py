@@ -26,6 +26,7 @@ from server.db.models import Athlete, Coach, Correction, Drill, Run, utc_now
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.leaderboard import summary as board_summary
 from server.live.hub import LiveHub
+from server.live.messages import LiveType
 from server.runs.recorder import edges_json, first_break_lead_us
 
 MAX_REASON = 200
@@ -296,7 +297,7 @@ class CorrectionService:
 
     def _announce(self, summary: RunSummary, action: str) -> None:
         self.live.publish(
-            {"type": "correction", "run_id": summary.run_id, "action": action,
+            {"type": LiveType.CORRECTION, "run_id": summary.run_id, "action": action,
              "drill": summary.drill}
         )  # fmt: skip
 

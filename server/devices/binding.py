@@ -17,9 +17,11 @@ from typing import TextIO
 from drills import Drill, StartType
 from drills.crossing import Trigger
 from hardware.adapters.session import ADAPTERS
+from hardware.device_state import DeviceState
 from hardware.messages import DeviceKind
-from hardware.registry import DeviceInfo, DeviceRegistry, DeviceState, device_key
-from server.devices.service import DeviceManager
+from hardware.records import DeviceInfo, device_key
+from hardware.registry import DeviceRegistry
+from server.devices.service import DeviceService
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding
 
@@ -138,12 +140,12 @@ def plan_roles(
     return {role: planned[role] for role in roles}
 
 
-def _connected(manager: DeviceManager, ref: DeviceRef) -> list[DeviceState]:
+def _connected(manager: DeviceService, ref: DeviceRef) -> list[DeviceState]:
     return [s for s in manager.registry.all() if s.connected and ref.matches(s.info)]
 
 
 async def await_devices(
-    manager: DeviceManager, refs: Iterable[DeviceRef], ports: Sequence[str], wait_s: float
+    manager: DeviceService, refs: Iterable[DeviceRef], ports: Sequence[str], wait_s: float
 ) -> dict[DeviceRef, DeviceState]:
     """Each device as it says HELLO on one of the open ports, or a NotFoundError naming the
     ones that did not within `wait_s`."""
@@ -168,7 +170,7 @@ async def await_devices(
         await asyncio.sleep(POLL_S)
 
 
-async def first_device(manager: DeviceManager, port: str, wait_s: float) -> DeviceState:
+async def first_device(manager: DeviceService, port: str, wait_s: float) -> DeviceState:
     """The device on the cable of `port` (the lowest address that said HELLO): the one a
     run without --role or --layout binds every role to, as it always has."""
     loop = asyncio.get_running_loop()
@@ -262,7 +264,7 @@ def check_drill_fits(
 
 
 async def await_sync(
-    manager: DeviceManager, keys: Iterable[str], wait_s: float, out: TextIO,
+    manager: DeviceService, keys: Iterable[str], wait_s: float, out: TextIO,
     quiet_if_ready: bool = False,
 ) -> None:  # fmt: skip
     """Wait until every device can time a split against any clock: identified, in sync, and

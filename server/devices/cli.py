@@ -24,7 +24,7 @@ from hardware.discovery import (
 )
 from hardware.errors import HardwareError, PortUnavailable
 from server.devices.binding import DeviceRef, parse_device_ref
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.errors import InvalidInputError
 
 NOT_OURS = "not ours (add --usb-id or --port to probe)"
@@ -41,39 +41,6 @@ def usb_id_arg(text: str) -> tuple[int, int]:
         return parse_usb_id(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def add_parser(sub: Any) -> None:
-    devices = sub.add_parser("devices", help="list serial ports and identify the devices on them")
-    devices.add_argument("--json", action="store_true", help="one JSON object")
-    devices.add_argument(
-        "--port", action="append", default=[], metavar="PATH",
-        help="probe this port whatever its USB identity (repeatable); chronopic:PATH for a "
-        "Chronojump Chronopic, timy:PATH or timy:PATH@BAUD for an ALGE Timy",
-    )  # fmt: skip
-    devices.add_argument(
-        "--chronopic-debounce-ms", type=int, metavar="MS",
-        help="set the debounce of every Chronopic given with --port (10 to 250 ms in steps of "
-        "10; the device keeps it until it is powered off; its default is 50 ms)",
-    )  # fmt: skip
-    devices.add_argument(
-        "--usb-id", action="append", type=usb_id_arg, default=[], metavar="VID:PID",
-        help="also open ports with this USB identity (repeatable); CH340 (1A86:7523) and "
-        "FTDI (0403:6001) ports are probed anyway: what answers IDENTIFY is listed",
-    )  # fmt: skip
-    devices.add_argument(
-        "--wait", type=float, default=3.0, metavar="S",
-        help="how long to listen for devices and their clock sync (default 3 s; probed "
-        f"ports get at least {PROBE_WINDOW_S:g} s, a Nano's bootloader runs first)",
-    )  # fmt: skip
-    devices.add_argument(
-        "--polarity", action="append", type=polarity_arg, default=[],
-        metavar="DEVICE:CHANNEL=low|high",
-        help="set which level of a gate's beam input means broken, kept in the gate's EEPROM "
-        "(low: the default, a receiver or optocoupler pulling the pin to GND; high: one that "
-        "drives it high when blocked), e.g. gate-00AB12CD:1=high (repeatable)",
-    )  # fmt: skip
-    devices.set_defaults(func=cmd_devices)
 
 
 @dataclass(frozen=True)
@@ -145,41 +112,41 @@ async def survey(
     listed = {r.device for r in records if r.device not in adapter_paths}
     rows += [_given_row(path) for path in given if path not in listed]
     bridges = {row["port"]: row["bridge"] for row in rows if row["bridge"] is not None}
-    manager = DeviceManager(lambda _event: None)
+    devices = DeviceService(lambda _event: None)
     errors: list[str] = []
     try:
         for row in rows:
             if row["probed"]:
                 try:
-                    await manager.open(row["port"])
+                    await devices.open(row["port"])
                 except PortUnavailable as exc:
                     # Said on its row and among the errors; the other ports go on.
                     row["note"] = exc.message
                     errors.append(exc.message)
-                    await manager.close(row["port"])  # no retrying in a one-off survey
+                    await devices.close(row["port"])  # no retrying in a one-off survey
                 except HardwareError as exc:
                     errors.append(str(exc))
-        await _listen(manager, wait_s, probe_window_s if bridges else 0.0, set(bridges))
+        await _listen(devices, wait_s, probe_window_s if bridges else 0.0, set(bridges))
         for row in rows:
             if row["bridge"] is not None:
-                _mark_answer(row, manager)
-        settings = [await _set_polarity(manager, setting) for setting in polarity]
+                _mark_answer(row, devices)
+        settings = [await _set_polarity(devices, setting) for setting in polarity]
         debounce = []
         if chronopic_debounce_ms is not None:
-            debounce = await _set_debounce(manager, chronopic_debounce_ms)
-        devices = manager.snapshot()
+            debounce = await _set_debounce(devices, chronopic_debounce_ms)
+        seen = devices.snapshot()
     finally:
-        await manager.close_all()
+        await devices.close_all()
     return {
-        "ports": rows, "devices": devices, "errors": errors, "polarity": settings,
+        "ports": rows, "devices": seen, "errors": errors, "polarity": settings,
         "debounce": debounce,
     }  # fmt: skip
 
 
-async def _set_debounce(manager: DeviceManager, debounce_ms: int) -> list[dict[str, Any]]:
+async def _set_debounce(devices: DeviceService, debounce_ms: int) -> list[dict[str, Any]]:
     """The debounce set on every Chronopic that answered, read back from each."""
     out: list[dict[str, Any]] = []
-    chronopics = [s for s in manager.sessions.values() if isinstance(s, ChronopicSession)]
+    chronopics = [s for s in devices.sessions.values() if isinstance(s, ChronopicSession)]
     if not chronopics:
         message = "no Chronopic answered (give one with --port chronopic:PATH): debounce not set"
         return [{"setting": f"debounce {debounce_ms} ms", "ok": False, "message": message}]
@@ -200,9 +167,9 @@ async def _set_debounce(manager: DeviceManager, debounce_ms: int) -> list[dict[s
     return out
 
 
-async def _set_polarity(manager: DeviceManager, setting: PolaritySetting) -> dict[str, Any]:
+async def _set_polarity(devices: DeviceService, setting: PolaritySetting) -> dict[str, Any]:
     """One polarity setting sent to its gate; what happened, in words a coach can act on."""
-    found = [s for s in manager.registry.all() if s.connected and setting.device.matches(s.info)]
+    found = [s for s in devices.registry.all() if s.connected and setting.device.matches(s.info)]
     if not found:
         message = f"{setting.device} did not answer on any port: polarity not set"
         return {"setting": str(setting), "ok": False, "message": message}
@@ -211,7 +178,7 @@ async def _set_polarity(manager: DeviceManager, setting: PolaritySetting) -> dic
         message = f"{state.key} has {state.info.channels} channel(s), no channel {setting.channel}"
         return {"setting": str(setting), "ok": False, "message": message}
     try:
-        await manager.set_polarity(state.key, setting.channel, setting.high_means_broken)
+        await devices.set_polarity(state.key, setting.channel, setting.high_means_broken)
     except HardwareError as exc:
         return {"setting": str(setting), "ok": False, "message": str(exc)}
     level = "HIGH" if setting.high_means_broken else "LOW"
@@ -220,28 +187,28 @@ async def _set_polarity(manager: DeviceManager, setting: PolaritySetting) -> dic
 
 
 async def _listen(
-    manager: DeviceManager, wait_s: float, probe_window_s: float, bridges: set[str]
+    devices: DeviceService, wait_s: float, probe_window_s: float, bridges: set[str]
 ) -> None:
     """Until every device is ready and every probed port answered, or the time is up."""
     loop = asyncio.get_running_loop()
     end = loop.time() + max(wait_s, probe_window_s)
     while loop.time() < end:
-        states = manager.registry.all()
+        states = devices.registry.all()
         settled = bool(states) and all(s.ready or s.unsupported for s in states)
-        if settled and all(_answered(manager, path) for path in bridges):
+        if settled and all(_answered(devices, path) for path in bridges):
             return
         await asyncio.sleep(0.1)
 
 
-def _answered(manager: DeviceManager, path: str) -> bool:
-    session = manager.sessions.get(path)
+def _answered(devices: DeviceService, path: str) -> bool:
+    session = devices.sessions.get(path)
     return session is not None and bool(session.devices)
 
 
-def _mark_answer(row: dict[str, Any], manager: DeviceManager) -> None:
+def _mark_answer(row: dict[str, Any], devices: DeviceService) -> None:
     if not row["probed"]:
         return
-    row["answered"] = _answered(manager, row["port"])
+    row["answered"] = _answered(devices, row["port"])
     if not row["answered"]:
         silent = SilentPort(row["port"], row["serial_number"], row["description"], row["bridge"])
         row["note"] = silent.note

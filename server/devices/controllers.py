@@ -12,7 +12,7 @@ from hardware.errors import HardwareError
 from server.auth.guards import requires_coach
 from server.config import Settings
 from server.devices.layouts import LayoutInfo, LayoutService
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.errors import InvalidInputError
 from server.lan import lan_url, listens_on_lan, qr_svg
 
@@ -44,7 +44,7 @@ class DevicesController(Controller):
     guards = (requires_coach,)
 
     @get("/devices", sync_to_thread=False)
-    def list_devices(self, devices: DeviceManager) -> list[dict[str, Any]]:
+    def list_devices(self, devices: DeviceService) -> list[dict[str, Any]]:
         """Every identified device: kind, id, port, battery, beams, clock sync, state, link
         counters (`port_stats`, with `dropped_new_devices`) and `last_event_s_ago`; then a
         row with `problem` true and a `message` per port that could not be opened (in use by
@@ -52,18 +52,18 @@ class DevicesController(Controller):
         return devices.devices_page()
 
     @get("/devices/test", sync_to_thread=False)
-    def get_test_mode(self, devices: DeviceManager) -> dict[str, bool]:
+    def get_test_mode(self, devices: DeviceService) -> dict[str, bool]:
         return {"on": devices.test_mode}
 
     @post("/devices/test", sync_to_thread=False, status_code=HTTP_200_OK)
-    def set_test_mode(self, data: TestModeRequest, devices: DeviceManager) -> dict[str, bool]:
+    def set_test_mode(self, data: TestModeRequest, devices: DeviceService) -> dict[str, bool]:
         """While on, every beam edge and touch is pushed on /ws/live as
         {"type": "device", "device", "channel", "kind"}."""
         devices.test_mode = data.on
         return {"on": devices.test_mode}
 
     @post("/devices/ports", status_code=HTTP_200_OK)
-    async def add_port(self, data: AddPortRequest, devices: DeviceManager) -> list[dict[str, Any]]:
+    async def add_port(self, data: AddPortRequest, devices: DeviceService) -> list[dict[str, Any]]:
         """Open a port by hand ("add a device on a port"): a Chronopic or a Timy, or a port
         that is not found by its USB identity. Answers the device list; 400 with the reason
         when the port cannot be opened or does not answer as the kind it is given as."""

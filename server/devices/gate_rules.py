@@ -28,7 +28,7 @@ from dataclasses import replace
 
 from drills import Drill, StartType
 from drills.crossing import GateRule, Trigger
-from hardware.registry import DeviceInfo
+from hardware.records import DeviceInfo
 from server.devices.binding import invalid
 from server.runs.signals import Binding
 

@@ -12,23 +12,25 @@ from typing import Any
 
 from hardware.clock import CRYSTAL_TOLERANCE_PPM
 from hardware.device import DeviceEvent
+from hardware.device_ports import DevicePorts
+from hardware.device_state import DeviceState
 from hardware.discovery import (
     PROBE_WINDOW_S,
-    DeviceHub,
     PortLister,
     PortMatcher,
     PortWatcher,
     bridge_name,
     system_ports,
 )
-from hardware.registry import DeviceState
 from server.live.hub import LiveHub
+from server.live.messages import LiveType
 
 log = logging.getLogger(__name__)
 
 
-class DeviceManager(DeviceHub):
-    """DeviceHub under the name the server has always used.
+class DeviceService(DevicePorts):
+    """Every port the server has open (DevicePorts), plus what only the server needs of them:
+    test mode on the live feed, the devices page's rows and why a device may not time a run.
 
     Inherited: open(url), close(url), close_all(), sessions, snapshot(), watch(matcher),
     send_command(...), schedule_light(...), schedule_beep(...), registry.
@@ -48,7 +50,7 @@ class DeviceManager(DeviceHub):
         finally:
             if self.test_mode and self.live is not None:
                 self.live.publish(
-                    {"type": "device", "device": event.device, "channel": event.channel,
+                    {"type": LiveType.DEVICE, "device": event.device, "channel": event.channel,
                      "kind": event.kind.name.lower()}
                 )  # fmt: skip
 

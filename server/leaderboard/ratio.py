@@ -1,6 +1,6 @@
 """The forward:backward ratio under one name: backward time ÷ forward time over the same distance.
 
-drills/metrics.py `forward_backward_ratio` computes it; this module names it for every place
+drills/metrics/forward_backward.py computes it; this module names it for every place
 that shows it (public boards, the console's report table, the PDFs, the exports' notes) and
 pairs a backward board's athletes with their forward twin's times, day by day, as the reports
 do: the ratio is of the two bests of one UTC day, the latest day with both. The pairing is

@@ -10,6 +10,7 @@ from litestar import MediaType, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from server.live.hub import LiveHub
+from server.live.messages import LiveType
 
 
 @websocket("/ws/live")
@@ -28,7 +29,7 @@ async def live_feed(socket: WebSocket[Any, Any, Any], live_hub: LiveHub) -> None
     reader = asyncio.create_task(_drain(socket, queue))
     try:
         await socket.send_json(
-            {"type": "hello", "clients": live_hub.client_count, "epoch": live_hub.epoch,
+            {"type": LiveType.HELLO, "clients": live_hub.client_count, "epoch": live_hub.epoch,
              "seq": seen}
         )  # fmt: skip
         while (text := await queue.get()) is not None:

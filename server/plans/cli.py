@@ -13,63 +13,19 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from server.api_client import COACH_ENV, PASSWORD_ENV, ApiClient, login_from
+from server.api_client import ApiClient, login_from
 from server.config import Settings
 from server.db.session import migrate
 from server.errors import AppError, ConflictError
 
 
-def add_parser(
-    sub: Any, db_option: Callable[[argparse.ArgumentParser], None]
-) -> argparse.ArgumentParser:
-    plans: argparse.ArgumentParser = sub.add_parser(
-        "plans", help="list, start, pause, resume and abort session plans"
-    )
-    psub = plans.add_subparsers(dest="plans_command", required=True)
-
-    def server_option(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--server", metavar="URL",
-                        help="a running server, e.g. http://127.0.0.1:8000")  # fmt: skip
-        sp.add_argument("--coach", metavar="NAME",
-                        help=f"with --server: sign in as this coach (default ${COACH_ENV}); "
-                             f"password: ${PASSWORD_ENV}, else asked on a terminal")  # fmt: skip
-
-    plist = psub.add_parser("list", help="stored plans and their sessions")
-    db_option(plist)
-    server_option(plist)
-    plist.add_argument("--json", action="store_true")
-    plist.set_defaults(func=_cmd_list)
-
-    start = psub.add_parser("start", help="start a plan (a file or a stored plan id) now or later")
-    db_option(start)
-    server_option(start)
-    start.add_argument("plan", help="plan file (.toml or .json) or the id of a stored plan")
-    start.add_argument(
-        "--at",
-        type=_utc_time,
-        metavar="ISO_TIME",
-        help="start at this time (UTC offset required, e.g. 2026-12-01T16:00Z)",
-    )
-    start.add_argument("--time-scale", type=float, default=1.0, metavar="X",
-                       help="multiply rests and countdowns by X (demos and tests)")  # fmt: skip
-    start.set_defaults(func=_cmd_start)
-
-    for action in ("pause", "resume", "skip", "abort"):
-        sp = psub.add_parser(action, help=f"{action} a plan session")
-        db_option(sp)
-        server_option(sp)
-        sp.add_argument("session", type=int, help="plan session id (see `agility plans list`)")
-        sp.set_defaults(func=_cmd_control, action=action)
-    return plans
-
-
-def _utc_time(text: str) -> datetime:
+def utc_time_arg(text: str) -> datetime:
+    """argparse type for --at: an ISO time with its UTC offset, so no clock is guessed."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -92,7 +48,7 @@ def _store(db: str) -> Any:
     return PlanStore(make_engine(db))
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     if args.server:
         api = _api(args)
         plans = api.call("GET", "/api/plans")
@@ -115,7 +71,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_start(args: argparse.Namespace) -> int:
+def cmd_start(args: argparse.Namespace) -> int:
     from server.plans.definition import read_plan_file
 
     at = None if args.at is None else args.at.isoformat()
@@ -153,7 +109,7 @@ def _plan_id(text: str) -> int:
         raise AppError(f"{text}: no such file, and not a plan id") from None
 
 
-def _cmd_control(args: argparse.Namespace) -> int:
+def cmd_control(args: argparse.Namespace) -> int:
     if args.server:
         info = _api(args).call("POST", f"/api/plans/sessions/{args.session}/{args.action}")
         print(f"session {info['id']}: {info['state']}")

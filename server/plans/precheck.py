@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 from drills import Drill, StartType, Timing
 from hardware.messages import Caps
-from server.devices.service import DeviceManager
-from server.plans.sim import SimDriver
+from server.devices.service import DeviceService
 from server.runs.coordinator import RunCoordinator
-from server.simulation import channels_needed
+from server.sim.plans import SimDriver
+from server.sim.reps import channels_needed
 
 
 def _needs_lights(drill: Drill) -> bool:
@@ -28,7 +28,7 @@ def _needs_lights(drill: Drill) -> bool:
 
 
 def drill_problems(
-    drill: Drill, coordinator: RunCoordinator, devices: DeviceManager | None,
+    drill: Drill, coordinator: RunCoordinator, devices: DeviceService | None,
     sim: SimDriver | None,
 ) -> list[str]:  # fmt: skip
     """What keeps `drill` from running on the coordinator's lane; empty when it can."""
@@ -79,7 +79,7 @@ def _lit_roles(drill: Drill) -> set[str]:
 
 def plan_problems(
     drills: Iterable[Drill], station: str, coordinator: RunCoordinator,
-    devices: DeviceManager | None, sim: SimDriver | None,
+    devices: DeviceService | None, sim: SimDriver | None,
 ) -> str | None:  # fmt: skip
     """One line naming every drill that cannot run on `station` and why; None if all can."""
     parts: list[str] = []

@@ -25,17 +25,17 @@ from server.db.models import utc_now
 from server.errors import ConflictError
 from server.live.hub import LiveHub
 from server.plans.definition import PlanDefinition, Step
-from server.plans.sim import SimDriver
+from server.plans.progress import plan_message, progress, rep_entry
+from server.plans.schedule import Alarm
 from server.plans.store import PlanStore, SessionState
 from server.runs.coordinator import RunCoordinator
+from server.sim.plans import SimDriver
 
 log = logging.getLogger(__name__)
 
 # Real seconds an armed athlete has to cross the start line before the rep is voided; not
 # scaled, since it bounds a real person (or a virtual one running at real speed).
 START_WITHIN_S = 60.0
-# How many athletes after the next one the progress lists, for the run view's queue.
-QUEUE_SHOWN = 8
 
 
 class Phase(StrEnum):
@@ -43,21 +43,6 @@ class Phase(StrEnum):
     RUNNING = "running"  # a rep is armed or under way
     PAUSED = "paused"
     DONE = "done"
-
-
-def job_id(session_id: int) -> str:
-    """The one scheduler job that starts a planned session (explicit, so never duplicated)."""
-    return f"plan-session:{session_id}"
-
-
-def countdown_job_id(session_id: int) -> str:
-    return f"plan-session:{session_id}:countdown"
-
-
-async def _resolve(future: asyncio.Future[bool]) -> None:
-    # A coroutine, so the AsyncIOExecutor runs it on the loop, not in a worker thread.
-    if not future.done():
-        future.set_result(True)
 
 
 class PlanRunner:
@@ -82,7 +67,7 @@ class PlanRunner:
         self.coordinator = coordinator
         self.store = store
         self.live = live
-        self.scheduler = scheduler
+        self._alarm = Alarm(scheduler, session_id)  # the countdown's date job
         self.time_scale = time_scale
         self.sim = sim
         self.on_rep = on_rep
@@ -95,7 +80,6 @@ class PlanRunner:
         self._aborted = False
         self._stopping = False
         self._skip_next = False
-        self._wake: asyncio.Future[bool] | None = None
         self._rep_active: object | None = None  # the coordinator's ActiveRun while ours runs
         self._last_end: dict[str, datetime] = {}
         # Overlapping starts (a station with a start spacing): when the last athlete set off,
@@ -182,8 +166,7 @@ class PlanRunner:
         return False
 
     def _interrupt(self) -> None:
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(False)
+        self._alarm.interrupt()
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -202,7 +185,7 @@ class PlanRunner:
                     continue
                 if self.paused:
                     self.phase = Phase.PAUSED
-                    await self._sleep_until(None)
+                    await self._alarm.sleep_until(None)
                     continue
                 step = self.steps[self.index]
                 try:
@@ -223,7 +206,7 @@ class PlanRunner:
             self._void_running("plan runner error")
             self.coordinator.void_course("plan runner error")
         finally:
-            self.scheduler_remove(countdown_job_id(self.session_id))
+            self._alarm.cancel()
         self.phase = Phase.DONE
         if final is SessionState.PAUSED:
             self.store.set_state(self.session_id, SessionState.PAUSED, self.reason)
@@ -256,27 +239,7 @@ class PlanRunner:
             end = max(end, self._last_start + timedelta(seconds=spacing_s))
         self.phase, self.countdown_end = Phase.COUNTDOWN, end
         self._save_and_publish()
-        return await self._sleep_until(end)
-
-    async def _sleep_until(self, when: datetime | None) -> bool:
-        """Wait for a scheduler date job at `when` (or only for a control call when None)."""
-        loop = asyncio.get_running_loop()
-        wake: asyncio.Future[bool] = loop.create_future()
-        self._wake = wake
-        if when is not None:
-            self.scheduler.add_job(
-                _resolve, "date", run_date=when, args=[wake], id=countdown_job_id(self.session_id),
-                replace_existing=True, misfire_grace_time=None,
-            )  # fmt: skip
-        try:
-            return await wake
-        finally:
-            self._wake = None
-            self.scheduler_remove(countdown_job_id(self.session_id))
-
-    def scheduler_remove(self, job: str) -> None:
-        if self.scheduler.running and self.scheduler.get_job(job) is not None:
-            self.scheduler.remove_job(job)
+        return await self._alarm.sleep_until(end)
 
     async def _rep(self, step: Step) -> None:
         drill = self.catalog.get(step.drill)
@@ -375,14 +338,7 @@ class PlanRunner:
         self, step: Step, run_id: int | None, state: str, outcome: RunOutcome | None,
         advance: bool = True,
     ) -> None:  # fmt: skip
-        entry: dict[str, Any] = {
-            "step": step.index, "block": step.block, "drill": step.drill,
-            "athlete": step.athlete, "block_rep": step.block_rep,
-            "familiarisation": step.familiarisation, "run_id": run_id, "state": state,
-            "splits": {s.name: s.elapsed_us / 1e6 for s in outcome.splits} if outcome else {},
-            "total_s": None if outcome is None or outcome.total_us is None
-            else outcome.total_us / 1e6,
-        }  # fmt: skip
+        entry = rep_entry(step, run_id, state, outcome)
         self.done.append(entry)
         if advance:
             self.index += 1
@@ -393,30 +349,8 @@ class PlanRunner:
     # -- progress ---------------------------------------------------------------------------
 
     def progress(self) -> dict[str, Any]:
-        nxt = self.steps[self.index] if self.index < len(self.steps) else None
-        return {
-            "phase": self.phase.value, "index": self.index, "total": len(self.steps),
-            "order": [step.index for step in self.steps],
-            "queue": [
-                {"athlete": s.athlete, "drill": s.drill, "block": s.block,
-                 "block_rep": s.block_rep}
-                for s in self.steps[self.index + 1 : self.index + 1 + QUEUE_SHOWN]
-            ],
-            "next": None if nxt is None else {
-                "athlete": nxt.athlete, "drill": nxt.drill, "block": nxt.block,
-                "block_rep": nxt.block_rep, "familiarisation": nxt.familiarisation,
-                "waits_for_go": self._waits_for_go(nxt.drill),
-            },
-            "countdown_end_wall": None if self.countdown_end is None
-            else self.countdown_end.isoformat(),
-            "reason": self.reason, "done": self.done,
-        }  # fmt: skip
-
-    def _waits_for_go(self, slug: str) -> bool:
-        """For the console's START button; a drill gone from the library (a stored session
-        after an upgrade) simply does not wait, as progress must always be readable."""
-        drill = self.catalog.drills.get(slug)
-        return drill is not None and drill.waits_for_go
+        return progress(self.steps, self.index, self.phase.value, self.countdown_end,
+                        self.reason, self.done, self.catalog)  # fmt: skip
 
     def _save_and_publish(self) -> None:
         self.store.save_progress(self.session_id, self.progress())
@@ -426,13 +360,7 @@ class PlanRunner:
         """A 'plan' message for the page: committed progress first, then the push."""
         if state is None:
             state = SessionState.PAUSED if self.paused else SessionState.RUNNING
-        progress = self.progress()
-        self.live.publish({
-            "type": "plan", "session_id": self.session_id, "plan": self.plan.name,
-            "state": state.value, "phase": progress["phase"], "next": progress["next"],
-            "countdown_end_wall": progress["countdown_end_wall"], "done": self.index,
-            "total": len(self.steps), "reason": self.reason,
-        })  # fmt: skip
+        self.live.publish(plan_message(self.session_id, self.plan.name, state, self.progress()))
 
 
 def _said(exc: BaseException) -> str:

@@ -20,16 +20,17 @@ from sqlalchemy import Engine
 
 from server.catalog.service import Catalog
 from server.db.models import utc_now
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.errors import ConflictError
 from server.live.hub import LiveHub
 from server.plans.definition import PlanDefinition, parse_plan, parse_plan_text, plan_steps
 from server.plans.precheck import plan_problems
-from server.plans.runner import PlanRunner, job_id
-from server.plans.sim import SimDriver
+from server.plans.runner import PlanRunner
+from server.plans.schedule import job_id
 from server.plans.store import LIVE_STATES, PlanStore, SessionInfo, SessionState
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import MAIN_STATION
+from server.sim.plans import SimDriver
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class PlanService:
         self.sim: SimDriver | None = None
         self.on_rep: Callable[[dict[str, Any]], None] | None = None
 
-    def use_simulator(self, devices: DeviceManager, seed: int) -> None:
+    def use_simulator(self, devices: DeviceService, seed: int) -> None:
         """Virtual athletes run every armed rep on a simulated hub (demo, tests, `agility run`)."""
         self.sim = SimDriver(devices, seed)
 
@@ -163,7 +164,7 @@ class PlanService:
         drills = [
             self.catalog.drills[b.drill] for b in plan.blocks if b.drill in self.catalog.drills
         ]
-        devices = coordinator.outputs if isinstance(coordinator.outputs, DeviceManager) else None
+        devices = coordinator.outputs if isinstance(coordinator.outputs, DeviceService) else None
         return plan_problems(drills, station or MAIN_STATION, coordinator, devices, self.sim)
 
     def claims_lane(self, station: str | None, within_s: float = 0.0) -> bool:

@@ -17,10 +17,9 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from server.config import Settings
 from server.errors import AppError
@@ -36,54 +35,6 @@ from server.reports.summary import TeamSummary
 
 EXIT_EMPTY = 1
 EXIT_USAGE = 2
-
-
-def add_parser(
-    sub: Any, db_option: Callable[[argparse.ArgumentParser], None]
-) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "export",
-        help="export reps as CSV, XLSX or a PDF team report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    db_option(p)
-    # None means: AGILITY_DB from the environment, else the default file (server.config).
-    p.set_defaults(db=None)
-    p.add_argument("--team", help="team name (default: every team)")
-    p.add_argument(
-        "--from",
-        dest="date_from",
-        metavar="DATE",
-        help="first day, YYYY-MM-DD, UTC, inclusive (default: the first rep)",
-    )
-    p.add_argument(
-        "--to",
-        dest="date_to",
-        metavar="DATE",
-        help="last day, YYYY-MM-DD, UTC, inclusive (default: the last rep)",
-    )
-    p.add_argument(
-        "--format",
-        dest="fmt",
-        required=True,
-        choices=list(FORMATS),
-        help="csv: one row per rep; csv-summary: one row per athlete and drill; "
-        "xlsx: a summary sheet and a sheet per drill; pdf: the team report",
-    )
-    p.add_argument("--out", required=True, metavar="FILE", help="file to write, or - for stdout")
-    p.add_argument(
-        "--norm",
-        action="append",
-        default=[],
-        metavar="DRILL=POPULATION[,...]",
-        help="rate DRILL against these norm populations (repeatable), e.g. "
-        "t-test=college-men,college-women; without it only screening "
-        "cut-offs apply",
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
-    p.set_defaults(func=run_export)
-    return p
 
 
 def _fail(message: str, status: int) -> int:

@@ -1,6 +1,6 @@
 """Coach-only report routes: file exports and the JSON behind the console's reports page.
 
-Thin on purpose: the figures come from server/reports/summary.py via service.py, the same
+Thin on purpose: the figures come from server/reports/figures.py via service.py, the same
 code `agility export` runs, so a download and the command give the same file.
 """
 

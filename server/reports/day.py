@@ -26,13 +26,9 @@ from drills.model import Drill as DrillDef
 from drills.norms import load_norms
 from server.errors import InvalidInputError
 from server.reports.data import ReportData, Scope, load_report_data, parse_day
+from server.reports.figures import build_summary
 from server.reports.records import RepRecord, best_reps, paused_gc
-from server.reports.summary import (
-    AthleteSummary,
-    TeamSummary,
-    build_summary,
-    without_norms_sentence,
-)
+from server.reports.summary import AthleteSummary, TeamSummary, without_norms_sentence
 from server.reports.tables import Column, Kind, Value, millis, rating_words, seconds
 from server.runs.recorder import MAIN_STATION as MAIN
 

@@ -23,8 +23,9 @@ from drills.norms import NormNotFound, NormTable, find_norm, load_norms
 from server.errors import InvalidInputError
 from server.reports.csv_export import write_reps_csv, write_summary_csv
 from server.reports.data import Progress, ReportData, Scope, load_report_data
+from server.reports.figures import build_summary
 from server.reports.records import paused_gc
-from server.reports.summary import AthleteSummary, TeamSummary, build_summary
+from server.reports.summary import AthleteSummary, TeamSummary
 from server.reports.tables import millis, split_marks
 
 FORMATS: dict[str, tuple[str, str]] = {

@@ -215,8 +215,10 @@ class RosterCsvController(Controller):
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         db_engine: Engine,
     ) -> Response[dict[str, Any]]:
-        """{"imported", "valid_rows", "errors": [{"line", "field", "message"}]}; 422 when
-        there are errors and nothing was imported."""
+        """{"imported", "valid_rows", "errors": [{"line", "field", "message"}], "header",
+        "rows"}; 422 when there are errors and nothing was imported. `header` and `rows` are
+        the file's cells as read (row i on line i + 2), empty when the file could not be read,
+        so a page can show each problem beside its row."""
         content = await data.file.read()
         report = await to_thread.run_sync(
             csv_io.import_roster, db_engine, content, data.team, data.mode
@@ -225,6 +227,8 @@ class RosterCsvController(Controller):
             "imported": report.imported,
             "valid_rows": report.valid_rows,
             "errors": [asdict(e) for e in report.errors],
+            "header": report.header,
+            "rows": report.rows,
         }
         status = HTTP_422_UNPROCESSABLE_ENTITY if report.refused else HTTP_200_OK
         return Response(body, status_code=status)

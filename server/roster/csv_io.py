@@ -61,6 +61,10 @@ class ImportReport:
     imported: int = 0
     valid_rows: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # The file as this reader read it, so the page can show each row's cells beside its
+    # problems without a CSV reader of its own: row i is on line i + 2, as in `errors`.
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -73,6 +77,25 @@ class CsvRow:
     line: int
     team: str
     values: dict[str, Any]
+
+
+class _CsvError(Exception):
+    def __init__(self, error: csv.Error, line: int) -> None:
+        super().__init__(str(error))
+        self.error, self.line = error, line
+
+
+def _records(data: bytes) -> list[list[str]]:
+    """The file's rows of cells, trailing blank rows dropped; UnicodeDecodeError or _CsvError
+    when it cannot be read."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        raise _CsvError(exc, reader.line_num) from exc
+    while records and not any(c.strip() for c in records[-1]):
+        records.pop()
+    return records
 
 
 def _file_error(message: str, line: int = 1, where: str = "file") -> ImportReport:
@@ -111,17 +134,12 @@ def parse_roster_csv(
     """Valid rows, every problem, and the athlete columns the file has. A file that cannot
     be read gives a single problem and no rows."""
     try:
-        text = data.decode("utf-8-sig")
+        records = _records(data)
     except UnicodeDecodeError:
         bad = _file_error("the file is not UTF-8 text; in a spreadsheet, save it as 'CSV UTF-8'")
         return [], bad.errors, set()
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = list(reader)
-    except csv.Error as exc:  # a cell over csv.field_size_limit(), 128 KiB, above all
-        return [], _file_error(_csv_problem(exc), reader.line_num).errors, set()
-    while records and not any(c.strip() for c in records[-1]):
-        records.pop()
+    except _CsvError as exc:  # a cell over csv.field_size_limit(), 128 KiB, above all
+        return [], _file_error(_csv_problem(exc.error), exc.line).errors, set()
     if not records:
         return [], _file_error("the file is empty; download the template").errors, set()
     names, problem = _header(records[0])
@@ -182,6 +200,8 @@ def import_roster(engine: Engine, data: bytes, default_team: str | None, mode: s
         rows, clashes = _tag_clashes(engine, rows)
         errors = sorted(errors + clashes, key=lambda e: e.line)
     report = ImportReport(valid_rows=len(rows), errors=errors)
+    if present:  # the header was read: so was every row
+        report.header, *report.rows = _records(data)
     if chosen is ImportMode.CHECK or (chosen is ImportMode.ALL and errors) or not rows:
         return report
     report.imported = _store(engine, rows, present)

@@ -8,24 +8,17 @@ import asyncio
 import json
 import random
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from drills import Drill, RunOutcome, Timing
-from drills.crossing import (
-    DEFAULT_REARM_US,
-    DEFAULT_WINDOW_US,
-    MAX_WINDOW_US,
-    MIN_WINDOW_US,
-    Trigger,
-)
+from drills.crossing import Trigger
 from hardware.errors import HardwareError
-from server.adapter_sim import SIM_ADAPTERS
 from server.config import Settings
 from server.db.session import migrate
 from server.devices import binding
 from server.errors import AppError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding
+from server.sim.adapters import SIM_ADAPTERS
 
 if TYPE_CHECKING:
     from server.app import Services
@@ -37,71 +30,12 @@ SIMULATED = (SIM, *SIM_ADAPTERS)
 DEFAULT_WAIT_S = 15.0
 
 
-def _role_arg(text: str) -> binding.RoleSpec:
+def role_arg(text: str) -> binding.RoleSpec:
+    """argparse type for --role (binding.ROLE_SYNTAX)."""
     try:
         return binding.parse_role(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def add_parser(sub: Any, db_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    run = sub.add_parser("run", help="run a drill from the terminal, one line per rep")
-    db_option(run)
-    run.add_argument("drill", help="drill slug (e.g. backward-sprint-10m) or a plan file (.toml)")
-    run.add_argument(
-        "--device", action="append", dest="devices", required=True, metavar="PORT",
-        help="a serial port (repeatable: one per gate when each has its own cable); "
-        "chronopic:PORT for a Chronojump Chronopic, timy:PORT or timy:PORT@BAUD for an ALGE "
-        "Timy; or alone, 'sim' for a simulated hub, 'sim-chronopic' or 'sim-timy' for a "
-        "simulated Chronopic or Timy, each with a virtual athlete",
-    )  # fmt: skip
-    run.add_argument(
-        "--role", action="append", type=_role_arg, default=[], metavar=binding.ROLE_SYNTAX,
-        help="bind a role of the drill to a device (its key or 8 hex digits, as `agility "
-        "devices` shows it) and channel, from 0 (repeatable; overrides --layout). Without "
-        "--role or --layout, the roles go to the first device's channels in running order",
-    )  # fmt: skip
-    run.add_argument("--layout", metavar="NAME", help="bind roles as the saved layout NAME says")
-    run.add_argument(
-        "--wait", type=float, default=DEFAULT_WAIT_S, metavar="S",
-        help=f"how long the devices have to answer, and then to sync their clocks "
-        f"(default {DEFAULT_WAIT_S:g} s each)",
-    )  # fmt: skip
-    run.add_argument(
-        "--trigger", choices=[t.value for t in Trigger],
-        help="how a gate's crossing is found among its beam's edges, for every gate role: "
-        "first-break (the first edge), longest-break (the start of the longest break within "
-        "--window-ms of the first: the torso, not a leading hand or knee), dual-beam (the "
-        "first instant both of two beams are broken), dual-longest (longest-break on each of "
-        "two beams, the later start; the most accurate). Bind a two-beam role to two "
-        "channels with --role ROLE=DEVICE:TOP,BOTTOM. Default by gear: longest-break on our "
-        "gates (dual-longest on two beams), first-break on a Timy or a Chronopic",
-    )  # fmt: skip
-    run.add_argument(
-        "--rearm-ms", type=int, metavar="MS",
-        help=f"after a crossing, ignore the gate's breaks for MS (a trailing arm; default "
-        f"{DEFAULT_REARM_US // 1000} ms)",
-    )  # fmt: skip
-    run.add_argument(
-        "--window-ms", type=int, metavar="MS",
-        help=f"longest-break: how long after the first break the longest is looked for "
-        f"(default {DEFAULT_WINDOW_US // 1000} ms, {MIN_WINDOW_US // 1000} to "
-        f"{MAX_WINDOW_US // 1000}; longer for walking drills)",
-    )  # fmt: skip
-    run.add_argument("--athlete", help="athlete name (created if new); required for a drill")
-    run.add_argument("--team", default="Default", help="team of a new athlete")
-    run.add_argument("--reps", type=int, default=1)
-    run.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    run.add_argument("--seed", type=int, default=1)
-    run.add_argument(
-        "--start-within", type=float, default=120.0, metavar="S",
-        help="void a rep whose start gate is not crossed within S seconds",
-    )  # fmt: skip
-    run.add_argument(
-        "--time-scale", type=float, default=1.0, metavar="X",
-        help="plan files: multiply rests and countdowns by X (runs stay real time)",
-    )  # fmt: skip
-    run.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -128,9 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run_reps(args: argparse.Namespace) -> int:
     from hardware.sim.athlete import make_team
-    from server.adapter_sim import AdapterSimRig
     from server.app import build_services
-    from server.simulation import SimRig
+    from server.sim.adapters import AdapterSimRig
+    from server.sim.rig import SimRig
 
     services = build_services(Settings(db=args.db))
     drill = services.catalog.get(args.drill)

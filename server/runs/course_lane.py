@@ -29,10 +29,12 @@ from drills.timing import Stamp, elapsed_us
 from hardware.device import DeviceEvent
 from hardware.link import mono_us
 from server.db.models import CourseFlag
+from server.live.messages import LiveType
 from server.runs import signals
 
 if TYPE_CHECKING:
-    from server.runs.coordinator import ActiveRun, RunCoordinator
+    from server.runs.active_run import ActiveRun
+    from server.runs.coordinator import RunCoordinator
 
 log = logging.getLogger(__name__)
 MAX_REASON = 300  # CourseFlag.reason
@@ -126,9 +128,9 @@ class CourseLane:
         if run is None:
             why = assignment.reason or "the runner it belongs to has left the course"
             log.warning("%s: a crossing of %s is nobody's: %s", self.drill.slug, role, why)
-            self._publish({"type": "crossing_unassigned", "role": role, "reason": why})
+            self._publish({"type": LiveType.CROSSING_UNASSIGNED, "role": role, "reason": why})
             return
-        self.coordinator.take_crossing(run, role, found, origin)
+        self.coordinator.gates.take_crossing(run, role, found, origin)
 
     def _start(self, role: str, found: Detected, origin: DeviceEvent | None) -> None:
         armed = self.coordinator.active
@@ -138,13 +140,13 @@ class CourseLane:
         got = self.course.start(armed.athlete, found.at)
         if isinstance(got, Refused):
             log.warning("%s: %s's start refused: %s", self.drill.slug, armed.athlete, got.reason)
-            self._publish({"type": "start_refused", "athlete": armed.athlete,
+            self._publish({"type": LiveType.START_REFUSED, "athlete": armed.athlete,
                            "drill": self.drill.slug, "reason": got.reason})  # fmt: skip
             return
         # On course now: the station may arm the next athlete while this one runs.
         self.runs[got.number] = armed
         self.coordinator.active = None
-        self.coordinator.take_crossing(armed, role, found, origin)
+        self.coordinator.gates.take_crossing(armed, role, found, origin)
         self.run_ids[got.number] = armed.run_id
         if armed.started is not None and not armed.started.done():
             armed.started.set_result(None)
@@ -224,7 +226,7 @@ class CourseLane:
                     self.drill.slug, flag.crossing, flag.role, flag.runner.athlete,
                     flag.reason, row.alternative)  # fmt: skip
         self._publish({
-            "type": "flag", "flag_id": flag_id, "drill": self.drill.slug, "role": flag.role,
+            "type": LiveType.FLAG, "flag_id": flag_id, "drill": self.drill.slug, "role": flag.role,
             "athlete": flag.runner.athlete, "alternative": row.alternative,
             "doubt": flag.doubt.value, "reason": flag.reason, "run_id": run_id,
             "other_run_id": row.other_run_id,

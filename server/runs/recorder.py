@@ -22,6 +22,7 @@ from server.db.models import Split as SplitRow
 from server.errors import NotFoundError
 from server.leaderboard import summary as board_summary
 from server.live.hub import LiveHub
+from server.live.messages import LiveType
 
 
 def seconds(us: int | None) -> float | None:
@@ -189,7 +190,7 @@ class RunRecorder:
             session.commit()
         self.live.publish(
             {
-                "type": "split", **context, "station": self.station_name, "run_id": run_id,
+                "type": LiveType.SPLIT, **context, "station": self.station_name, "run_id": run_id,
                 "position": position,
                 "split": split.name, "elapsed_s": seconds(split.elapsed_us),
                 "distance_m": split.distance_m, "final": final,
@@ -252,7 +253,7 @@ class RunRecorder:
             session.commit()
         self.live.publish(
             {
-                "type": "run", **context, "station": self.station_name, "run_id": run_id,
+                "type": LiveType.RUN, **context, "station": self.station_name, "run_id": run_id,
                 "state": outcome.state.value,
                 "total_s": seconds(outcome.total_us), "reason": outcome.reason,
                 "reaction_s": seconds(outcome.reaction_us),

@@ -31,6 +31,7 @@ from drills.pods import PodSeries, SeriesState, StimulusOutcome, StimulusResult
 from hardware.cues import Colour
 from hardware.errors import HardwareError
 from hardware.link import mono_us
+from server.live.messages import LiveType
 from server.runs import signals
 from server.runs.recorder import RunRecorder
 from server.runs.signals import Binding
@@ -144,7 +145,7 @@ class PodRun:
 
     def _record(self, result: StimulusResult) -> None:
         self.recorder.live.publish({
-            "type": "stimulus", **self.context, "station": self.recorder.station_name,
+            "type": LiveType.STIMULUS, **self.context, "station": self.recorder.station_name,
             "run_id": self.run_id, "index": result.index,
             "pod": result.pod, "colour": result.colour, "outcome": result.outcome.value,
             "response_s": None if result.response_us is None else result.response_us / 1e6,
@@ -261,7 +262,7 @@ class IntervalRun:
         # `slots`: the blocks of the whole session (every round), so a page can say "block 3
         # of 12"; `seconds`: real seconds left in this block as it is announced.
         self.recorder.live.publish({
-            "type": "interval", "drill": self.drill.slug, "slot": slot.index,
+            "type": LiveType.INTERVAL, "drill": self.drill.slug, "slot": slot.index,
             "slots": len(self.session.slots), "round": slot.round, "rounds": self.drill.reps,
             "block": slot.name, "kind": slot.kind.value,
             "seconds": remaining_us / 1e6 * self.scale, "beep": slot.cue is not None,

@@ -75,7 +75,7 @@ class Binding:
 
 
 class Outputs(Protocol):
-    """What the coordinator needs of the device owner (server.devices.DeviceManager)."""
+    """What the coordinator needs of the device owner (server.devices.service.DeviceService)."""
 
     async def send_command(
         self,

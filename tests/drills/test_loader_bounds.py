@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 from drills import check_paths
-from drills.loader import (
-    MAX_BLOCKS,
-    MAX_LIST,
-    MAX_REPS,
-    MAX_ROLES,
-    MAX_SEGMENTS,
-    MAX_STIMULI,
-    load_drill_text,
-)
+from drills.limits import MAX_BLOCKS, MAX_LIST, MAX_REPS, MAX_ROLES, MAX_SEGMENTS, MAX_STIMULI
+from drills.loader import load_drill_text
 from tests.drills.drill_texts import INTERVALS, PODS, SHUTTLE, errors_of, line_of, sub
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.sim.avr import FIRMWARE_BUILD, REPO_ROOT, find_harness, firmware_elf
+from hardware.sim.avr_image import FIRMWARE_BUILD, REPO_ROOT, find_harness, firmware_elf
 
 NEEDS = "apt-get install gcc-avr binutils-avr avr-libc simavr libsimavr-dev pkg-config"
 

@@ -1,11 +1,11 @@
-"""`agility bench firmware` end to end with tiny loads: shapes and counts, never timings."""
+"""`python -m bench run firmware` end to end with tiny loads: shapes and counts, never timings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bench.firmware import run_firmware_bench
 from bench.sections import SECTIONS
-from server.benchmarks.firmware import run_firmware_bench
 
 
 def test_firmware_bench_measures_every_split_cue_and_step(firmware_built: Path) -> None:

@@ -1,6 +1,6 @@
 """The firmware in simavr under the real host: `agility devices`, `agility run`, a restarted
 host, and a pod's cues. Cycles logged by the harness are the truth every figure is checked
-against; the accuracy figures with more reps are in `agility bench firmware`."""
+against; the accuracy figures with more reps are in `python -m bench run firmware`."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from hardware.device import DeviceEvent
-from hardware.discovery import DeviceHub
+from hardware.device_ports import DevicePorts
 from hardware.link import mono_us
 from hardware.messages import EventKind
-from hardware.sim.avr import F_CPU, AvrDevice, cycles_to_us, firmware_elf, write_eeprom
+from hardware.sim.avr import AvrDevice
+from hardware.sim.avr_image import F_CPU, cycles_to_us, firmware_elf, write_eeprom
 from tests.agility_process import Agility
 
 GATE_ID, POD_ID = 0x00AB12CD, 0x00C0FFEE
@@ -167,7 +168,7 @@ async def _cue_and_touch(pod: AvrDevice) -> tuple[list[float], list[float], list
     cue, the onset tick against the pin change, the onset against the commanded tick, and
     the reaction time against the cycles (all in us)."""
     events: list[DeviceEvent] = []
-    hub = DeviceHub(events.append)
+    hub = DevicePorts(events.append)
     onset_errors_us: list[float] = []
     lead_errors_us: list[float] = []
     reaction_errors_us: list[float] = []

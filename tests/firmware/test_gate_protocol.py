@@ -28,7 +28,8 @@ from hardware.messages import (
     Pong,
     Status,
 )
-from hardware.sim.avr import AvrDevice, firmware_elf, read_eeprom_header, write_eeprom
+from hardware.sim.avr import AvrDevice
+from hardware.sim.avr_image import firmware_elf, read_eeprom_header, write_eeprom
 from hardware.wire import SYNC, crc16_ccitt
 from tests.firmware.rawhost import RawHost
 

@@ -1,15 +1,13 @@
-"""`agility bench adapters` end to end with a tiny load: shapes and counts, and the device-timed
-splits far inside the naive receipt baseline's error (never a timing figure itself)."""
+"""`python -m bench run adapters` end to end with a tiny load: shapes and counts, and the
+device-timed splits far inside the naive receipt baseline's error (never a timing figure itself)."""
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
+from bench.adapters.run import run_adapters_bench
+from bench.cli import build_parser
 from bench.sections import SECTIONS
-from server.benchmarks.adapters import run_adapters_bench
-from server.benchmarks.cli import add_bench_parser
 
 STATS = {"p50_ms", "p95_ms", "p99_ms", "max_ms"}
 
@@ -52,8 +50,7 @@ def test_adapters_bench_refuses_impulses_closer_than_a_line() -> None:
 
 
 def test_cli_offers_the_adapters_section() -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", "adapters", "--json", "--chronopics", "2", "--passes", "3"])
+    argv = ["run", "adapters", "--json", "--chronopics", "2", "--passes", "3"]
+    args = build_parser().parse_args(argv)
     assert (args.chronopics, args.passes, args.impulses, args.json) == (2, 3, 150, True)
-    assert callable(args.func)
+    assert args.command == "run" and args.benchmark == "adapters" and callable(args.func)

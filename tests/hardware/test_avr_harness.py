@@ -25,13 +25,12 @@ from pathlib import Path
 import pytest
 import serial
 
-from hardware.sim.avr import (
+from hardware.sim.avr import AvrDevice, HarnessError
+from hardware.sim.avr_image import (
     EEPROM_SIZE,
     ERASED_ID,
     F_CPU,
     REPO_ROOT,
-    AvrDevice,
-    HarnessError,
     eeprom_image,
     firmware_elf,
     read_eeprom_header,

@@ -8,13 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hardware.sim.body import (
-    Body,
-    Crossing,
-    Pass,
-    beam_breaks,
-    simulate_pass,
-)
+from hardware.sim.anthropometry import Body
+from hardware.sim.body import Crossing, Pass, beam_breaks, simulate_pass
 from hardware.sim.gait import Direction
 
 TRUTH_S = 100.0

@@ -1,6 +1,6 @@
 """Fault injection through the real driver on real ptys: noise, loss, bad versions, hot-plug.
 
-Every scenario drives hardware.device.PortSession (through DeviceManager where the server
+Every scenario drives hardware.device.PortSession (through DeviceService where the server
 would) against the simulator or the scripted fake device, and compares what the host
 delivered with the truth the devices recorded: exactly once, in order, field by field.
 The frame decoder's own fuzzing (random bytes never raise, resync on the next good frame) is
@@ -30,14 +30,14 @@ from hardware.messages import (
     Ping,
     encode_message,
 )
-from hardware.registry import device_key
+from hardware.records import device_key
 from hardware.sim.device import VirtualDevice
 from hardware.sim.lister import SimPortLister
 from hardware.sim.models import LatencyModel, SimClock, TruthEvent
 from hardware.sim.port import VirtualPort
 from hardware.sim.retransmit import Pending
 from hardware.wire import SYNC
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from tests.hardware.host_fake import FakeDevice, until
 
 T = TypeVar("T")
@@ -149,8 +149,8 @@ def test_10000_events_through_corruption_and_loss_arrive_exactly_once() -> None:
     def wave_done(count: int) -> bool:
         return len(delivered) >= count and all(d.unacked == 0 for d in devices)
 
-    async def scenario() -> tuple[DeviceManager, float]:
-        manager = DeviceManager(delivered.append)
+    async def scenario() -> tuple[DeviceService, float]:
+        manager = DeviceService(delivered.append)
         try:
             sessions = [await manager.open(port.start()) for port in ports]
             for session in sessions:
@@ -264,7 +264,7 @@ def test_session_stays_up_through_garbage_and_delivers_every_valid_event() -> No
                 lambda: [a.evseq for a in device.got(EventAck)][-1:] == [GARBAGE_EVENTS - 1],
                 2.0, "the final cumulative ACK",
             )  # fmt: skip
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the noise's after-effects, if any, would show by now
             assert not session.lost and session.devices[0].ready
             return session, session.link_stats, base
         finally:
@@ -298,7 +298,7 @@ def test_unknown_version_is_named_and_its_neighbours_keep_delivering(
     per_device = 40
 
     async def scenario() -> list[dict[str, Any]]:
-        manager = DeviceManager(delivered.append)
+        manager = DeviceService(delivered.append)
         try:
             session = await manager.open(port.start())
             await session.wait_ready(timeout_s=5.0, count=2)
@@ -355,10 +355,10 @@ def test_hot_plug_unplug_and_replug_resume_with_buffered_events() -> None:
     key = key_of(device)
 
     async def scenario() -> None:
-        manager = DeviceManager(delivered.append)
+        manager = DeviceService(delivered.append)
         try:
             manager.watch_usb([(port.usb.vid, port.usb.pid)], lister=lister.comports)
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the watcher's first look finds no port: a plug-in follows
             first_path = port.start()
             plugged = time.monotonic()
             lister.add(port)
@@ -395,7 +395,7 @@ def test_hot_plug_unplug_and_replug_resume_with_buffered_events() -> None:
                 kind = EventKind.BEAM_BROKEN if k % 2 == 0 else EventKind.BEAM_RESTORED
                 device.schedule_edge(k % 2, kind, now + 50 * MS + k * 40 * MS)
             await until(lambda: len(device.truth_since(0)) == 10, 2.0, "edges while unplugged")
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # unplugged: nothing may be delivered meanwhile
             assert len(delivered) == 4 and device.unacked == 6
 
             second_path = port.replug()

@@ -1,11 +1,12 @@
-"""DeviceHub, registry and PortWatcher: a device resumes on any port, a new boot starts over."""
+"""DevicePorts, registry and PortWatcher: a device resumes on any port, a new boot starts over."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from hardware.device import DeviceEvent
-from hardware.discovery import DeviceHub, PortMatcher
+from hardware.device_ports import DevicePorts
+from hardware.discovery import PortMatcher
 from hardware.messages import EventAck, Identify, Status
 from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
 
@@ -39,11 +40,11 @@ def test_matcher_uses_usb_identity_not_names() -> None:
 def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None:
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        hub = DeviceHub(events.append)
+        devices = DevicePorts(events.append)
         first = FakeDevice()
         second = FakeDevice()  # the same device (id and boot), replugged: a new tty path
         try:
-            session = await hub.open(first.port)
+            session = await devices.open(first.port)
             first.start_reading()
             await first.expect(Identify)
             first.hello()
@@ -52,15 +53,15 @@ def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None
             for n in range(3):
                 first.event(n, tick=base + 1_000 * n)
             await until(lambda: acks(first)[-1:] == [2], 2.0, "ACK(2)")
-            state = hub.registry.by_key(KEY)
+            state = devices.registry.by_key(KEY)
             assert state is not None and state.state == "ready"
             clock = state.clock
             samples = clock.sample_count
             first.unplug()
             await until(lambda: state.state == "lost", 2.0, "the device marked lost")
-            assert hub.snapshot()[0]["state"] == "lost"
+            assert devices.snapshot()[0]["state"] == "lost"
 
-            session2 = await hub.open(second.port)
+            session2 = await devices.open(second.port)
             second.start_reading()
             await second.expect(Identify)
             second.hello()
@@ -72,12 +73,12 @@ def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None
             assert [(e.seq, e.ticks - events[0].ticks) for e in events] == [
                 (n, 1_000 * n) for n in range(4)
             ]
-            assert hub.registry.by_key(KEY) is state and state.clock is clock
+            assert devices.registry.by_key(KEY) is state and state.clock is clock
             assert clock.sample_count >= samples and state.ready
             assert state.expected == 4 and state.duplicates == 2
             assert session2.devices[0] is state and state.info.port == second.port
         finally:
-            await hub.close_all()
+            await devices.close_all()
             first.unplug()
             second.unplug()
 
@@ -87,10 +88,10 @@ def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None
 def test_new_boot_starts_a_new_conversation() -> None:
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        hub = DeviceHub(events.append)
+        devices = DevicePorts(events.append)
         device = FakeDevice(boot_id=1)
         try:
-            session = await hub.open(device.port)
+            session = await devices.open(device.port)
             device.start_reading()
             await device.expect(Identify)
             device.hello()
@@ -105,10 +106,10 @@ def test_new_boot_starts_a_new_conversation() -> None:
             assert (events[3].boot_id, events[3].seq, events[3].ticks) == (2, 0, 50)
             new = session.devices[0]
             assert new is not old and new.clock is not old.clock
-            assert [s.info.boot_id for s in hub.registry.all()] == [2]
+            assert [s.info.boot_id for s in devices.registry.all()] == [2]
             assert not old.connected and new.expected == 1
         finally:
-            await hub.close_all()
+            await devices.close_all()
             device.unplug()
 
     run(scenario)
@@ -117,23 +118,23 @@ def test_new_boot_starts_a_new_conversation() -> None:
 def test_watcher_opens_matching_ports_and_follows_a_replug_to_another_path() -> None:
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        hub = DeviceHub(events.append)
+        devices = DevicePorts(events.append)
         gate = FakeDevice()
         stranger = FakeDevice()  # a serial port of some other USB device: never opened
         replugged = FakeDevice()
         ports = [Port(gate.port, *USB, "G1"), Port(stranger.port, 0x0403, 0x6001, "X")]
         try:
-            hub.watch(PortMatcher([USB]), lister=lambda: list(ports), interval_s=0.05)
-            await until(lambda: gate.port in hub.sessions, 2.0, "the gate's port opened")
-            assert stranger.port not in hub.sessions
+            devices.watch(PortMatcher([USB]), lister=lambda: list(ports), interval_s=0.05)
+            await until(lambda: gate.port in devices.sessions, 2.0, "the gate's port opened")
+            assert stranger.port not in devices.sessions
             gate.start_reading()
             await gate.expect(Identify)
             gate.hello()
             gate.send(Status(80, 255, 3, (97, 30)))
             gate.event(0)
             await until(lambda: len(events) == 1, 2.0, "first event")
-            await until(lambda: hub.snapshot()[0]["battery"] == 80, 2.0, "STATUS")
-            snap = hub.snapshot()[0]
+            await until(lambda: devices.snapshot()[0]["battery"] == 80, 2.0, "STATUS")
+            snap = devices.snapshot()[0]
             assert (snap["key"], snap["kind"], snap["port"], snap["address"]) == (
                 KEY, "gate", gate.port, 0,
             )  # fmt: skip
@@ -145,13 +146,13 @@ def test_watcher_opens_matching_ports_and_follows_a_replug_to_another_path() -> 
             gate.event(1)  # written into a cable that is being pulled: never arrives
             gate.unplug()
             ports.pop(0)
-            state = hub.registry.by_key(KEY)
+            state = devices.registry.by_key(KEY)
             assert state is not None
             await until(lambda: state.state == "lost", 2.0, "lost")
-            await until(lambda: gate.port not in hub.sessions, 2.0, "the session closed")
+            await until(lambda: gate.port not in devices.sessions, 2.0, "the session closed")
 
             ports.append(Port(replugged.port, *USB, "G1"))
-            await until(lambda: replugged.port in hub.sessions, 2.0, "the new path opened")
+            await until(lambda: replugged.port in devices.sessions, 2.0, "the new path opened")
             replugged.start_reading()
             await replugged.expect(Identify)
             replugged.hello()
@@ -164,7 +165,7 @@ def test_watcher_opens_matching_ports_and_follows_a_replug_to_another_path() -> 
             await until(lambda: state.state in ("ready", "syncing"), 2.0, "a clock sample")
             assert state.info.port == replugged.port
         finally:
-            await hub.close_all()
+            await devices.close_all()
             for dev in (gate, stranger, replugged):
                 dev.unplug()
 

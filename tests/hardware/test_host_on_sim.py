@@ -11,7 +11,8 @@ import pytest
 from hardware.cues import CommandFailed
 from hardware.device import DeviceEvent, PortSession
 from hardware.messages import DeviceKind, EventKind
-from hardware.registry import DeviceRegistry, device_key
+from hardware.records import device_key
+from hardware.registry import DeviceRegistry
 from hardware.sim.device import VirtualDevice
 from hardware.sim.models import LatencyModel
 from hardware.sim.port import VirtualPort
@@ -44,7 +45,7 @@ def test_events_stamped_while_unplugged_arrive_late_with_their_own_time() -> Non
             await until(lambda: first.lost, 1.0, "the link lost")
             finish_ns = time.monotonic_ns() + 500 * MS  # the finish, while unplugged
             device.schedule_edge(1, EventKind.BEAM_BROKEN, finish_ns)
-            await asyncio.sleep(UNPLUG_S)
+            await asyncio.sleep(UNPLUG_S)  # the unplug itself, the finish in it: nothing arrives
             assert device.unacked == 1 and len(events) == 1
             second = PortSession(port.replug(), on_event=events.append, registry=registry)
             await second.start()

@@ -18,7 +18,8 @@ import pytest
 from hardware.device import DeviceEvent, PortSession
 from hardware.errors import LinkError
 from hardware.messages import DeviceKind, Event, EventKind, Identify, encode_message
-from hardware.sim.hub import SimClock, VirtualHub
+from hardware.sim.models import SimClock
+from hardware.sim.plugged import PluggedDevice
 from hardware.wire import SYNC, Frame, encode_frame
 from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
 
@@ -43,7 +44,7 @@ async def with_raw_device(body: Body) -> None:
 # --- (a) a simulated hub: device ticks are the truth, splits within 1 ms --------------------------
 
 
-async def hub_events(hub: VirtualHub, plan: Callable[[VirtualHub], int]) -> list[DeviceEvent]:
+async def hub_events(hub: PluggedDevice, plan: Callable[[PluggedDevice], int]) -> list[DeviceEvent]:
     """Start `hub`, run a session on it, let `plan` schedule edges; return their events."""
     events: list[DeviceEvent] = []
     hub.start()
@@ -61,7 +62,7 @@ async def hub_events(hub: VirtualHub, plan: Callable[[VirtualHub], int]) -> list
         hub.stop()
 
 
-def check_against_truth(hub: VirtualHub, events: list[DeviceEvent]) -> None:
+def check_against_truth(hub: PluggedDevice, events: list[DeviceEvent]) -> None:
     truth = hub.truth_since(0)
     assert len(events) == len(truth)
     for ev, tr in zip(events, truth, strict=True):
@@ -75,10 +76,10 @@ def check_against_truth(hub: VirtualHub, events: list[DeviceEvent]) -> None:
 
 
 def test_hub_events_carry_true_ticks() -> None:
-    hub = VirtualHub(seed=11)
+    hub = PluggedDevice(seed=11)
     assert hub.clock.offset_ticks < 2**32 - 60_000_000, "pick a seed whose clock does not wrap"
 
-    def plan(hub: VirtualHub) -> int:
+    def plan(hub: PluggedDevice) -> int:
         rng = random.Random(3)
         at = time.monotonic_ns() + 50_000_000
         for i in range(10):
@@ -94,11 +95,13 @@ def test_hub_events_carry_true_ticks() -> None:
 def test_hub_ticks_extend_across_32_bit_wrap() -> None:
     # The device counter wraps about 1.5 s after power-up; edges straddle the wrap.
     clock = SimClock(origin_ns=time.monotonic_ns(), offset_ticks=2**32 - 1_500_000, drift_ppm=-120)
-    hub = VirtualHub(seed=12, clock=clock)
+    hub = PluggedDevice(seed=12, clock=clock)
 
-    def plan(hub: VirtualHub) -> int:
+    def plan(hub: PluggedDevice) -> int:
+        # No bound on how long the hub took to become ready: an edge whose time has passed
+        # is stamped with the tick of that time all the same (the counter is a function of
+        # true time), so a slow start changes when the events arrive, not their ticks.
         wrap_ns = clock.origin_ns + round(1_500_000 * 1e3 / (1 - 120e-6))
-        assert wrap_ns - time.monotonic_ns() > 500_000_000, "hub was slow to become ready"
         offsets_ms = (-400, -150, -1, 1, 150, 400)
         for i, off in enumerate(offsets_ms):
             hub.schedule_edge(i % 2, EventKind.BEAM_RESTORED, wrap_ns + off * 1_000_000)
@@ -197,7 +200,7 @@ def test_unplug_fires_on_lost_once_and_marks_devices_lost() -> None:
             await asyncio.wait_for(lost.wait(), 2.0)
             assert session.lost and reasons[0][0] == device.port
             assert session.devices[0].state == "lost" and not session.devices[0].ready
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # time for a second report, which must not come
             assert len(reasons) == 1  # told once
         finally:
             await session.stop()

@@ -10,10 +10,10 @@ import random
 
 import pytest
 
-from hardware import registry
+from hardware import device_state, records, registry
 from hardware.clock import ClockModel
 from hardware.device import MAX_DEVICES_PER_PORT, DeviceEvent, PortSession
-from hardware.discovery import DeviceHub
+from hardware.device_ports import DevicePorts
 from hardware.messages import (
     Caps,
     DeviceKind,
@@ -56,16 +56,16 @@ def phantom_hellos(rng: random.Random, count: int) -> bytes:
 def test_phantom_devices_are_bounded_counted_and_forgotten(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(registry, "SILENT_FORGET_US", FORGET_AFTER_US)
+    monkeypatch.setattr(device_state, "SILENT_FORGET_US", FORGET_AFTER_US)
     caplog.set_level(logging.WARNING, logger="hardware.device")
     rng = random.Random(16)
 
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        hub = DeviceHub(events.append)
+        devices = DevicePorts(events.append)
         gate = RealAtZero()
         try:
-            session = await hub.open(gate.port)
+            session = await devices.open(gate.port)
             assert isinstance(session, PortSession)
             gate.start_reading()
             await gate.expect(Identify)
@@ -80,27 +80,27 @@ def test_phantom_devices_are_bounded_counted_and_forgotten(
             await until(
                 lambda: session.dropped_new_devices == PHANTOMS - accepted, 3.0, "the drops"
             )
-            assert len(hub.registry.all()) == MAX_DEVICES_PER_PORT
-            row = next(r for r in hub.snapshot() if r["key"] == real.key)
+            assert len(devices.registry.all()) == MAX_DEVICES_PER_PORT
+            row = next(r for r in devices.snapshot() if r["key"] == real.key)
             assert row["port_stats"]["dropped_new_devices"] == PHANTOMS - accepted
             dropped_logs = [r for r in caplog.records if "dropped" in r.getMessage()]
             assert len(dropped_logs) == 1, "one log line per port, not one per frame"
 
             # Silent from now on: forgotten, all but the real gate, which answers its PINGs.
-            await until(lambda: len(hub.registry.all()) == 1, 5.0, "the phantoms forgotten")
-            assert hub.registry.all() == [real] and real.ready
+            await until(lambda: len(devices.registry.all()) == 1, 5.0, "the phantoms forgotten")
+            assert devices.registry.all() == [real] and real.ready
             assert all(s is real for s in session.devices.values())
-            assert [r["key"] for r in hub.snapshot()] == [real.key]
+            assert [r["key"] for r in devices.snapshot()] == [real.key]
 
             # The port takes new devices again, and the real gate's events still flow.
             gate.write(phantom_hellos(rng, 3))
-            await until(lambda: len(hub.registry.all()) == 4, 2.0, "new ids accepted again")
+            await until(lambda: len(devices.registry.all()) == 4, 2.0, "new ids accepted again")
             assert session.dropped_new_devices == PHANTOMS - accepted
             gate.event(0)
             await until(lambda: [e.device for e in events] == [real.key], 2.0, "the event")
             await until(lambda: bool(gate.got(EventAck)), 2.0, "its ACK")
         finally:
-            await hub.close_all()
+            await devices.close_all()
             gate.unplug()
 
     run(scenario)
@@ -109,13 +109,13 @@ def test_phantom_devices_are_bounded_counted_and_forgotten(
 def test_a_device_that_was_ready_for_long_is_kept_while_unplugged() -> None:
     """Forgetting is for what was never really there: a gate that synchronised and talked for
     longer than BRIEF_US stays known while unplugged (it resumes its event numbers)."""
-    state = registry.DeviceState(
-        info=registry.DeviceInfo("/dev/x", 0, DeviceKind.GATE, 1, 2, (1, 0, 0), 1_000_000, 2, 1),
+    state = device_state.DeviceState(
+        info=records.DeviceInfo("/dev/x", 0, DeviceKind.GATE, 1, 2, (1, 0, 0), 1_000_000, 2, 1),
         clock=ClockModel(1_000_000),
     )
     state.heard(0)
-    state.heard(registry.BRIEF_US + 1)
-    later = registry.BRIEF_US + 1 + registry.SILENT_FORGET_US
+    state.heard(device_state.BRIEF_US + 1)
+    later = device_state.BRIEF_US + 1 + device_state.SILENT_FORGET_US
     assert state.forgettable(later)  # never ready: a phantom
     state.ever_ready = True
     assert not state.forgettable(later)
@@ -126,6 +126,6 @@ def test_a_device_that_was_ready_for_long_is_kept_while_unplugged() -> None:
     brief.heard(0)
     brief.heard(1_000)
     reg.keep = lambda s: s is brief  # bound to a role
-    assert reg.forget_silent(registry.SILENT_FORGET_US + 1_000) == []
+    assert reg.forget_silent(device_state.SILENT_FORGET_US + 1_000) == []
     reg.keep = lambda _s: False
-    assert reg.forget_silent(registry.SILENT_FORGET_US + 1_000) == [brief]
+    assert reg.forget_silent(device_state.SILENT_FORGET_US + 1_000) == [brief]

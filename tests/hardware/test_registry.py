@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hardware.clock import ClockModel
+from hardware.device_state import DeviceState
 from hardware.messages import Caps, DeviceKind, EventKind, Status
-from hardware.registry import DeviceInfo, DeviceState
+from hardware.records import DeviceInfo
 
 TICK_HZ = 1_000_000
 

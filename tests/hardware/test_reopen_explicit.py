@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from hardware.device import DeviceEvent
-from hardware.discovery import DeviceHub
+from hardware.device_ports import DevicePorts
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from tests.hardware.host_fake import run, until
 
 MS = 1_000_000
@@ -25,29 +25,29 @@ def _point(link: Path, target: str) -> None:
 
 
 def test_port_given_by_path_is_reopened_after_unplug_and_replug(tmp_path: Path) -> None:
-    sim = VirtualHub(device_id=0x00C0FFEE, seed=7)
+    sim = PluggedDevice(device_id=0x00C0FFEE, seed=7)
     link = tmp_path / "ttyGATE"
     _point(link, sim.start())
 
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        hub = DeviceHub(events.append)
+        devices = DevicePorts(events.append)
         try:
-            session = await hub.open(str(link))
+            session = await devices.open(str(link))
             await session.wait_ready(timeout_s=3.0)
             key = next(iter(session.devices.values())).key
             sim.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns() + 20 * MS)
             await until(lambda: len(events) == 1, 2.0, "the first event")
 
             sim.unplug()
-            state = hub.registry.by_key(key)
+            state = devices.registry.by_key(key)
             assert state is not None
             await until(lambda: state.state == "lost", 2.0, "the device marked lost")
             sim.schedule_edge(1, EventKind.BEAM_BROKEN, time.monotonic_ns())  # while unplugged
             _point(link, sim.replug())  # back, under a new pty behind the same stable path
 
             await until(lambda: state.state == "ready", 5.0, "the device ready again")
-            assert [row["state"] for row in hub.snapshot()] == ["ready"]
+            assert [row["state"] for row in devices.snapshot()] == ["ready"]
             await until(lambda: len(events) == 2, 2.0, "the edge made while unplugged")
             sim.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns() + 20 * MS)
             await until(lambda: len(events) == 3, 2.0, "a new event after the replug")
@@ -56,9 +56,11 @@ def test_port_given_by_path_is_reopened_after_unplug_and_replug(tmp_path: Path) 
                 (1, 1, EventKind.BEAM_BROKEN),
                 (2, 0, EventKind.BEAM_RESTORED),
             ]
-            assert hub.sessions[str(link)] is not session and not hub.sessions[str(link)].lost
+            assert (
+                devices.sessions[str(link)] is not session and not devices.sessions[str(link)].lost
+            )
         finally:
-            await hub.close_all()
+            await devices.close_all()
 
     try:
         run(scenario)
@@ -67,23 +69,23 @@ def test_port_given_by_path_is_reopened_after_unplug_and_replug(tmp_path: Path) 
 
 
 def test_a_port_closed_by_hand_is_not_reopened(tmp_path: Path) -> None:
-    sim = VirtualHub(device_id=0x00C0FFEF, seed=8)
+    sim = PluggedDevice(device_id=0x00C0FFEF, seed=8)
     link = tmp_path / "ttyGATE"
     _point(link, sim.start())
 
     async def scenario() -> None:
-        hub = DeviceHub(lambda _event: None)
+        devices = DevicePorts(lambda _event: None)
         try:
-            session = await hub.open(str(link))
+            session = await devices.open(str(link))
             await session.wait_ready(timeout_s=3.0)
-            await hub.close(str(link))
-            await until(lambda: not hub.sessions, 1.0, "the port closed")
+            await devices.close(str(link))
+            await until(lambda: not devices.sessions, 1.0, "the port closed")
             sim.unplug()
             _point(link, sim.replug())
             await asyncio.sleep(1.2)  # over two reopen attempts
-            assert not hub.sessions
+            assert not devices.sessions
         finally:
-            await hub.close_all()
+            await devices.close_all()
 
     try:
         run(scenario)

@@ -1,4 +1,4 @@
-"""Virtual ports: faults on the line, FIFO under latency spikes, 32 devices, listing, VirtualHub."""
+"""Virtual ports: faults on the line, FIFO under latency spikes, 32 devices, listing, plugging."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from hardware.messages import (
     Status,
 )
 from hardware.sim.device import VirtualDevice
-from hardware.sim.hub import VirtualHub
 from hardware.sim.lister import SimPortInfo, SimPortLister
 from hardware.sim.models import LatencyModel
+from hardware.sim.plugged import PluggedDevice
 from hardware.sim.port import UsbIdentity, VirtualPort
 from tests.hardware.test_sim_host import MS, RawHost, is_msg
 
@@ -137,7 +137,7 @@ def test_lister_shows_plugged_ports_with_their_current_path() -> None:
 
 
 def test_virtual_hub_wrapper_keeps_the_v0_api() -> None:
-    hub = VirtualHub(device_id=0x51000001, channels=3, seed=11)
+    hub = PluggedDevice(device_id=0x51000001, channels=3, seed=11)
     path = hub.start()
     assert hub.port == path and os.path.exists(path)
     host = RawHost(path)

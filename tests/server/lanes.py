@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from drills import Drill
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
-from server.simulation import SimRig
+from server.sim.rig import SimRig
 
 READY_TIMEOUT_S = 30.0
 
@@ -22,7 +22,7 @@ async def sim_lane(
     check_readiness: bool = False,
 ) -> AsyncIterator[tuple[RunCoordinator, SimRig]]:  # fmt: skip
     coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event)
+    devices = DeviceService(coordinator.on_device_event)
     coordinator.outputs = devices
     if check_readiness:
         coordinator.readiness = devices.not_ready_reason

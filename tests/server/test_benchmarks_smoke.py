@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
+import math
 
 import pytest
 
-from server.benchmarks.cli import add_bench_parser
-from server.benchmarks.hotplug import run_hotplug_bench
-from server.benchmarks.reaction import run_reaction_bench
-from server.benchmarks.throughput import run_throughput_bench
-from server.benchmarks.timing import run_timing_bench
+from bench.cli import build_parser
+from bench.hotplug import run_hotplug_bench
+from bench.reaction import run_reaction_bench
+from bench.stats import percentile, summarize
+from bench.throughput import run_throughput_bench
+from bench.timing import run_timing_bench
 
 STATS = {"p50_ms", "p99_ms", "max_ms"}
 
@@ -57,18 +58,23 @@ def test_hotplug_bench_reports_each_trial() -> None:
 
 
 def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    argv = "bench throughput --json --ports 1 --devices-per-port 2 --events 100 --rate 2000"
-    args = parser.parse_args(argv.split())
+    argv = "run throughput --json --ports 1 --devices-per-port 2 --events 100 --rate 2000"
+    args = build_parser().parse_args(argv.split())
     assert args.func(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["events_delivered"] == printed["events_sent"] == 100
 
 
+def test_sections_are_chosen_on_the_same_command_line() -> None:
+    args = build_parser().parse_args(["--only", "timing", "--only", "report-pdf", "--no-write"])
+    assert args.command is None and args.only == ["timing", "report-pdf"] and args.no_write
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--only", "no-such-section"])
+
+
 def test_board_scale_benchmark_runs_on_a_small_history() -> None:
-    from server.benchmarks.board_scale import run_board_scale_bench
-    from server.benchmarks.bulk_history import HistorySize
+    from bench.board_scale import run_board_scale_bench
+    from bench.bulk_history import HistorySize
 
     size = HistorySize(teams=1, athletes_per_team=4, drills=3, days=5, reps_per_athlete_drill=6)
     result = run_board_scale_bench(size, queries=8, postgres=False)
@@ -79,6 +85,27 @@ def test_board_scale_benchmark_runs_on_a_small_history() -> None:
              "board_unsettled")  # fmt: skip
     for key in kinds:
         assert sqlite[key]["queries"] > 0 and sqlite[key]["p95_ms"] >= sqlite[key]["p50_ms"]
-    assert sqlite["gc_settled"]["full_passes"] >= 0
+    for phase in ("gc_unsettled", "gc_settled"):
+        # A phase may see no full pass; the longest is 0 exactly when there was none.
+        passes = sqlite[phase]
+        assert set(passes) == {"full_passes", "full_pass_max_ms"}, phase
+        assert (passes["full_passes"] > 0) == (passes["full_pass_max_ms"] > 0), phase
     assert gc.get_freeze_count() == 0, "the bench must unfreeze the heap it settled"
     assert result["postgresql"] is None
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 501)]
+    assert percentile(values, 0.99) == 495.0  # never between two measured values
+    assert percentile(values, 0.50) == 250.0
+    assert percentile([7.0], 0.99) == 7.0
+    assert math.isnan(percentile([], 0.5))
+
+
+def test_summarize_orders_by_size_unless_told_to_keep_the_sign() -> None:
+    errors = [-3.0, 1.0, 2.0]
+    assert summarize(errors, "runs") == {"p50_ms": 2.0, "p99_ms": 3.0, "max_ms": 3.0, "runs": 3}
+    signed = summarize(errors, "splits", quantiles=(0.50, 0.95), absolute=False)
+    assert signed == {"p50_ms": 1.0, "p95_ms": 2.0, "max_ms": 2.0, "splits": 3}
+    empty = summarize([], "cues")
+    assert empty["cues"] == 0 and math.isnan(empty["p50_ms"]) and math.isnan(empty["max_ms"])

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from contextlib import closing
 
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.db.session import migrate
 from tests.auth_support import login_client, serve
 
 
 def test_a_bound_device_is_kept_and_an_unbound_one_is_not(sqlite_db: str) -> None:
     migrate(sqlite_db)
-    hub = VirtualHub(device_id=0x5400_0001, channels=4, seed=3)
+    hub = PluggedDevice(device_id=0x5400_0001, channels=4, seed=3)
     try:
         with serve(sqlite_db, (hub.start(),)) as live:
             registry = live.services.devices.registry

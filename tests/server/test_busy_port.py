@@ -12,7 +12,7 @@ import serial
 from hardware.errors import PortUnavailable
 from hardware.messages import Identify
 from server.devices.cli import _print_report, survey
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from tests.hardware.host_fake import FakeDevice, run, until
 
 
@@ -25,7 +25,7 @@ def test_a_port_in_use_is_a_problem_row_and_the_other_ports_go_on() -> None:
     async def scenario() -> None:
         busy, good = FakeDevice(device_id=0xB0000001), FakeDevice(device_id=0xB0000002)
         other_program = _hold(busy.port)
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         try:
             with pytest.raises(PortUnavailable) as raised:
                 await manager.open(busy.port)
@@ -109,7 +109,7 @@ def test_a_probed_port_in_use_is_reported_once_and_cleared_when_it_goes(
         busy = FakeDevice()
         other_program = _hold(busy.port)
         listed = [_Record(busy.port)]
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         try:
             manager.watch_usb([], lister=lambda: list(listed), probe_window_s=0.5)
             await until(lambda: busy.port in manager.problems, 2.0, "the problem")

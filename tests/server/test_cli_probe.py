@@ -19,7 +19,7 @@ from hardware.sim.device import VirtualDevice
 from hardware.sim.port import UsbIdentity, VirtualPort
 from hardware.wire import FrameDecoder
 from server.devices import cli as devices_cli
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from tests.hardware.host_fake import run, until
 
 CH340 = (0x1A86, 0x7523)
@@ -88,7 +88,7 @@ def test_a_bridge_port_that_answers_is_served_and_a_silent_one_is_left_alone(
 ) -> None:
     async def scenario() -> None:
         ports = [_record(nano.port, CH340), _record(silent.path, CH340, "X1")]
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         try:
             manager.watch_usb(DEFAULT_USB_IDS, lister=lambda: list(ports),
                               probe_window_s=WINDOW_S)  # fmt: skip
@@ -126,7 +126,7 @@ def test_ports_the_coach_names_are_opened_without_probing(silent: SilentPty) -> 
 
     async def scenario() -> None:
         ports = [_record(silent.path, FTDI), _record(given.path, CH340)]
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         try:
             await manager.open(given.path)
             manager.watch_usb((*DEFAULT_USB_IDS, FTDI), lister=lambda: list(ports),

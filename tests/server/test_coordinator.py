@@ -19,6 +19,7 @@ from server.config import Settings
 from server.db.session import migrate
 from server.errors import ConflictError
 from server.runs.coordinator import Binding, RunCoordinator
+from tests.support import wait_until_async
 
 HUB = "hub-00000001"
 
@@ -161,7 +162,7 @@ def test_the_last_split_reaches_the_feed_before_the_rep_is_closed(sqlite_db: str
         coordinator.on_device_event(_event(1, 0, 5_000_000))
         coordinator.on_device_event(_event(2, 1, 7_345_678))
         assert (await asyncio.wait_for(done, 1)).state is RunState.FINISHED
-        await asyncio.sleep(0.05)
+        await wait_until_async("the page to read both messages", lambda: len(seen) >= 2)
         queue.put_nowait(None)
         await reader
 

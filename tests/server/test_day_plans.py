@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.db.models import Athlete, PlanSession, Run
 from server.db.session import migrate
 from tests.auth_support import login_client, serve
@@ -40,8 +40,8 @@ DAY = {
 
 
 @pytest.fixture
-def hubs() -> Iterator[list[VirtualHub]]:
-    made = [VirtualHub(device_id=0x5300_0000 + i, channels=4, seed=i) for i in (1, 2)]
+def hubs() -> Iterator[list[PluggedDevice]]:
+    made = [PluggedDevice(device_id=0x5300_0000 + i, channels=4, seed=i) for i in (1, 2)]
     try:
         yield made
     finally:
@@ -63,7 +63,7 @@ def _lane(key: str) -> dict[str, Any]:
     return {"start": {"device": key, "channel": 0}, "finish": {"device": key, "channel": 1}}
 
 
-def _break(hub: VirtualHub, channel: int, at_ns: int) -> None:
+def _break(hub: PluggedDevice, channel: int, at_ns: int) -> None:
     hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
     hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 100_000_000)
 
@@ -74,7 +74,7 @@ def _session(coach: httpx.Client, session_id: int) -> dict[str, Any]:
 
 
 def _run_rotation(
-    coach: httpx.Client, sessions: dict[str, int], hub_of: dict[str, VirtualHub]
+    coach: httpx.Client, sessions: dict[str, int], hub_of: dict[str, PluggedDevice]
 ) -> dict[str, dict[str, Any]]:
     """Both stations' athletes run their reps, each station on its own hub, at the same time;
     the sessions as they ended."""
@@ -104,7 +104,7 @@ def _slots(day: dict[str, Any], rotation: int) -> dict[str, dict[str, Any]]:
 
 
 def test_a_day_rotates_two_groups_through_two_stations(
-    sqlite_db: str, hubs: list[VirtualHub]
+    sqlite_db: str, hubs: list[PluggedDevice]
 ) -> None:
     migrate(sqlite_db)
     ports = tuple(hub.start() for hub in hubs)
@@ -255,7 +255,7 @@ def test_a_day_plan_file_is_stored_and_bad_input_is_refused_with_every_field(
 
 
 def test_a_rotation_a_station_cannot_run_starts_nowhere(
-    sqlite_db: str, hubs: list[VirtualHub]
+    sqlite_db: str, hubs: list[PluggedDevice]
 ) -> None:
     """`agility` has no devices bound: the rotation is refused before any session starts, so
     no group is sent to a station that cannot time them, and `sprint` stays free."""

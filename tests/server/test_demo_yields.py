@@ -21,8 +21,8 @@ from server.app import Services, build_services, create_app
 from server.config import Settings
 from server.db.models import Athlete, Run, Team
 from server.db.session import migrate
-from server.demo import DEMO_TEAM, SECOND_STATION
 from server.runs.coordinator import ActiveRun
+from server.sim.demo import DEMO_TEAM, SECOND_STATION
 from tests.auth_support import login_client
 from tests.support import free_port
 

@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from drills.crossing import Trigger
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.app import Services
 from server.db.session import migrate
 from server.devices.layouts import parse_bindings
@@ -30,7 +30,7 @@ from tests.auth_support import csrf_headers, login_client, serve
 class Rig:
     base_url: str
     services: Services
-    hub: VirtualHub
+    hub: PluggedDevice
     key: str
 
 
@@ -38,7 +38,7 @@ class Rig:
 def rig(sqlite_db: str) -> Iterator[Rig]:
     """The whole app under uvicorn in a thread, told to open the simulated hub's port."""
     migrate(sqlite_db)
-    hub = VirtualHub(device_id=0x5100_00AA, channels=4, seed=3)
+    hub = PluggedDevice(device_id=0x5100_00AA, channels=4, seed=3)
     try:
         with serve(sqlite_db, (hub.start(),)) as live:
             key = live.services.devices.snapshot()[0]["key"]
@@ -84,7 +84,7 @@ def test_devices_page_and_test_mode(rig: Rig) -> None:
         with connect(ws_url, open_timeout=5) as ws:
             _next(ws, "hello")
             _edge(rig, 2)  # test mode off: nothing on the feed
-            time.sleep(0.5)
+            time.sleep(0.5)  # the edge would be on the feed by now; the next message is edge 3's
             assert coach.post("/api/devices/test", json={"on": True}).json() == {"on": True}
             assert coach.get("/api/devices/test").json() == {"on": True}
             _edge(rig, 3)

@@ -7,10 +7,10 @@ import time
 
 from hardware.device import DeviceEvent
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.catalog.service import Catalog
-from server.devices.service import DeviceManager
-from server.simulation import SimRig
+from server.devices.service import DeviceService
+from server.sim.rig import SimRig
 from tests.hardware.host_fake import run, until
 
 MS = 1_000_000
@@ -19,12 +19,12 @@ SHARED_ID = 0x00AB12CD
 
 def test_two_hubs_with_one_id_on_two_ports_both_appear() -> None:
     # Same id and same seed: the same boot id too, as two boards flashed alike may have.
-    hubs = [VirtualHub(device_id=SHARED_ID, seed=3), VirtualHub(device_id=SHARED_ID, seed=3)]
+    hubs = [PluggedDevice(device_id=SHARED_ID, seed=3), PluggedDevice(device_id=SHARED_ID, seed=3)]
     ports = [hub.start() for hub in hubs]
 
     async def scenario() -> None:
         events: list[DeviceEvent] = []
-        manager = DeviceManager(events.append)
+        manager = DeviceService(events.append)
         try:
             for port in ports:
                 session = await manager.open(port)
@@ -56,11 +56,11 @@ def test_two_hubs_with_one_id_on_two_ports_both_appear() -> None:
 
 
 def test_a_device_moved_to_another_port_is_still_the_same_device() -> None:
-    hub = VirtualHub(device_id=SHARED_ID, seed=4)
+    hub = PluggedDevice(device_id=SHARED_ID, seed=4)
     first = hub.start()
 
     async def scenario() -> None:
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         try:
             await (await manager.open(first)).wait_ready(timeout_s=3.0)
             state = manager.registry.by_key("hub-00AB12CD")
@@ -83,7 +83,7 @@ def test_simulated_hubs_from_one_seed_get_distinct_ids() -> None:
     drill = Catalog.load().get("backward-sprint-10m")
 
     async def scenario() -> list[str]:
-        manager = DeviceManager(lambda _event: None)
+        manager = DeviceService(lambda _event: None)
         rigs = []
         try:
             for _ in range(2):  # the demo's first lane and the plan simulator: one seed

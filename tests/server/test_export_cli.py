@@ -3,7 +3,6 @@ with its exit status (1 nothing to export, 2 usage) and no file left behind."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from collections.abc import Iterator
@@ -13,21 +12,13 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 from pypdf import PdfReader
 
-from server.config import DEFAULT_DB
-from server.reports.cli import add_parser
+from server.cli import build_parser
 from tests.server.reports_support import ATHLETES, Seeded, seed_reports_db
 
 
 def agility(argv: list[str]) -> int:
-    """The command as server/cli.py wires it: a subcommand with the shared --db option."""
-    parser = argparse.ArgumentParser(prog="agility")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def db_option(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", default=DEFAULT_DB, help="SQLite file or database URL")
-
-    add_parser(sub, db_option)
-    args = parser.parse_args(argv)
+    """The command as `agility` parses it (server/cli.py), without main's logging set-up."""
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 
@@ -197,7 +188,7 @@ def test_a_missing_database_is_not_created(
 
 def test_report_pdf_benchmark_runs_end_to_end_on_a_tiny_season() -> None:
     """Shapes and counts only; timings belong to `make bench`, never to tests."""
-    from server.benchmarks.report_pdf import report_pdf_markdown, run_report_pdf_bench
+    from bench.report_pdf import report_pdf_markdown, run_report_pdf_bench
 
     result = run_report_pdf_bench(athletes=2, drills=3, splits=60)
     assert result["data"]["athletes"] == 2 and result["data"]["drills"] == 3

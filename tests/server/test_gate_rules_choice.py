@@ -6,7 +6,7 @@ import pytest
 
 from drills.crossing import Trigger
 from hardware.messages import Caps, DeviceKind
-from hardware.registry import DeviceInfo
+from hardware.records import DeviceInfo
 from server.catalog.service import Catalog
 from server.devices import binding as binding_cli
 from server.devices.gate_rules import choose

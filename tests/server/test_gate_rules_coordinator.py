@@ -81,7 +81,7 @@ def test_longest_break_times_the_torso_and_waits_only_for_its_window(sqlite_db: 
         for e in (edge(1, 3515), edge(1, 3525, False), edge(1, 3555), edge(1, 3630, False)):
             coordinator.on_device_event(e)
         # No later edge closes the finish's window: its timer must (how soon is a benchmark's
-        # business: agility bench gates).
+        # business: python -m bench run gates).
         outcome = await asyncio.wait_for(done, 2)
         assert outcome.state is RunState.FINISHED
         assert outcome.total_us == 2_500_000  # torso to torso; first-break says 2.515 s

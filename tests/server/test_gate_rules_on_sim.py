@@ -2,7 +2,7 @@
 the real driver reads them through a pseudo-terminal, and the coordinator applies each role's
 rule. Each stored split must be what the rule makes of the edges that really happened (the
 simulator's truth, fed to the same rule here), and the crossings must be kept with their rule.
-How close each rule comes to the torso is the benchmark's question: `agility bench gates`."""
+How close each rule comes to the torso is the benchmark's question: `python -m bench run gates`."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from server.catalog.service import Catalog
 from server.config import Settings
 from server.db.models import Crossing, Split
 from server.db.session import migrate
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.runs.coordinator import Binding, RunCoordinator
 from server.runs.recorder import RunRecorder
-from server.simulation import SimRig, schedule_rep
+from server.sim.reps import schedule_rep
+from server.sim.rig import SimRig
 
 REPS = 12
 
@@ -54,7 +55,7 @@ async def _reps(recorder: RunRecorder, trigger: Trigger, seed: int) -> list[tupl
     backward-sprint reps timed with `trigger`."""
     drill = Catalog.load().get("backward-sprint-10m")
     coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event)
+    devices = DeviceService(coordinator.on_device_event)
     rig = await SimRig.start(devices, drill, seed=seed, bodies=True, beams=trigger.beams)
     layout = {role: replace(b, trigger=trigger, rearm_ms=400) for role, b in rig.layout.items()}
     coordinator.layout.update(layout)
@@ -107,7 +108,7 @@ def test_each_rule_against_torso_truth_through_the_real_driver(sqlite_db: str) -
             # Each rep's start and finish crossing, kept with the rule that found it.
             assert set(rules) == {trigger.value} and len(rules) == 2 * REPS, (trigger, rules)
     # The limbs really lead: first-break is off the torso in some reps (how far, and how much
-    # the other rules recover, is the benchmark's: agility bench gates).
+    # the other rules recover, is the benchmark's: python -m bench run gates).
     assert max(off_torso[Trigger.FIRST_BREAK]) > 2_000, off_torso
     # The same bodies: the two-beam rule that corrects on each beam is the nearer the torso.
     assert sum(off_torso[Trigger.DUAL_LONGEST]) < sum(off_torso[Trigger.FIRST_BREAK]), off_torso

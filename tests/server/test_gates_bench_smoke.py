@@ -1,22 +1,13 @@
-"""`agility bench gates` with a tiny load: shapes and counts, the ordering of the rules' errors
-on the same crossings, and the live split matched to its window (never a timing figure)."""
+"""`python -m bench run gates` with a tiny load: shapes and counts, the ordering of the rules'
+errors on the same crossings, and the live split matched to its window (never a timing figure)."""
 
 from __future__ import annotations
 
-import argparse
-
+from bench.cli import build_parser
+from bench.gates.config import DEFAULT_PAIR_M, HEIGHTS_M, KINDS, PAIRS_M, GatesConfig
+from bench.gates.report import render_markdown
+from bench.gates.run import run_crossings, run_gates_bench
 from bench.sections import SECTIONS
-from server.benchmarks.cli import add_bench_parser
-from server.benchmarks.gates import (
-    DEFAULT_PAIR_M,
-    HEIGHTS_M,
-    KINDS,
-    PAIRS_M,
-    GatesConfig,
-    run_crossings,
-    run_gates_bench,
-)
-from server.benchmarks.gates_report import render_markdown
 
 STATS = {"p50_ms", "p95_ms", "max_ms", "mean_signed_ms", "crossings", "missed"}
 
@@ -104,10 +95,9 @@ def test_a_longest_break_split_reaches_the_feed_after_its_window() -> None:
 
 
 def test_cli_offers_the_gates_section() -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", "gates", "--json", "--crossings", "30", "--reps", "0"])
+    argv = ["run", "gates", "--json", "--crossings", "30", "--reps", "0"]
+    args = build_parser().parse_args(argv)
     assert (args.crossings, args.reps, args.lanes, args.window_ms, args.json) == (
         30, 0, 4, 250, True
     )  # fmt: skip
-    assert callable(args.func)
+    assert args.command == "run" and args.benchmark == "gates" and callable(args.func)

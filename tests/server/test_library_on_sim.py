@@ -24,7 +24,7 @@ from server.config import Settings
 from server.db.models import Run, Split
 from server.db.session import migrate
 from server.runs.recorder import RunRecorder
-from server.simulation import SimRep
+from server.sim.reps import SimRep
 from tests.server.lanes import sim_lane
 
 TOLERANCE_US = 1000

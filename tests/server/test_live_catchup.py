@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 from server.db.session import migrate
 from server.live.hub import HISTORY_LIMIT, LiveHub
 from tests.auth_support import serve
+from tests.support import wait_until_async
 
 
 def _texts(queue: asyncio.Queue[str | None]) -> list[dict[str, Any]]:
@@ -105,7 +106,7 @@ def test_messages_reach_pages_in_seq_order_whichever_thread_published() -> None:
         worker.start()
         worker.join()  # numbered 1 in the thread; the loop has not queued it yet
         hub.publish({"type": "split", "by": "loop"})  # numbered 2, on the loop
-        await asyncio.sleep(0.05)
+        await wait_until_async("both messages queued", lambda: queue.qsize() >= 2)
         return [m["seq"] for m in _texts(queue)]
 
     assert asyncio.run(body()) == [1, 2]

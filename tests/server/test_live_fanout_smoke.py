@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from server.benchmarks.cli import add_bench_parser
+from bench.cli import build_parser
 
 STATS = {"p50_ms", "p99_ms", "max_ms", "messages"}
 
@@ -15,10 +14,8 @@ STATS = {"p50_ms", "p99_ms", "max_ms", "messages"}
 def test_every_client_gets_every_message_and_the_report_has_its_fields(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    argv = "bench live --json --clients 4 --rate 20 --duration 1.5 --baseline-s 0.5"
-    args = parser.parse_args(argv.split())
+    argv = "run live --json --clients 4 --rate 20 --duration 1.5 --baseline-s 0.5"
+    args = build_parser().parse_args(argv.split())
     assert args.func(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["config"]["clients"] == 4 and result["config"]["baseline_s"] == 0.5
@@ -39,7 +36,5 @@ def test_every_client_gets_every_message_and_the_report_has_its_fields(
 
 
 def test_defaults_are_the_full_benchmark() -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["bench", "live"])
+    args = build_parser().parse_args(["run", "live"])
     assert (args.clients, args.rate, args.duration) == (200, 20.0, 600.0)

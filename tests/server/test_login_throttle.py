@@ -180,5 +180,5 @@ def test_a_phone_behind_the_proxy_waits_and_others_do_not(
             assert "too many failed sign-ins from this device" in blocked.json()["detail"]
             assert _login(client, TEST_PASSWORD, OTHER_PHONE).status_code == 200
             assert _login(client, TEST_PASSWORD).status_code == 200, "the laptop, no proxy"
-            time.sleep(float(blocked.headers["Retry-After"]) + 0.1)
+            time.sleep(float(blocked.headers["Retry-After"]) + 0.1)  # the block runs out
             assert _login(client, TEST_PASSWORD, PHONE).status_code == 200

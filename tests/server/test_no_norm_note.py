@@ -13,9 +13,10 @@ from drills.norms import load_norms
 from server.reports.data import load_report_data, make_scope
 from server.reports.day import ClubDay, day_report
 from server.reports.day_files import ABOUT_SHEET, day_bytes
+from server.reports.figures import build_summary
 from server.reports.pdf_report import write_pdf
 from server.reports.service import team_table
-from server.reports.summary import build_summary, without_norms_sentence
+from server.reports.summary import without_norms_sentence
 from tests.server.reports_support import seed_reports_db
 
 # The seeded drills with no table (drills/norms/README.md "Searched for and not found"); the

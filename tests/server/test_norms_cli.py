@@ -1,24 +1,20 @@
-"""`norms list` and `norms rate` through their own argparse tree (not yet wired into cli.py)."""
+"""`agility norms list` and `agility norms rate`, parsed as the command parses them."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
 from drills.norms import NORMS_DIR
-from server.norms_cli import add_parser
+from server.cli import build_parser
 
 SHIPPED = sorted(NORMS_DIR.glob("*.toml"))
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="agility")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 

@@ -19,10 +19,11 @@ from server.catalog.service import Catalog
 from server.config import Settings
 from server.db.models import Run, Split
 from server.db.session import migrate
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.runs.coordinator import RunCoordinator
 from server.runs.recorder import RunRecorder
-from server.simulation import SimRig, schedule_rep
+from server.sim.reps import schedule_rep
+from server.sim.rig import SimRig
 
 LANES = 5
 REPS_PER_LANE = 10
@@ -35,7 +36,7 @@ async def _lane(
     """Runs REPS_PER_LANE reps; returns (run_id, true split ns, hub truth index) per rep."""
     drill = catalog.get("backward-sprint-10m")
     coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceManager(coordinator.on_device_event)
+    devices = DeviceService(coordinator.on_device_event)
     rig = await SimRig.start(devices, drill, seed=seed + lane, drift_ppm=80.0)
     coordinator.layout.update(rig.layout)
     rng = random.Random(seed + lane)

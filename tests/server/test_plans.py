@@ -19,7 +19,8 @@ from server.config import Settings
 from server.db.models import utc_now
 from server.db.session import migrate
 from server.plans.definition import Order, PlanFileError, parse_plan_text
-from server.plans.runner import Phase, PlanRunner, job_id
+from server.plans.runner import Phase, PlanRunner
+from server.plans.schedule import job_id
 from tests.auth_support import login_client
 
 GOOD = """
@@ -170,7 +171,7 @@ def test_pause_resume_skip_abort(sqlite_db: str, tmp_path: Path) -> None:
         assert plans.store.session_row(sid).state == "paused"
         await _until(lambda: len(runner.done) == 1, "the running rep to finish")
         assert runner.done[0]["state"] == "finished", "pause lets the running rep finish"
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # paused: a second in which the next rep must not be armed
         assert len(runner.done) == 1 and services.coordinator.active is None, "nothing armed"
         plans.resume(sid)
         plans.skip(sid)  # Bo, who was next up

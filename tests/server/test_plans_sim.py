@@ -12,7 +12,8 @@ from server.config import Settings
 from server.db.models import utc_now
 from server.db.session import migrate
 from server.leaderboard.service import leaderboard
-from server.plans.runner import job_id
+from server.plans.schedule import job_id
+from tests.support import wait_until_async
 
 SQUAD = [f"Athlete {i}" for i in range(1, 9)]
 DRILLS = ["sprint-10m", "backward-sprint-10m", "sprint-20m"]
@@ -43,8 +44,7 @@ def test_squad_plan_stores_every_split_under_the_right_athlete_in_order(sqlite_d
             await plans.start()
             plan_id = plans.create_plan(_squad_plan(), "squad.toml")
             info = plans.schedule(plan_id, None, TIME_SCALE)
-            while info.id not in plans.runners:
-                await asyncio.sleep(0.01)
+            await wait_until_async("the session's runner", lambda: info.id in plans.runners)
             task = plans.runners[info.id].task
             assert task is not None
             final = await asyncio.wait_for(task, timeout=300)
@@ -149,8 +149,7 @@ def test_plan_runs_hold_reactive_target_and_coach_go_drills_with_a_swap(sqlite_d
             await plans.start()
             plan_id = plans.create_plan(plan_text, "start-types.toml")
             info = plans.schedule(plan_id, None, TIME_SCALE)
-            while info.id not in plans.runners:
-                await asyncio.sleep(0.005)
+            await wait_until_async("the session's runner", lambda: info.id in plans.runners)
             runner = plans.runners[info.id]
             plans.swap(info.id, "Bram")
             order = list(plans.store.session_info(info.id).progress["order"])

@@ -20,8 +20,8 @@ from server.reports.data import (
     make_scope,
     sort_key,
 )
+from server.reports.figures import build_summary
 from server.reports.records import paused_gc
-from server.reports.summary import build_summary
 from tests.server.reports_support import DAY1, DAY2, Seeded, seed_reports_db
 
 

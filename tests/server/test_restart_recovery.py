@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.db.session import make_engine, migrate
 from server.live.hub import LiveHub
 from server.runs.recorder import RunRecorder
@@ -35,7 +35,7 @@ def _wait(what: str, check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _one_rep(coach: httpx.Client, hub: VirtualHub, total_s: float) -> dict[str, Any]:
+def _one_rep(coach: httpx.Client, hub: PluggedDevice, total_s: float) -> dict[str, Any]:
     """A session of one rep for Ada on the main station; she runs it through the hub."""
     plan_id = coach.post("/api/plans", json=PLAN).json()["id"]
     res = coach.post(f"/api/plans/{plan_id}/sessions", json={"at": None})
@@ -54,9 +54,9 @@ def _one_rep(coach: httpx.Client, hub: VirtualHub, total_s: float) -> dict[str, 
     return info
 
 
-def _serve_with_hub(db: str, boot_id: int, body: Callable[[Any, VirtualHub, str], None]) -> None:
+def _serve_with_hub(db: str, boot_id: int, body: Callable[[Any, PluggedDevice, str], None]) -> None:
     # The same gate (same id, so the same key) powered up again: a new boot.
-    hub = VirtualHub(device_id=HUB_ID, boot_id=boot_id, channels=4, seed=boot_id)
+    hub = PluggedDevice(device_id=HUB_ID, boot_id=boot_id, channels=4, seed=boot_id)
     try:
         with serve(db, (hub.start(),)) as live:
             key = live.services.devices.snapshot()[0]["key"]
@@ -70,7 +70,7 @@ def test_a_crash_mid_rep_then_a_restart(sqlite_db: str) -> None:
     migrate(sqlite_db)
     lane = {"start": {"device": "", "channel": 0}, "finish": {"device": "", "channel": 1}}
 
-    def before(live: Any, hub: VirtualHub, key: str) -> None:
+    def before(live: Any, hub: PluggedDevice, key: str) -> None:
         with closing(login_client(live.base_url, live.services.engine)) as coach:
             bindings = {role: {**b, "device": key} for role, b in lane.items()}
             assert coach.put("/api/layouts/lane-1", json={"bindings": bindings}).status_code == 200
@@ -86,7 +86,7 @@ def test_a_crash_mid_rep_then_a_restart(sqlite_db: str) -> None:
     orphan = recorder.open_run(recorder.drill_id(DRILL), ada, 2)
     engine.dispose()
 
-    def after(live: Any, hub: VirtualHub, key: str) -> None:
+    def after(live: Any, hub: PluggedDevice, key: str) -> None:
         with closing(login_client(live.base_url, live.services.engine)) as coach:
             runs = {r["run_id"]: r for r in coach.get("/api/runs/recent").json()}
             assert runs[orphan]["state"] == "interrupted", runs[orphan]

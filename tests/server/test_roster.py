@@ -211,6 +211,11 @@ def test_roster_api_round_trip(coach: httpx.Client) -> None:
     assert coach.patch("/api/teams/999", json={"archived": True}).status_code == 404
 
 
+def _counts(res: httpx.Response) -> dict[str, Any]:
+    """The answer without the file's cells (checked where they matter)."""
+    return {k: v for k, v in res.json().items() if k not in ("header", "rows")}
+
+
 def _upload(client: httpx.Client, data: bytes, **form: str) -> httpx.Response:
     return client.post("/api/roster/import", files={"file": ("roster.csv", data, "text/csv")},
                        data=form)  # fmt: skip
@@ -225,22 +230,32 @@ def test_csv_template_import_modes_and_export(coach: httpx.Client) -> None:
     assert lines[0] == HEADER and len(lines) == 3
     checked = _upload(coach, template.content)
     assert checked.status_code == 200
-    assert checked.json() == {"imported": 0, "valid_rows": 2, "errors": []}
+    assert checked.json() == {"imported": 0, "valid_rows": 2, "errors": [],
+                              "header": HEADER.split(","),
+                              "rows": [["Example Squad", "Ada Lind", "Ada", "7", "Backs", "F",
+                                        "2009", "04A1B2C3"],
+                                       ["Example Squad", "Bo Berg", "", "12", "Forwards", "M",
+                                        "2010", ""]]}  # fmt: skip
     assert coach.get("/api/athletes").json() == [], "check mode stores nothing"
     stored = _upload(coach, template.content, mode="all")
-    assert stored.json() == {"imported": 2, "valid_rows": 2, "errors": []}
+    assert _counts(stored) == {"imported": 2, "valid_rows": 2, "errors": []}
 
     bad = f"{HEADER}\n,Cy Dahl,,,,,\n,=cmd|calc,,,,,\n,Di Eng,,1000,,,\n".encode()
     refused = _upload(coach, bad, team="Bears", mode="all")
     assert refused.status_code == 422
-    assert refused.json() == {"imported": 0, "valid_rows": 2, "errors": [
+    assert _counts(refused) == {"imported": 0, "valid_rows": 2, "errors": [
         {"line": 4, "field": "squad_number", "message": "must be a whole number 0-999, not 1000"},
     ]}  # fmt: skip
+    # The file as the server read it, for the page to show beside each problem: the bad row
+    # on its line (4 = its index + 2), a quoted formula as typed.
+    assert refused.json()["rows"][4 - 2] == ["", "Di Eng", "", "1000", "", "", ""]
+    assert refused.json()["rows"][1][1] == "=cmd|calc"
     partial = _upload(coach, bad, team="Bears", mode="valid_only")
     assert partial.status_code == 200
     assert (partial.json()["imported"], len(partial.json()["errors"])) == (2, 1)
     unreadable = _upload(coach, "name\nÅsa\n".encode("utf-16"), mode="valid_only")
     assert unreadable.status_code == 422 and unreadable.json()["errors"][0]["line"] == 1
+    assert (unreadable.json()["header"], unreadable.json()["rows"]) == ([], [])
 
     exported = coach.get("/api/roster/export.csv")
     assert exported.status_code == 200
@@ -256,7 +271,7 @@ def test_csv_template_import_modes_and_export(coach: httpx.Client) -> None:
                    "squad_number": "7", "group": "Backs", "sex": "F",
                    "birth_year": "2009", "tag": "04A1B2C3"}  # fmt: skip
     again = _upload(coach, exported.content, mode="all")
-    assert again.json() == {"imported": 4, "valid_rows": 4, "errors": []}
+    assert _counts(again) == {"imported": 4, "valid_rows": 4, "errors": []}
     assert len(coach.get("/api/athletes").json()) == 4, "the export reads back as the same squad"
     bears = [t["id"] for t in coach.get("/api/teams").json() if t["name"] == "Bears"]
     only = coach.get("/api/roster/export.csv", params={"team_id": bears[0]})

@@ -20,8 +20,9 @@ from server.app import build_services
 from server.config import Settings
 from server.db.models import Run, Split
 from server.db.session import migrate
-from server.simulation import SimRep
+from server.sim.reps import SimRep
 from tests.server.lanes import sim_lane
+from tests.support import wait_until_async
 
 TOLERANCE_US = 1000
 
@@ -127,8 +128,7 @@ def test_interval_session_runs_for_the_group_through_a_plan(sqlite_db: str) -> N
             await plans.start()
             plan_id = plans.create_plan(plan_text, "rehab.toml")
             info = plans.schedule(plan_id, None, 0.003)  # 720 s of blocks in about 2 s
-            while info.id not in plans.runners:
-                await asyncio.sleep(0.01)
+            await wait_until_async("the session's runner", lambda: info.id in plans.runners)
             task = plans.runners[info.id].task
             assert task is not None
             final = await asyncio.wait_for(task, timeout=60)

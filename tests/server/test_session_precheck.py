@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.app import build_services, create_app
 from server.config import Settings
 from server.db.session import migrate
@@ -48,7 +48,7 @@ def _wait(what: str, check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
 @dataclass
 class Lane:
     live: Any
-    hub: VirtualHub
+    hub: PluggedDevice
     key: str
     coach: httpx.Client
 
@@ -80,7 +80,7 @@ class Lane:
 def lane(sqlite_db: str) -> Iterator[Lane]:
     """The app on loopback with one simulated 4-channel gate hub; nothing bound yet."""
     migrate(sqlite_db)
-    hub = VirtualHub(device_id=0x5400_0C01, channels=4, seed=12)
+    hub = PluggedDevice(device_id=0x5400_0C01, channels=4, seed=12)
     try:
         with serve(sqlite_db, (hub.start(),)) as live:
             key = live.services.devices.snapshot()[0]["key"]

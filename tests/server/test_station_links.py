@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.app import Services
 from server.db.models import StationLink, utc_now
 from server.db.session import migrate
@@ -50,7 +50,7 @@ def day(sqlite_db: str) -> Iterator[Day]:
     """The app under uvicorn with one simulated hub; station a on the hub, station b empty;
     team U16 on the roster, each athlete with a tag (Eve is in no plan)."""
     migrate(sqlite_db)
-    hub = VirtualHub(device_id=0x5300_0001, channels=4, seed=7)
+    hub = PluggedDevice(device_id=0x5300_0001, channels=4, seed=7)
     try:
         with serve(sqlite_db, (hub.start(),)) as live:
             services = live.services

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.app import Services, build_services
 from server.db.models import Run
 from server.db.session import migrate
@@ -36,7 +36,7 @@ PLAN = {
 class Field:
     base_url: str
     services: Services
-    hubs: list[VirtualHub]
+    hubs: list[PluggedDevice]
     keys: list[str]
 
 
@@ -44,7 +44,7 @@ class Field:
 def field(sqlite_db: str) -> Iterator[Field]:
     """The whole app under uvicorn, told to open two simulated hubs' ports."""
     migrate(sqlite_db)
-    hubs = [VirtualHub(device_id=0x5200_0000 + i, channels=4, seed=i) for i in (1, 2)]
+    hubs = [PluggedDevice(device_id=0x5200_0000 + i, channels=4, seed=i) for i in (1, 2)]
     ports = tuple(h.start() for h in hubs)
     try:
         with serve(sqlite_db, ports) as live:
@@ -197,13 +197,13 @@ def _course(coach: httpx.Client, name: str) -> list[dict[str, Any]]:
     return course
 
 
-def _break(hub: VirtualHub, channel: int, at_ns: int) -> None:
+def _break(hub: PluggedDevice, channel: int, at_ns: int) -> None:
     """A body through one beam: broken at at_ns, clear 80 ms later."""
     hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
     hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
 
 
-def _run(hub: VirtualHub, start_in_s: float, total_s: float) -> None:
+def _run(hub: PluggedDevice, start_in_s: float, total_s: float) -> None:
     """One athlete's pass: the start gate now + start_in_s, the finish total_s later."""
     start_ns = time.monotonic_ns() + round(start_in_s * 1e9)
     for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):

@@ -1,13 +1,12 @@
-"""`agility bench stations` with a tiny load (two stations, four athletes): the JSON's shape,
+"""`python -m bench run stations` with a tiny load (two stations, four athletes): the JSON's shape,
 every crossing given to the right athlete, and the section it writes (never a timing figure)."""
 
 from __future__ import annotations
 
-import argparse
-
+from bench.cli import build_parser
 from bench.sections import SECTIONS
-from server.benchmarks.cli import add_bench_parser
-from server.benchmarks.stations import StationsConfig, run_stations_bench
+from bench.stations.day import StationsConfig
+from bench.stations.run import run_stations_bench
 
 SCENARIO_KEYS = {
     "stations", "sessions", "athletes", "reps", "finished", "not_finished", "crossings",
@@ -57,11 +56,9 @@ def test_two_stations_four_athletes_every_crossing_to_its_athlete() -> None:
 
 
 def test_cli_offers_the_stations_section() -> None:
-    parser = argparse.ArgumentParser()
-    add_bench_parser(parser.add_subparsers(dest="command", required=True))
-    argv = ["bench", "stations", "--json", "--athletes", "12", "--overtakes", "0"]
-    args = parser.parse_args(argv)
+    argv = ["run", "stations", "--json", "--athletes", "12", "--overtakes", "0"]
+    args = build_parser().parse_args(argv)
     assert (args.athletes, args.stations, args.rounds, args.overtakes, args.json) == (
         12, 6, 2, 0, True
     )  # fmt: skip
-    assert callable(args.func)
+    assert args.command == "run" and args.benchmark == "stations" and callable(args.func)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from hardware.messages import EventKind
-from hardware.sim.hub import VirtualHub
+from hardware.sim.plugged import PluggedDevice
 from server.db.session import migrate
 from tests.auth_support import CSRF_COOKIE, CSRF_HEADER, csrf_headers, login_client, serve
 
@@ -32,7 +32,7 @@ PLAN = {
 @dataclass
 class Day:
     base_url: str
-    hub: VirtualHub
+    hub: PluggedDevice
     coach: httpx.Client
 
 
@@ -40,7 +40,7 @@ class Day:
 def day(sqlite_db: str) -> Iterator[Day]:
     """The app with one simulated hub: station sprint on the hub, station t-test empty."""
     migrate(sqlite_db)
-    hub = VirtualHub(device_id=0x5400_0001, channels=4, seed=5)
+    hub = PluggedDevice(device_id=0x5400_0001, channels=4, seed=5)
     try:
         with serve(sqlite_db, (hub.start(),)) as live:
             key = live.services.devices.snapshot()[0]["key"]
@@ -72,7 +72,7 @@ def _wait(what: str, check: Any, timeout_s: float = 20.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _run(hub: VirtualHub, total_s: float) -> None:
+def _run(hub: PluggedDevice, total_s: float) -> None:
     """One athlete's pass: the start gate in 50 ms, the finish total_s later."""
     start_ns = time.monotonic_ns() + 50_000_000
     for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):

@@ -1,7 +1,7 @@
 """A gate unplugged for 3 s in the middle of a run and plugged back: nothing lost or doubled.
 
 The lane is the server's own wiring (a migrated SQLite file, build_services, RunCoordinator,
-a DeviceManager feeding coordinator.on_device_event, a USB watcher over a SimPortLister) with
+a DeviceService feeding coordinator.on_device_event, a USB watcher over a SimPortLister) with
 two gates on two virtual ports, each with its own clock: the start gate and the finish gate,
 so the split is a difference of two device clocks mapped to host time. One of them loses its
 cable for 3 s around its crossing and comes back on a new tty path; the run must finish with
@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from drills import RunState
 from hardware.device import DeviceEvent
 from hardware.messages import DeviceKind, EventKind
-from hardware.registry import device_key
+from hardware.records import device_key
 from hardware.sim.athlete import make_team
 from hardware.sim.device import VirtualDevice
 from hardware.sim.lister import SimPortLister
@@ -34,7 +34,7 @@ from server.config import Settings
 from server.db.models import DeviceEvent as DeviceEventRow
 from server.db.models import Run, Split
 from server.db.session import migrate
-from server.devices.service import DeviceManager
+from server.devices.service import DeviceService
 from server.runs.coordinator import Binding
 from tests.hardware.host_fake import until
 
@@ -97,7 +97,7 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
             failures.append(f"{type(exc).__name__}{exc.args} on {event}")
             raise
 
-    manager = DeviceManager(listener)
+    manager = DeviceService(listener)
     coordinator.readiness = manager.not_ready_reason  # as build_services wires its own
     lister = SimPortLister()
     pulled = gates[unplug]

@@ -96,23 +96,24 @@ def test_roster_import_shows_the_bad_row_then_imports_the_valid_ones(console: An
     page = console
     page.click("#tab-button-roster")
     page.set_input_files(
-        "#import-file",
+        "#tab-roster [data-part=import-file]",
         files=[{"name": "squad.csv", "mimeType": "text/csv", "buffer": SQUAD_CSV.encode()}],
     )
-    page.click("#import-check")
-    bad = page.wait_for_selector("#import-result tr.row-error")
+    page.click("#tab-roster [data-part=import-check]")
+    bad = page.wait_for_selector("#tab-roster [data-part=import-result] tr.row-error")
     assert bad.get_attribute("data-line") == "3"
     assert "Bo Berg" in bad.inner_text()
     assert "sex: must be F, M or empty" in bad.inner_text()
-    assert page.locator("#import-result tr.row-error").count() == 1
-    assert "nothing was imported" in page.inner_text("#import-summary")
-    assert page.locator("#athletes-body tr[data-name]").count() == 0
+    assert page.locator("#tab-roster [data-part=import-result] tr.row-error").count() == 1
+    assert "nothing was imported" in page.inner_text("#tab-roster [data-part=import-summary]")
+    assert page.locator("#tab-roster [data-part=athletes-body] tr[data-name]").count() == 0
 
-    page.click("#import-valid")
-    page.wait_for_selector("#athletes-body tr[data-name='Ada Lind']")
-    names = {row.get_attribute("data-name") for row in page.query_selector_all("#athletes-body tr")}
+    page.click("#tab-roster [data-part=import-valid]")
+    page.wait_for_selector("#tab-roster [data-part=athletes-body] tr[data-name='Ada Lind']")
+    rows = page.query_selector_all("#tab-roster [data-part=athletes-body] tr")
+    names = {row.get_attribute("data-name") for row in rows}
     assert names == SQUAD
-    assert "3 athlete(s) imported" in page.inner_text("#import-summary")
+    assert "3 athlete(s) imported" in page.inner_text("#tab-roster [data-part=import-summary]")
     screenshot(page, "console-roster.png")
 
 
@@ -125,29 +126,31 @@ def test_session_runs_live_on_the_console_and_on_a_phone(
 
     page = console
     page.click("#tab-button-launch")
-    page.select_option("#plan-team", "U16")
-    page.select_option("#blocks .block-row select[name=drill]", "sprint-20m")
-    page.fill("#blocks .block-row input[name=reps]", "2")
-    page.fill("#blocks .block-row input[name=rest_s]", "0")
-    page.fill("#plan-countdown", "1")
-    page.click("#launch-button")
+    page.select_option("#tab-launch [data-part=plan-team]", "U16")
+    page.select_option("#tab-launch [data-part=blocks] .block-row select[name=drill]", "sprint-20m")
+    page.fill("#tab-launch [data-part=blocks] .block-row input[name=reps]", "2")
+    page.fill("#tab-launch [data-part=blocks] .block-row input[name=rest_s]", "0")
+    page.fill("#tab-launch [data-part=plan-countdown]", "1")
+    page.click("#tab-launch [data-part=launch-button]")
 
-    page.wait_for_selector("#run-view:not([hidden])")
+    page.wait_for_selector("#tab-run [data-part=run-view]:not([hidden])")
     page.wait_for_function(
-        "(names) => names.includes(document.querySelector('#up-name').textContent)",
+        "(names) => names.includes("
+        "document.querySelector('#tab-run [data-part=up-name]').textContent)",
         arg=sorted(SQUAD),
     )  # fmt: skip
-    page.wait_for_selector("#splits-body tr[data-split='0-10m']", timeout=30_000)
-    assert page.inner_text("#rep-title").split(" · ")[0] in SQUAD
-    assert page.locator("#next-list li").count() >= 1
+    split = "#tab-run [data-part=splits-body] tr[data-split='0-10m']"
+    page.wait_for_selector(split, timeout=30_000)
+    assert page.inner_text("#tab-run [data-part=rep-title]").split(" · ")[0] in SQUAD
+    assert page.locator("#tab-run [data-part=next-list] li").count() >= 1
     # The drill starts itself (auto): START is not offered, so the space bar sends nothing.
-    assert page.is_disabled("#go-button")
-    assert "starts from the gates" in page.inner_text("#go-hint")
+    assert page.is_disabled("#tab-run [data-part=go-button]")
+    assert "starts from the gates" in page.inner_text("#tab-run [data-part=go-hint]")
     page.keyboard.press("Space")
     page.wait_for_timeout(500)  # a request would have answered by now
     assert page.locator("#alert:not([hidden])").count() == 0
-    page.wait_for_selector("#rep-outcome.good", timeout=30_000)
-    assert page.inner_text("#rep-outcome").startswith("Finished: ")
+    page.wait_for_selector("#tab-run [data-part=rep-outcome].good", timeout=30_000)
+    assert page.inner_text("#tab-run [data-part=rep-outcome]").startswith("Finished: ")
     screenshot(page, "console-run.png")
 
     # The phone saw splits arrive and the board fill, without a reload.
@@ -156,13 +159,13 @@ def test_session_runs_live_on_the_console_and_on_a_phone(
     assert " s" in phone.inner_text("#latest")
     assert " s" in phone.inner_text("#board-body tr[data-athlete] .best")
 
-    page.click("#pause-button")
-    page.wait_for_selector("#run-state.paused")
-    page.click("#resume-button")
-    page.wait_for_selector("#run-state.running")
-    page.click("#abort-button")
-    page.click("#abort-button")  # the second press confirms
-    page.wait_for_selector("#run-state.aborted", timeout=30_000)
+    page.click("#tab-run [data-part=pause-button]")
+    page.wait_for_selector("#tab-run [data-part=run-state].paused")
+    page.click("#tab-run [data-part=resume-button]")
+    page.wait_for_selector("#tab-run [data-part=run-state].running")
+    page.click("#tab-run [data-part=abort-button]")
+    page.click("#tab-run [data-part=abort-button]")  # the second press confirms
+    page.wait_for_selector("#tab-run [data-part=run-state].aborted", timeout=30_000)
 
     phone.wait_for_selector("#board-body tr[data-athlete]")
     screenshot(phone, "leaderboard-phone.png")
@@ -180,7 +183,7 @@ def test_void_and_manual_entry_change_the_phone_board(
 
     page = console
     page.click("#tab-button-run")
-    row = f"#recent-body tr[data-run-id='{run_id}']"
+    row = f"#tab-run [data-part=recent-body] tr[data-run-id='{run_id}']"
     page.wait_for_selector(row)
     page.click(f"{row} button.void")
     page.fill("#void-reason", "slipped at the start")
@@ -195,11 +198,11 @@ def test_void_and_manual_entry_change_the_phone_board(
 
     # A time typed in by hand is on the board again, marked as not from the gates.
     page.click(".manual-entry summary")
-    page.select_option("#manual-drill", "sprint-10m")
-    page.select_option("#manual-athlete", label="Eve Void (U16)")
-    page.fill("#manual-total", "2.345")
-    page.fill("#manual-note", "hand timed")
-    page.click("#manual-form button[type=submit]")
+    page.select_option("#tab-run [data-part=manual-drill]", "sprint-10m")
+    page.select_option("#tab-run [data-part=manual-athlete]", label="Eve Void (U16)")
+    page.fill("#tab-run [data-part=manual-total]", "2.345")
+    page.fill("#tab-run [data-part=manual-note]", "hand timed")
+    page.click("#tab-run [data-part=manual-form] button[type=submit]")
     entry = phone.wait_for_selector("#board-body tr[data-athlete='Eve V.']")
     assert "2.345 s" in entry.inner_text()
     assert entry.query_selector(".manual-mark") is not None
@@ -209,25 +212,25 @@ def test_void_and_manual_entry_change_the_phone_board(
 def test_devices_page_test_mode_and_layouts(console: Any, sim_server: SimServer) -> None:
     page = console
     page.click("#tab-button-devices")
-    row = page.wait_for_selector("#devices-body tr[data-device]")
+    row = page.wait_for_selector("#tab-devices [data-part=devices-body] tr[data-device]")
     text = row.inner_text()
     assert "hub" in text and "ready" in text and "%" in text and "ms" in text
-    page.check("#test-mode")
+    page.check("#tab-devices [data-part=test-mode]")
     page.wait_for_selector("#notice:has-text('Test mode on')")
     with coach_client(sim_server) as client:
         wait_lane_free(client)
         session = start_plan(client, plan("beam test", "sprint-10m", ["Gil Test"]))
-        page.wait_for_selector("#test-log li", timeout=30_000)
-        page.wait_for_selector("#devices-body tr.hit")
+        page.wait_for_selector("#tab-devices [data-part=test-log] li", timeout=30_000)
+        page.wait_for_selector("#tab-devices [data-part=devices-body] tr.hit")
         screenshot(page, "console-devices.png")
         wait_session(client, session)
-    page.uncheck("#test-mode")
+    page.uncheck("#tab-devices [data-part=test-mode]")
     page.wait_for_selector("#notice:has-text('Test mode off')")
 
-    page.select_option("#layout-drill", "sprint-20m")
-    page.fill("#layout-name", "Lane 1")
-    page.click("#layout-form button[type=submit]")
-    layout = "#layouts-body tr[data-layout='Lane 1']"
+    page.select_option("#tab-devices [data-part=layout-drill]", "sprint-20m")
+    page.fill("#tab-devices [data-part=layout-name]", "Lane 1")
+    page.click("#tab-devices [data-part=layout-form] button[type=submit]")
+    layout = "#tab-devices [data-part=layouts-body] tr[data-layout='Lane 1']"
     page.wait_for_selector(layout)
     page.click(f"{layout} button.primary")
     page.wait_for_selector("#notice:has-text('Layout Lane 1 applied')")
@@ -241,14 +244,15 @@ def test_devices_page_adds_a_chronopic_and_says_why_a_port_is_refused(console: A
     sim = SimChronopic(seed=21)  # the device's published behaviour, on a pty of this machine
     path = sim.start()
     try:
-        page.fill("#add-port", f"chronopic:{path}")
-        page.click("#add-port-form button[type=submit]")
-        row = page.wait_for_selector("#devices-body tr[data-device^='chronopic-']")
+        page.fill("#tab-devices [data-part=add-port]", f"chronopic:{path}")
+        page.click("#tab-devices [data-part=add-port-form] button[type=submit]")
+        devices = "#tab-devices [data-part=devices-body]"
+        row = page.wait_for_selector(f"{devices} tr[data-device^='chronopic-']")
         text = row.inner_text()
         assert "ready" in text and "debounce ms 50" in text, text
         page.wait_for_selector("#notice:has-text('Opened chronopic:')")
-        page.fill("#add-port", "timy:/dev/ttyUSB9@12345")
-        page.click("#add-port-form button[type=submit]")
+        page.fill("#tab-devices [data-part=add-port]", "timy:/dev/ttyUSB9@12345")
+        page.click("#tab-devices [data-part=add-port-form] button[type=submit]")
         page.wait_for_selector("#alert:has-text('not a Timy baud rate')")
     finally:
         sim.stop()
@@ -267,10 +271,11 @@ def test_a_port_another_program_holds_is_a_problem_row_not_a_device(console: Any
     path = os.ttyname(slave)
     other_program = serial.Serial(path, 115200, timeout=0, exclusive=True)
     try:
-        page.fill("#add-port", path)
-        page.click("#add-port-form button[type=submit]")
+        page.fill("#tab-devices [data-part=add-port]", path)
+        page.click("#tab-devices [data-part=add-port-form] button[type=submit]")
         page.wait_for_selector("#alert:has-text('in use by another program')")
-        row = page.wait_for_selector("#devices-body tr.port-problem", timeout=15_000)
+        problem = "#tab-devices [data-part=devices-body] tr.port-problem"
+        row = page.wait_for_selector(problem, timeout=15_000)
         cells = [c.inner_text() for c in row.query_selector_all("td")]
         assert path in cells[0] and "in use by another program" in cells[2], cells
         assert cells[3] == "–" and cells[5] == "–", cells  # no battery, no clock
@@ -287,17 +292,17 @@ def test_settings_privacy_changes_public_names(
 ) -> None:
     page = console
     page.click("#tab-button-settings")
-    page.wait_for_selector("#privacy-form input[value=display]:checked")
-    page.check("#privacy-form input[value=initials]")
+    page.wait_for_selector("#tab-settings [data-part=privacy-form] input[value=display]:checked")
+    page.check("#tab-settings [data-part=privacy-form] input[value=initials]")
     page.wait_for_selector("#notice:has-text('initials')")
     phone.goto(sim_server.base_url + "/?drill=sprint-20m")
     phone.wait_for_selector("#board-body tr[data-athlete]")
     names = [r.get_attribute("data-athlete") for r in phone.query_selector_all("#board-body tr")]
     assert names and all(n and n.endswith(".") and " " not in n for n in names), names
-    page.check("#privacy-form input[value=display]")
+    page.check("#tab-settings [data-part=privacy-form] input[value=display]")
     page.wait_for_selector("#notice:has-text('display')")
     # The LAN box says how phones join (this test server listens on loopback only).
-    page.wait_for_selector("#lan-box p")
+    page.wait_for_selector("#tab-settings [data-part=lan-box] p")
 
     # The theme choice outlives a reload (localStorage), on every page of this browser.
     page.check("input[name=theme][value=dark]")
@@ -322,15 +327,17 @@ def test_an_expired_login_asks_again_without_leaving_the_page(console: Any) -> N
     page.wait_for_selector("#login-dialog", state="hidden")
     page.click("#tab-button-run")
     page.click("#tab-button-roster")
-    page.wait_for_selector("#athletes-body tr[data-name='Ada Lind']")
+    page.wait_for_selector("#tab-roster [data-part=athletes-body] tr[data-name='Ada Lind']")
     assert page.is_hidden("#login-dialog")
 
 
 def test_reports_tab_shows_the_team_report(console: Any, sim_server: SimServer) -> None:
     page = console
     page.click("#tab-button-reports")
-    page.wait_for_selector("#report-table tr[data-athlete-id]", timeout=10_000)
-    assert "#" in page.inner_text("#report-table tbody")  # ranks
+    page.wait_for_selector(
+        "#tab-reports [data-part=report-table] tr[data-athlete-id]", timeout=10_000
+    )
+    assert "#" in page.inner_text("#tab-reports [data-part=report-table] tbody")  # ranks
     with coach_client(sim_server) as client:
         for fmt in ("csv", "xlsx", "pdf"):
             assert client.get(f"/api/reports/export?format={fmt}").status_code == 200

@@ -136,7 +136,7 @@ def console(browser: Any, seeded: tuple[SimServer, Seed]) -> Iterator[Any]:
     page.reload()
     page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
     page.click("#tab-button-run")
-    page.wait_for_selector("#run-view:not([hidden])", timeout=WAIT_MS)
+    page.wait_for_selector("#tab-run [data-part=run-view]:not([hidden])", timeout=WAIT_MS)
     yield page
     context.close()
     assert watch.errors == [], f"script errors on the console: {watch.errors}"
@@ -144,7 +144,7 @@ def console(browser: Any, seeded: tuple[SimServer, Seed]) -> Iterator[Any]:
 
 
 def row(run_id: int) -> str:
-    return f"#recent-body tr[data-run-id='{run_id}']"
+    return f"#tab-run [data-part=recent-body] tr[data-run-id='{run_id}']"
 
 
 def wait_text(page: Any, selector: str, text: str) -> None:
@@ -195,39 +195,41 @@ def test_every_rep_of_a_session_can_be_corrected(
     page = console
     server, seed = seeded
     # The default list is the newest reps: the big session's first is not on it.
-    wait_text(page, "#corrections-count", "Reps 1–25 of 43")
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 1–25 of 43")
     assert page.locator(row(seed.big_runs[0])).count() == 0
 
-    page.select_option("#corrections-session", str(seed.big))
-    wait_text(page, "#corrections-count", "Reps 1–25 of 30")
-    assert page.locator("#recent-body tr[data-run-id]").count() == 25
-    option = page.inner_text(f"#corrections-session option[value='{seed.big}']")
+    page.select_option("#tab-run [data-part=corrections-session]", str(seed.big))
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 1–25 of 30")
+    assert page.locator("#tab-run [data-part=recent-body] tr[data-run-id]").count() == 25
+    option = page.inner_text(f"#tab-run [data-part=corrections-session] option[value='{seed.big}']")
     assert "Big session" in option and "30 reps" in option, option
     # In the order they ran: the session's first rep first, and it can be voided.
     ids = [int(x) for x in page.eval_on_selector_all(
-        "#recent-body tr[data-run-id]", "rows => rows.map((r) => r.dataset.runId)")]  # fmt: skip
+        "#tab-run [data-part=recent-body] tr[data-run-id]",
+        "rows => rows.map((r) => r.dataset.runId)")]  # fmt: skip
     assert ids == seed.big_runs[:25]
     page.click(f"{row(seed.big_runs[0])} button.void")
     page.fill("#void-reason", "false start missed")
     page.click("#correction-ok")
     page.wait_for_selector(f"{row(seed.big_runs[0])}.voided button.unvoid", timeout=WAIT_MS)
 
-    page.click("#corrections-next")
-    wait_text(page, "#corrections-count", "Reps 26–30 of 30")
-    assert page.locator("#recent-body tr[data-run-id]").count() == 5
+    page.click("#tab-run [data-part=corrections-next]")
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 26–30 of 30")
+    assert page.locator("#tab-run [data-part=recent-body] tr[data-run-id]").count() == 5
     page.wait_for_selector(row(seed.big_runs[-1]))
-    assert page.is_disabled("#corrections-next") and page.is_enabled("#corrections-prev")
-    page.click("#corrections-prev")
-    wait_text(page, "#corrections-count", "Reps 1–25 of 30")
+    assert page.is_disabled("#tab-run [data-part=corrections-next]")
+    assert page.is_enabled("#tab-run [data-part=corrections-prev]")
+    page.click("#tab-run [data-part=corrections-prev]")
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 1–25 of 30")
 
     # A day instead: the 16 March reps, in no session.
-    page.select_option("#corrections-session", "")
-    page.fill("#corrections-day", "2026-03-16")
-    page.dispatch_event("#corrections-day", "change")
-    wait_text(page, "#corrections-count", "Reps 1–10 of 10")
-    page.fill("#corrections-day", "")
-    page.dispatch_event("#corrections-day", "change")
-    wait_text(page, "#corrections-count", "Reps 1–25 of 43")
+    page.select_option("#tab-run [data-part=corrections-session]", "")
+    page.fill("#tab-run [data-part=corrections-day]", "2026-03-16")
+    page.dispatch_event("#tab-run [data-part=corrections-day]", "change")
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 1–10 of 10")
+    page.fill("#tab-run [data-part=corrections-day]", "")
+    page.dispatch_event("#tab-run [data-part=corrections-day]", "change")
+    wait_text(page, "#tab-run [data-part=corrections-count]", "Reps 1–25 of 43")
 
     with coach_client(server) as client:
         log = client.get(f"/api/runs/{seed.big_runs[0]}/corrections").json()
@@ -238,18 +240,18 @@ def test_a_hand_time_out_of_range_asks_first(console: Any, seeded: tuple[SimServ
     page = console
     server, _seed = seeded
     page.click(".manual-entry summary")
-    page.select_option("#manual-drill", "505-left")
-    page.select_option("#manual-athlete", label="Bo Seed (Squad)")
-    page.fill("#manual-total", "0.5")
-    page.click("#manual-form button[type=submit]")
-    page.wait_for_selector("#manual-confirm:not([hidden])", timeout=WAIT_MS)
-    text = page.inner_text("#manual-confirm")
+    page.select_option("#tab-run [data-part=manual-drill]", "505-left")
+    page.select_option("#tab-run [data-part=manual-athlete]", label="Bo Seed (Squad)")
+    page.fill("#tab-run [data-part=manual-total]", "0.5")
+    page.click("#tab-run [data-part=manual-form] button[type=submit]")
+    page.wait_for_selector("#tab-run [data-part=manual-confirm]:not([hidden])", timeout=WAIT_MS)
+    text = page.inner_text("#tab-run [data-part=manual-confirm]")
     assert "0.80 s to 10 s" in text and "12.5 m/s" in text, text
     with coach_client(server) as client:
         assert client.get("/api/runs/list", params={"drill": "505-left"}).json()["total"] == 0
 
-    page.click("#manual-confirm-save")
-    page.wait_for_selector("#manual-confirm", state="hidden", timeout=WAIT_MS)
+    page.click("#tab-run [data-part=manual-confirm-save]")
+    page.wait_for_selector("#tab-run [data-part=manual-confirm]", state="hidden", timeout=WAIT_MS)
     wait_text(page, "#notice", "out of range")
     with coach_client(server) as client:
         (made,) = client.get("/api/runs/list", params={"drill": "505-left"}).json()["runs"]
@@ -259,10 +261,10 @@ def test_a_hand_time_out_of_range_asks_first(console: Any, seeded: tuple[SimServ
     assert "out of range" in page.inner_text(mark)
 
     # A plausible time is saved at once.
-    page.fill("#manual-total", "2.41")
-    page.click("#manual-form button[type=submit]")
+    page.fill("#tab-run [data-part=manual-total]", "2.41")
+    page.click("#tab-run [data-part=manual-form] button[type=submit]")
     wait_text(page, "#notice", "Manual rep saved (marked manual).")
-    assert page.is_hidden("#manual-confirm")
+    assert page.is_hidden("#tab-run [data-part=manual-confirm]")
 
 
 def test_athlete_history_is_a_table_and_a_chart(
@@ -272,12 +274,12 @@ def test_athlete_history_is_a_table_and_a_chart(
     _server, seed = seeded
     ada = seed.ids["Ada Seed"]
     page.click("#tab-button-reports")
-    page.select_option("#report-team", label="Squad")
-    button = f"#report-table tr[data-athlete-id='{ada}'] .athlete-link"
+    page.select_option("#tab-reports [data-part=report-team]", label="Squad")
+    button = f"#tab-reports [data-part=report-table] tr[data-athlete-id='{ada}'] .athlete-link"
     page.wait_for_selector(button, timeout=WAIT_MS)
     page.click(button)
-    page.wait_for_selector("#history-table", timeout=WAIT_MS)
-    page.wait_for_selector("#history-chart svg.chart-svg")
+    page.wait_for_selector("#tab-reports [data-part=history-table]", timeout=WAIT_MS)
+    page.wait_for_selector("#tab-reports [data-part=history-chart] svg.chart-svg")
 
     # Ada's reps as seeded, less the two of the small session given to others above and
     # with the big session's first voided.
@@ -288,20 +290,28 @@ def test_athlete_history_is_a_table_and_a_chart(
         counts = not voided and run_id != seed.big_runs[0]
         days.setdefault(day, []).append((total, counts))
     assert [len(days[d]) for d in sorted(days)] == [10, 5, 1]
-    rows = page.locator(f"#history-table tbody[data-drill='{DRILL}'] tr")
+    rows = page.locator(f"#tab-reports [data-part=history-table] tbody[data-drill='{DRILL}'] tr")
     assert rows.count() == len(days) == 3
     for day, reps in days.items():
-        cells = page.locator(f"#history-table tr[data-drill='{DRILL}'][data-day='{day}']")
+        cells = page.locator(
+            f"#tab-reports [data-part=history-table] tr[data-drill='{DRILL}'][data-day='{day}']"
+        )
         best = min(t for t, ok in reps if ok)
         assert cells.locator("td.best").inner_text() == f"{best:.3f} s", day
         valid = sum(ok for _, ok in reps)
         assert cells.locator("td.reps").inner_text() == f"{valid} of {len(reps)}", day
-    voided_day = page.locator(f"#history-table tr[data-day='{DAY2.date().isoformat()}'] td.marks")
+    voided_day = page.locator(
+        f"#tab-reports [data-part=history-table] tr[data-day='{DAY2.date().isoformat()}'] td.marks"
+    )
     assert "not counted: 1 voided" in voided_day.inner_text()
-    assert "Sprint 10 m" in page.inner_text(f"#history-table tbody[data-drill='{DRILL}'] th")
+    assert "Sprint 10 m" in page.inner_text(
+        f"#tab-reports [data-part=history-table] tbody[data-drill='{DRILL}'] th"
+    )
 
     # The chart: one point per test day, titled with the same best.
-    points = page.locator(f"#history-chart .chart-series[data-series='{DRILL}'] .chart-point")
+    points = page.locator(
+        f"#tab-reports [data-part=history-chart] .chart-series[data-series='{DRILL}'] .chart-point"
+    )
     assert points.count() == 3
     titles = points.locator("title").all_text_contents()
     for day, reps in days.items():

@@ -186,9 +186,14 @@ def test_the_coach_keeps_or_swaps_flags_from_the_station_cards(
     page.wait_for_selector(item(sprint, flags("sprint")))
     assert listed(page, flags("sprint")) == [sprint]
     assert "Spr Cy" not in page.inner_text(main)
-    assert listed(page, "#flags-elsewhere") == [gone]
-    assert page.text_content("#flags-elsewhere .label") == "Flags of other stations (1)"
-    assert "Old Dee · Sprint 10 m · at finish · station gone" in page.inner_text("#flags-elsewhere")
+    assert listed(page, "#tab-stations [data-part=flags-elsewhere]") == [gone]
+    assert (
+        page.text_content("#tab-stations [data-part=flags-elsewhere] .label")
+        == "Flags of other stations (1)"
+    )
+    assert "Old Dee · Sprint 10 m · at finish · station gone" in page.inner_text(
+        "#tab-stations [data-part=flags-elsewhere]"
+    )
     assert "Old Dee" not in page.inner_text(flags("sprint"))
 
     # Who got the crossing, the drill, the gate and why; Keep alone when no second rep.

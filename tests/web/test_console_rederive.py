@@ -32,14 +32,14 @@ SPLITS = ("0-10m", "10-20m")
 
 
 def time_cell(page: Any, split: str) -> str:
-    return str(page.inner_text(f"#splits-body tr[data-split='{split}'] td.num"))
+    return str(page.inner_text(f"#tab-run [data-part=splits-body] tr[data-split='{split}'] td.num"))
 
 
 def retime(page: Any, trigger: str) -> int:
     """Chooses `trigger` and presses Re-time; the status of the server's answer."""
-    page.select_option("#retime-rule", trigger)
+    page.select_option("#tab-run [data-part=retime-rule]", trigger)
     with page.expect_response(lambda r: r.url.endswith("/rederive")) as answer:
-        page.click("#retime-button")
+        page.click("#tab-run [data-part=retime-button]")
     return int(answer.value.status)
 
 
@@ -73,18 +73,19 @@ def moved_split_is_shown(page: Any, run_id: int, log: list[dict[str, Any]]) -> N
     page.route(f"**/api/runs/{run_id}/corrections", lambda route: route.fulfill(json=[*log, entry]))
     try:
         assert retime(page, "longest-break") == 200
-        page.wait_for_selector("#retime-status:not(.bad)")
+        page.wait_for_selector("#tab-run [data-part=retime-status]:not(.bad)")
         was, now = before["splits"]["10-20m"] / 1e6, after["splits"]["10-20m"] / 1e6
-        assert page.inner_text("#retime-status") == (
+        assert page.inner_text("#tab-run [data-part=retime-status]") == (
             f"Re-timed with longest-break: 10-20m {was:.3f} → {now:.3f} s"
         )
         assert time_cell(page, "10-20m").startswith(f"{now:.3f} s")
         assert time_cell(page, "0-10m").startswith(f"{before['splits']['0-10m'] / 1e6:.3f} s")
         # The elapsed column adds the splits up as the page does (in seconds, in order).
         elapsed = before["splits"]["0-10m"] / 1e6 + now
-        cell = page.inner_text("#splits-body tr[data-split='10-20m'] td:last-child")
+        elapsed_cell = "#tab-run [data-part=splits-body] tr[data-split='10-20m'] td:last-child"
+        cell = page.inner_text(elapsed_cell)
         assert cell == f"{elapsed:.3f} s"
-        assert page.inner_text("#rep-outcome").startswith(
+        assert page.inner_text("#tab-run [data-part=rep-outcome]").startswith(
             f"Finished: {after['total_us'] / 1e6:.3f} s"
         )
     finally:
@@ -103,25 +104,30 @@ def test_a_finished_rep_is_re_timed_with_another_rule(browser: Any, sim_server: 
         # The console follows the session started here and shows the rep as it is run.
         wait_lane_free(client)
         session_id = start_plan(client, plan("retime test", "sprint-20m", ["Rae Retime"]))
-        page.wait_for_selector("#rep-outcome.good", timeout=30_000)
+        page.wait_for_selector("#tab-run [data-part=rep-outcome].good", timeout=30_000)
         info = wait_session(client, session_id)
         run_id = info["progress"]["done"][0]["run_id"]
-        assert page.inner_text("#rep-title").startswith("Rae Retime · ")
+        assert page.inner_text("#tab-run [data-part=rep-title]").startswith("Rae Retime · ")
 
         # Offered for the finished rep, with every rule the server knows; the choice made
         # for it is another rule than the simulated gates' first-break.
-        page.wait_for_selector("#retime-form:not([hidden])")
-        options = page.eval_on_selector_all("#retime-rule option", "os => os.map(o => o.value)")
+        page.wait_for_selector("#tab-run [data-part=retime-form]:not([hidden])")
+        options = page.eval_on_selector_all(
+            "#tab-run [data-part=retime-rule] option", "os => os.map(o => o.value)"
+        )
         assert sorted(options) == sorted(t.value for t in Trigger)
-        assert page.input_value("#retime-rule") == "longest-break"
-        assert page.get_attribute("label[for=retime-rule]", "for") == "retime-rule"
-        assert page.get_attribute("#retime-button", "type") == "submit"
-        assert page.is_hidden("#retime-status")
+        assert page.input_value("#tab-run [data-part=retime-rule]") == "longest-break"
+        # The label names the rule's select (the id a label needs, prefixed by its panel).
+        rule_id = page.get_attribute("#tab-run [data-part=retime-rule]", "id")
+        assert rule_id == "run-retime-rule"
+        assert page.get_attribute("#tab-run label[for=run-retime-rule]", "for") == rule_id
+        assert page.get_attribute("#tab-run [data-part=retime-button]", "type") == "submit"
+        assert page.is_hidden("#tab-run [data-part=retime-status]")
         shown = {name: time_cell(page, name) for name in SPLITS}
 
         assert retime(page, "longest-break") == 200
         page.wait_for_function(
-            "() => document.querySelector('#retime-status').textContent"
+            "() => document.querySelector('#tab-run [data-part=retime-status]').textContent"
             ".startsWith('Re-timed with longest-break: ')"
         )  # fmt: skip
         log = client.get(f"/api/runs/{run_id}/corrections").json()
@@ -137,12 +143,13 @@ def test_a_finished_rep_is_re_timed_with_another_rule(browser: Any, sim_server: 
             cell = time_cell(page, name)
             assert cell.startswith(f"{after['splits'][name] / 1e6:.3f} s"), cell
             assert "re-timed: longest-break" in cell
-        status = page.locator("#retime-status")
+        status = page.locator("#tab-run [data-part=retime-status]")
         assert status.inner_text() == said(before["splits"], after["splits"], "longest-break")
         assert status.get_attribute("role") == "status"
         assert "bad" not in (status.get_attribute("class") or "")
         total = after["total_us"] / 1e6
-        assert page.inner_text("#rep-outcome").startswith(f"Finished: {total:.3f} s")
+        outcome = page.inner_text("#tab-run [data-part=rep-outcome]")
+        assert outcome.startswith(f"Finished: {total:.3f} s")
         recent = next(r for r in client.get("/api/runs/recent").json() if r["run_id"] == run_id)
         assert recent["total_s"] == pytest.approx(total)
 
@@ -153,18 +160,19 @@ def test_a_finished_rep_is_re_timed_with_another_rule(browser: Any, sim_server: 
         assert "one beam" in reason
         cells = {name: time_cell(page, name) for name in SPLITS}
         assert retime(page, "dual-beam") == 409
-        page.wait_for_selector("#retime-status.bad")
+        page.wait_for_selector("#tab-run [data-part=retime-status].bad")
         assert reason in status.inner_text()
         assert {name: time_cell(page, name) for name in SPLITS} == cells
-        assert page.inner_text("#rep-outcome").startswith(f"Finished: {total:.3f} s")
+        outcome = page.inner_text("#tab-run [data-part=rep-outcome]")
+        assert outcome.startswith(f"Finished: {total:.3f} s")
 
         # Back to first-break: the line says so and is no longer an error; dual-longest is
         # a rule the server knows (a 409 for this rep, not a 422).
         assert retime(page, "first-break") == 200
-        page.wait_for_selector("#retime-status:not(.bad)")
+        page.wait_for_selector("#tab-run [data-part=retime-status]:not(.bad)")
         assert status.inner_text().startswith("Re-timed with first-break: ")
         assert retime(page, "dual-longest") == 409
-        page.wait_for_selector("#retime-status.bad")
+        page.wait_for_selector("#tab-run [data-part=retime-status].bad")
         assert "one beam" in status.inner_text()
         log = client.get(f"/api/runs/{run_id}/corrections").json()
         assert [entry["detail"]["rule"]["trigger"] for entry in log] == [

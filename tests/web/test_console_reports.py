@@ -33,7 +33,8 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}
 DAY3 = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
 DAY3_US = 1_795_000
-CHART = "#history-chart svg.chart-svg"
+TABLE = "#tab-reports [data-part=report-table]"
+CHART = "#tab-reports [data-part=history-chart] svg.chart-svg"
 
 
 def _third_day(seeded: Seeded) -> None:
@@ -69,7 +70,7 @@ def reports_page(browser: Any, seeded_server: tuple[SimServer, Seeded]) -> Itera
 
 def _rows(page: Any, count: int) -> None:
     page.wait_for_function(
-        "(n) => document.querySelectorAll('#report-table tbody tr[data-athlete-id]').length === n",
+        f"(n) => document.querySelectorAll('{TABLE} tbody tr[data-athlete-id]').length === n",
         arg=count,
     )
 
@@ -80,9 +81,11 @@ def test_team_table_shows_ratios_deficits_and_flags(
     page = reports_page
     ids = seeded_server[1].athlete_ids
     page.click("#tab-button-reports")
-    page.select_option("#report-team", label="Lions")
+    page.select_option("#tab-reports [data-part=report-team]", label="Lions")
     _rows(page, 3)
-    asa = page.locator(f"#report-table tr[data-athlete-id='{ids['Åsa Berg']}']")
+    asa = page.locator(
+        f"#tab-reports [data-part=report-table] tr[data-athlete-id='{ids['Åsa Berg']}']"
+    )
     # Forward:backward 10 m, backward 2.420 s over forward 1.821 s.
     assert asa.locator(".fb-cell").inner_text().startswith("10 m: 1.329")
     assert "2.420 ÷ 1.821 s" in asa.locator(".fb-cell").inner_text()
@@ -91,20 +94,26 @@ def test_team_table_shows_ratios_deficits_and_flags(
     assert "Left: 0.550 s" in cod and "Right: 0.800 s" in cod
     # Asymmetry 10.55 % (right slower) is flagged, Chloé's 9.73 % is not.
     assert asa.locator(".asym-cell .flagged").inner_text() == "505: 10.55 % ⚑\nright slower"
-    chloe = page.locator(f"#report-table tr[data-athlete-id='{ids['Chloé Durand']}']")
+    chloe = page.locator(
+        f"#tab-reports [data-part=report-table] tr[data-athlete-id='{ids['Chloé Durand']}']"
+    )
     assert chloe.locator(".asym-cell").inner_text() == "505: 9.73 %\nright slower"
     assert chloe.locator(".asym-cell .flagged").count() == 0
     # The API's flag sentence, and the drills faster beyond the noise.
-    flags = page.inner_text(f"#report-table tr[data-flags-for='{ids['Åsa Berg']}'] .flags-cell")
+    flags = page.inner_text(
+        f"#tab-reports [data-part=report-table] tr[data-flags-for='{ids['Åsa Berg']}'] .flags-cell"
+    )
     assert "Asymmetry, 505: left 2.37 s, right 2.62 s; right side 10.5 % slower" in flags
     assert "Faster beyond the noise:" in flags and "Sprint 10 m −" in flags
-    chloe_flags = f"#report-table tr[data-flags-for='{ids['Chloé Durand']}'] .flag"
+    chloe_flags = (
+        f"#tab-reports [data-part=report-table] tr[data-flags-for='{ids['Chloé Durand']}'] .flag"
+    )
     assert page.locator(chloe_flags).count() == 0
     # Best per drill with its rank: the third day's 1.795 s is Åsa's best now.
     best = asa.locator("td.num .best").all_inner_texts()
     assert "1.795" in best and "2.370" in best
     # Drills no published norm answers to are named under the table, not left unexplained.
-    no_norms = page.inner_text("#report-no-norms")
+    no_norms = page.inner_text("#tab-reports [data-part=report-no-norms]")
     assert no_norms.startswith("No published norm for ") and "Sprint 10 m" in no_norms
 
 
@@ -119,7 +128,9 @@ def test_an_athlete_opens_their_history_chart(
     expected = {d["slug"]: len(d["series"]) for d in history["drills"]}
     assert len(expected) == 6 and expected["sprint-10m"] == 3
 
-    button = page.locator(f"#report-table tr[data-athlete-id='{asa_id}'] .athlete-link")
+    button = page.locator(
+        f"#tab-reports [data-part=report-table] tr[data-athlete-id='{asa_id}'] .athlete-link"
+    )
     box = button.bounding_box()
     assert box is not None and box["height"] >= 44 and box["width"] >= 44
     button.click()
@@ -146,7 +157,7 @@ def test_an_athlete_opens_their_history_chart(
     assert "1.795 s" in page.inner_text(".chart-readout")
     ticks = page.locator(f"{CHART} .chart-tick").all_text_contents()
     assert any(t.endswith(" s") for t in ticks) and any("2026" in t for t in ticks), ticks
-    assert "1.329" in page.inner_text("#history-ratios")
+    assert "1.329" in page.inner_text("#tab-reports [data-part=history-ratios]")
 
     # Lines follow the theme: another stroke colour in the dark one.
     polyline = f"{sprint} polyline"
@@ -160,14 +171,14 @@ def test_an_athlete_opens_their_history_chart(
     # The legend hides a line; the dates filter redraws the open chart.
     page.click(".chart-legend .chart-toggle[data-series='505-left']")
     page.wait_for_selector(f"{CHART} .chart-series[data-series='505-left']", state="detached")
-    page.fill("#report-from", "2026-03-10")
+    page.fill("#tab-reports [data-part=report-from]", "2026-03-10")
     page.wait_for_function(
         "s => document.querySelectorAll(s).length === 2",
         arg=f"{sprint} .chart-point",
     )
     sprint20 = f"{CHART} .chart-series[data-series='sprint-20m'] .chart-point"
     assert page.locator(sprint20).count() == 1
-    page.fill("#report-from", "")
+    page.fill("#tab-reports [data-part=report-from]", "")
     page.wait_for_function(
         "s => document.querySelectorAll(s).length === 3", arg=f"{sprint} .chart-point"
     )
@@ -178,21 +189,23 @@ def test_keyboard_opens_a_chart_and_an_empty_history_says_so(
 ) -> None:
     page = reports_page
     ids = seeded_server[1].athlete_ids
-    page.focus(f"#report-table tr[data-athlete-id='{ids['Ben Okafor']}'] .athlete-link")
+    page.focus(f"{TABLE} tr[data-athlete-id='{ids['Ben Okafor']}'] .athlete-link")
     page.keyboard.press("Enter")
     page.wait_for_selector("#athlete-report-title:has-text('Ben Okafor')")
     page.wait_for_selector(CHART)
-    page.click("#athlete-report-close")
+    page.click("#tab-reports [data-part=athlete-report-close]")
     assert page.is_hidden("#athlete-report")
 
-    page.select_option("#report-team", label="Empty FC")
+    page.select_option("#tab-reports [data-part=report-team]", label="Empty FC")
     _rows(page, 1)
-    assert "no reps" in page.inner_text("#reports-content")
-    assert "No reps in this period." in page.inner_text("#report-table .flags-cell")
-    page.click(f"#report-table tr[data-athlete-id='{ids['Nia Empty']}'] td.cod-cell")
-    empty = page.wait_for_selector("#history-chart .chart-empty")
+    assert "no reps" in page.inner_text("#tab-reports [data-part=reports-content]")
+    assert "No reps in this period." in page.inner_text(
+        "#tab-reports [data-part=report-table] .flags-cell"
+    )
+    page.click(f"{TABLE} tr[data-athlete-id='{ids['Nia Empty']}'] td.cod-cell")
+    empty = page.wait_for_selector("#tab-reports [data-part=history-chart] .chart-empty")
     assert empty.inner_text() == "No valid reps for Nia Empty in this period: nothing to chart yet."
-    assert page.locator("#history-chart svg").count() == 0
+    assert page.locator("#tab-reports [data-part=history-chart] svg").count() == 0
 
 
 def test_an_empty_export_says_why_instead_of_saving_a_file(
@@ -208,19 +221,21 @@ def test_an_empty_export_says_why_instead_of_saving_a_file(
 
     page.on("download", saved)
     page.click("#tab-button-reports")
-    page.select_option("#report-team", label="Voided United")
+    page.select_option("#tab-reports [data-part=report-team]", label="Voided United")
     _rows(page, 1)
     for fmt in ("csv", "pdf"):
         page.click(f"#tab-reports a[data-format='{fmt}']")
-        message = page.wait_for_selector("#export-message:visible")
+        message = page.wait_for_selector("#tab-reports [data-part=export-message]:visible")
         assert message.inner_text().startswith("Nothing to export: "), message.inner_text()
         assert "no valid reps" in message.inner_text()
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # a download would have started by now
     assert downloads == [], "nothing saved"
 
-    page.select_option("#report-team", label="Lions")
+    page.select_option("#tab-reports [data-part=report-team]", label="Lions")
     _rows(page, 3)
-    assert page.is_hidden("#export-message"), "new filters clear the old message"
+    assert page.is_hidden("#tab-reports [data-part=export-message]"), (
+        "new filters clear the old message"
+    )
     with page.expect_download() as info:
         page.click("#tab-reports a[data-format='csv']")
     download = info.value

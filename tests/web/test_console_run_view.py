@@ -39,7 +39,7 @@ def intervals(sim_server: SimServer) -> Iterator[tuple[httpx.Client, int]]:
 
 
 def _left_s(page: Any) -> int:
-    text = page.inner_text("#countdown").strip()
+    text = page.inner_text("#tab-run [data-part=countdown]").strip()
     match = re.fullmatch(r"(\d+):(\d\d)", text)
     assert match, f"the countdown shows {text!r}, not the block's time left"
     return int(match[1]) * 60 + int(match[2])
@@ -55,36 +55,38 @@ def test_an_interval_session_shows_its_block_countdown_and_who_is_next(
     try:
         sign_in(page, sim_server)
         page.click("#tab-button-run")
-        page.wait_for_selector("#live-sessions li button")
-        page.click("#live-sessions li button")
-        page.wait_for_selector("#run-view:not([hidden])")
-        assert page.inner_text("#run-plan") == "Rehab walk"
+        page.wait_for_selector("#tab-run [data-part=live-sessions] li button")
+        page.click("#tab-run [data-part=live-sessions] li button")
+        page.wait_for_selector("#tab-run [data-part=run-view]:not([hidden])")
+        assert page.inner_text("#tab-run [data-part=run-plan]") == "Rehab walk"
 
         # The next block announced on the live feed shows with its time left.
-        page.wait_for_selector("#interval-block:not([hidden])", timeout=20_000)
-        kind = page.inner_text("#interval-block .interval-kind")
+        page.wait_for_selector("#tab-run [data-part=interval-block]:not([hidden])", timeout=20_000)
+        kind = page.inner_text("#tab-run [data-part=interval-block] .interval-kind")
         assert kind in ("Work: walk backward", "Rest: recover"), kind
-        where = page.inner_text("#interval-block .interval-where")
+        where = page.inner_text("#tab-run [data-part=interval-block] .interval-where")
         assert re.fullmatch(r"Block (\d+) of 12 · round [1-6] of 6", where), where
         first = _left_s(page)
         assert 0 <= first <= 3
         page.wait_for_function(
-            "(t) => document.querySelector('#interval-block .interval-where').textContent !== t",
+            "(t) => document.querySelector("
+            "'#tab-run [data-part=interval-block] .interval-where').textContent !== t",
             arg=where, timeout=10_000,
         )  # fmt: skip
         block = int(re.findall(r"\d+", where)[0])
-        later = page.inner_text("#interval-block .interval-where")
+        later = page.inner_text("#tab-run [data-part=interval-block] .interval-where")
         assert later.startswith(f"Block {block + 1} of 12"), (where, later)
-        assert page.inner_text("#interval-block .interval-kind") != kind
-        assert "gates" not in page.inner_text("#go-hint")
-        assert "Interval blocks run on the clock" in page.inner_text("#go-hint")
+        assert page.inner_text("#tab-run [data-part=interval-block] .interval-kind") != kind
+        assert "gates" not in page.inner_text("#tab-run [data-part=go-hint]")
+        assert "Interval blocks run on the clock" in page.inner_text("#tab-run [data-part=go-hint]")
 
         # NEXT: the athletes after this rep, from the session's progress queue.
-        up = page.inner_text("#up-name")
+        up = page.inner_text("#tab-run [data-part=up-name]")
         assert up == GROUP[0], up
-        nexts = [li.inner_text() for li in page.query_selector_all("#next-list li")]
+        queue = page.query_selector_all("#tab-run [data-part=next-list] li")
+        nexts = [li.inner_text() for li in queue]
         assert nexts == GROUP[1:4], nexts
-        assert page.locator("#run-state.running").count() == 1
+        assert page.locator("#tab-run [data-part=run-state].running").count() == 1
         info = coach.get(f"/api/plans/sessions/{session_id}").json()
         assert info["state"] == "running", info
     finally:

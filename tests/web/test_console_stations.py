@@ -79,6 +79,11 @@ def card(name: str, part: str = "") -> str:
     return f".station-card[data-station={name}]" + (f" [data-part={part}]" if part else "")
 
 
+def day_plan(part: str) -> str:
+    """A part of the day plan panel above the station cards."""
+    return f"#tab-stations [data-part=dayplan-{part}]"
+
+
 @pytest.fixture
 def console(browser: Any, sim_server: SimServer) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP)
@@ -125,8 +130,9 @@ def test_the_overview_shows_every_station_and_follows_a_session_live(
     page.click("#tab-button-run")
     page.wait_for_selector("#tab-stations", state="hidden")
     assert page.url.endswith("#run")
-    page.wait_for_selector("#run-station option[value=agility]", state="attached")
-    page.select_option("#run-station", "agility")
+    station = "#tab-run [data-part=run-station]"
+    page.wait_for_selector(f"{station} option[value=agility]", state="attached")
+    page.select_option(station, "agility")
     page.click("#tab-button-stations")
     page.wait_for_selector("#tab-stations:not([hidden])")
     assert page.url.endswith("#stations") and page.locator("#tab-run").is_hidden()
@@ -149,11 +155,12 @@ def test_the_overview_shows_every_station_and_follows_a_session_live(
 
     page.click("#tab-button-run")
     page.wait_for_selector("#tab-stations", state="hidden")
-    assert page.locator("#run-none").is_visible()  # agility chosen: sprint's is not opened
-    wait_text(page, "#live-sessions", "on station agility")
-    page.select_option("#run-station", "sprint")
-    wait_text(page, "#live-sessions", "Sprint lane")
-    page.select_option("#run-station", "")
+    # agility chosen: sprint's is not opened
+    assert page.locator("#tab-run [data-part=run-none]").is_visible()
+    wait_text(page, "#tab-run [data-part=live-sessions]", "on station agility")
+    page.select_option(station, "sprint")
+    wait_text(page, "#tab-run [data-part=live-sessions]", "Sprint lane")
+    page.select_option(station, "")
 
     info = wait_session(coach, session_id)
     assert info["state"] == "finished", info
@@ -262,8 +269,8 @@ def test_a_tag_nobody_has_is_attached_from_the_overview(
 
     # The station's link for its assistant, from its card.
     page.locator(card("agility")).get_by_role("button", name="Link for assistant").click()
-    page.wait_for_selector("#overview-link-qr img")
-    url = page.locator("#overview-link-url").get_attribute("href")
+    page.wait_for_selector("#tab-stations [data-part=overview-link-qr] img")
+    url = page.locator("#tab-stations [data-part=overview-link-url]").get_attribute("href")
     assert url and "/station/agility?key=" in url
     assert coach.delete("/api/stations/agility/links").status_code == 200
 
@@ -291,26 +298,29 @@ def test_the_day_plan_panel_saves_a_day_and_starts_its_rotations(
     free_hub(coach)
     page = console
     page.click("#tab-button-stations")
-    page.wait_for_selector("#dayplan-panel")
-    page.click("#dayplan-panel summary")
-    page.fill("#dayplan-text", DAY_PLAN.replace('name = "A"', 'name = "A"\nsize = 1'))
-    page.click("#dayplan-save")
-    wait_text(page, "#dayplan-error", "groups[1].size: unknown key")
-    page.fill("#dayplan-text", DAY_PLAN)
-    page.click("#dayplan-save")
-    wait_text(page, "#dayplan-status", "Console day")
-    assert "not started · 2 rotations" in page.inner_text("#dayplan-status")
-    assert page.locator("#dayplan-error").is_hidden()
+    page.wait_for_selector(day_plan("panel"))
+    page.click(f"{day_plan('panel')} summary")
+    page.fill(
+        day_plan("text"),
+        DAY_PLAN.replace('name = "A"', 'name = "A"\nsize = 1'),
+    )
+    page.click(day_plan("save"))
+    wait_text(page, day_plan("error"), "groups[1].size: unknown key")
+    page.fill(day_plan("text"), DAY_PLAN)
+    page.click(day_plan("save"))
+    wait_text(page, day_plan("status"), "Console day")
+    assert "not started · 2 rotations" in page.inner_text(day_plan("status"))
+    assert page.locator(day_plan("error")).is_hidden()
 
-    page.click("#dayplan-next")
-    wait_text(page, "#dayplan-status", "rotation 1 of 2")
-    agility = "#dayplan-body tr[data-station=agility]"
+    page.click(day_plan("next"))
+    wait_text(page, day_plan("status"), "rotation 1 of 2")
+    agility = f"{day_plan('body')} tr[data-station=agility]"
     assert "A · Dag Day, Dag Eve" in page.inner_text(agility)
-    assert "idle" in page.inner_text("#dayplan-body tr[data-station=sprint]")
+    assert "idle" in page.inner_text(f"{day_plan('body')} tr[data-station=sprint]")
     # While its session runs, the next rotation is refused with the server's reason.
-    wait_text(page, "#dayplan-next", "Start rotation 2")
-    page.click("#dayplan-next")
-    wait_text(page, "#dayplan-error", "stations still busy: agility (session")
+    wait_text(page, day_plan("next"), "Start rotation 2")
+    page.click(day_plan("next"))
+    wait_text(page, day_plan("error"), "stations still busy: agility (session")
     day = coach.get("/api/days").json()[0]
     session_id = coach.get(f"/api/days/{day['id']}").json()["progress"][0]["stations"][0][
         "session_id"
@@ -320,7 +330,7 @@ def test_the_day_plan_panel_saves_a_day_and_starts_its_rotations(
     wait_text(page, agility, "2 of 2")
     wait_text(page, agility, "finished")
     # The report of the day is one tap away, and it is the day's.
-    href = page.get_attribute("#dayplan-reports a[data-format=xlsx]", "href") or ""
+    href = page.get_attribute(f"{day_plan('reports')} a[data-format=xlsx]", "href") or ""
     res = coach.get(href)
     assert res.status_code == 200 and res.content[:2] == b"PK", href  # an XLSX (a zip)
     assert f"date={day['day']}" in href

@@ -143,7 +143,7 @@ def test_no_page_fetches_anything_outside_the_app(browser: Any, sim_server: SimS
     for tab in TABS:
         page.click(f"#tab-button-{tab}")
         page.wait_for_selector(f"#tab-{tab}:not([hidden])")
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(300)  # the tab's requests would be out by now, blocked or not
     context.close()
     assert blocked == [] and watch.outside == [], blocked + watch.outside
     assert watch.errors == [], watch.errors

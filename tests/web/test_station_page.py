@@ -181,13 +181,16 @@ def test_the_console_makes_a_link_with_its_qr_code(
         watch = PageWatch(sim_server.base_url).attach(page)
         sign_in(page, sim_server)
         page.click("#tab-button-devices")
-        row = page.locator("#stations-body tr[data-station=wedge]")
+        row = page.locator("#tab-devices [data-part=stations-body] tr[data-station=wedge]")
         row.get_by_role("button", name="Link for assistant").click()
-        page.wait_for_selector("#station-link-qr img")
-        url = page.locator("#station-link-url").get_attribute("href")
+        page.wait_for_selector("#tab-devices [data-part=station-link-qr] img")
+        url = page.locator("#tab-devices [data-part=station-link-url]").get_attribute("href")
         assert url and "/station/wedge?key=" in url
         # The SVG decodes as an image (a standalone document, namespace and all).
-        page.wait_for_function("() => document.querySelector('#station-link-qr img').naturalWidth")
+        page.wait_for_function(
+            "() => document.querySelector('#tab-devices [data-part=station-link-qr] img')"
+            ".naturalWidth"
+        )
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         try:
             assistant = phone.new_page()

@@ -3,9 +3,11 @@
 // HTTP and follows /ws/live; after a reconnect it catches up (js/live.js). With ?station=NAME
 // the live line and the board's live reloads follow that station's reps only (the board
 // itself is the drill's, every station's reps).
+import { get } from "./js/api.js";
 import { $, clear, h, query } from "./js/dom.js";
 import { describe, lastRepLine, otherStation, renderBoard, stationParam } from "./js/board.js";
-import { LiveFeed } from "./js/live.js";
+import { LIVE } from "./js/live-types.js";
+import { LiveFeed, liveBadge } from "./js/live.js";
 import { mountThemeToggle } from "./js/theme.js";
 
 const params = new URLSearchParams(location.search);
@@ -15,12 +17,6 @@ const state = {
   station: stationParam(params),
 };
 
-async function getJSON(url) {
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!res.ok) throw new Error(url + " answered " + res.status);
-  return res.json();
-}
-
 function saveUrl() {
   const q = query({ drill: state.drill, segment: state.segment, group: state.group, day: state.day,
                     station: state.station });
@@ -28,7 +24,7 @@ function saveUrl() {
 }
 
 async function loadDrills() {
-  state.drills = await getJSON("/api/drills");
+  state.drills = await get("/api/drills");
   const select = $("#drill-select");
   clear(select, ...state.drills.map((d) => h("option", { value: d.slug }, d.name)));
   const fallback = state.drills.find((d) => d.slug === "backward-sprint-10m") || state.drills[0];
@@ -51,7 +47,7 @@ async function loadBoard(flashAthlete) {
   if (!state.drill) return;
   const url = "/api/leaderboards/" + encodeURIComponent(state.drill) +
     query({ segment: state.segment, group: state.group, day: state.day });
-  const mine = (loading = getJSON(url));
+  const mine = (loading = get(url));
   const board = await mine;
   if (mine !== loading) return; // a newer request for other filters won
   const title = board.name + (state.segment ? " · " + state.segment : "");
@@ -69,15 +65,9 @@ function onMessage(msg) {
   if (msg.drill && msg.drill !== state.drill) return;
   const line = describe(msg);
   if (line) $("#latest").textContent = line;
-  if ((msg.type === "run" && msg.state === "finished") || msg.type === "correction") {
-    loadBoard(msg.type === "run" ? msg.athlete : null).catch(console.error);
+  if ((msg.type === LIVE.RUN && msg.state === "finished") || msg.type === LIVE.CORRECTION) {
+    loadBoard(msg.type === LIVE.RUN ? msg.athlete : null).catch(console.error);
   }
-}
-
-function setStatus(on, text) {
-  const el = $("#live-status");
-  el.textContent = text;
-  el.className = "status " + (on ? "status-on" : "status-off");
 }
 
 function bindFilters() {
@@ -125,6 +115,6 @@ window.addEventListener("DOMContentLoaded", async () => {
   window.agilityLive = new LiveFeed({
     onMessage,
     onReload: () => loadBoard().catch(console.error),
-    onStatus: setStatus,
+    onStatus: liveBadge($("#live-status")),
   }).start();
 });

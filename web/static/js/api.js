@@ -24,6 +24,28 @@ export function csrfToken() {
   return "";
 }
 
+/**
+ * fetch() with the API's failures as ApiError: no answer at all is status 0, an answer that
+ * is not 2xx carries the server's body (a 401 also tells the page the login ran out).
+ */
+async function send(url, init) {
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ApiError(0, { detail: "cannot reach the server (" + err.message + ")" });
+  }
+  if (!res.ok) {
+    const type = res.headers.get("content-type") || "";
+    const data = type.includes("json") ? await res.json() : await res.text();
+    const error = new ApiError(res.status, typeof data === "object" ? data : { detail: data },
+                               res.headers.get("Retry-After"));
+    if (res.status === 401) window.dispatchEvent(new CustomEvent("agility:unauthorized"));
+    throw error;
+  }
+  return res;
+}
+
 export async function api(method, url, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin" };
@@ -37,22 +59,14 @@ export async function api(method, url, body) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let res;
-  try {
-    res = await fetch(url, init);
-  } catch (err) {
-    throw new ApiError(0, { detail: "cannot reach the server (" + err.message + ")" });
-  }
+  const res = await send(url, init);
+  if (res.status === 204) return null;
   const type = res.headers.get("content-type") || "";
-  const data = res.status === 204 ? null : type.includes("json") ? await res.json() : await res.text();
-  if (!res.ok) {
-    const error = new ApiError(res.status, typeof data === "object" ? data : { detail: data },
-                               res.headers.get("Retry-After"));
-    if (res.status === 401) window.dispatchEvent(new CustomEvent("agility:unauthorized"));
-    throw error;
-  }
-  return data;
+  return type.includes("json") ? res.json() : res.text();
 }
+
+/** A file to save (an export): the response itself, or an ApiError with the server's sentence. */
+export const fetchFile = (url) => send(url, { credentials: "same-origin" });
 
 export const get = (url) => api("GET", url);
 export const post = (url, body) => api("POST", url, body === undefined ? {} : body);

@@ -2,7 +2,10 @@
 // difference to the personal best, reps; times the gates did not take are marked. The board
 // of a backward drill with a forward twin adds each athlete's backward ÷ forward time, its
 // name in the column's header and its meaning under the table (server/leaderboard/ratio.py).
+import { get } from "./api.js";
 import { clear, fmtDiff, fmtS, h } from "./dom.js";
+import { LIVE } from "./live-types.js";
+import { REP_TYPES } from "./live.js";
 
 function timeCell(seconds, manual, cls) {
   return h("td", { class: cls }, fmtS(seconds),
@@ -75,11 +78,6 @@ export function renderBoard(body, board, { flash = null, limit = Infinity, offse
   }));
 }
 
-// Live messages about a rep name the station (course) it ran on; a rep of the lane of
-// before names "main".
-const REP_TYPES = new Set(["split", "run", "cue", "stimulus", "flag", "start_refused",
-                           "crossing_unassigned"]);
-
 /** The `?station=NAME` of the page's address: "" shows every station. */
 export function stationParam(params = new URLSearchParams(location.search)) {
   return (params.get("station") || "").trim();
@@ -92,19 +90,23 @@ export function otherStation(msg, station) {
 
 /** One line about a live message, or null when it says nothing for a board's audience. */
 export function describe(msg) {
-  if (msg.type === "split") return `${msg.athlete}: ${msg.split} ${fmtS(msg.elapsed_s)}`;
-  if (msg.type === "run") {
+  if (msg.type === LIVE.SPLIT) return `${msg.athlete}: ${msg.split} ${fmtS(msg.elapsed_s)}`;
+  if (msg.type === LIVE.RUN) {
     const what = msg.state === "finished" ? fmtS(msg.total_s) : String(msg.state).replace(/_/g, " ");
     return `${msg.athlete} · rep ${msg.rep}${msg.familiarisation ? " (practice)" : ""}: ${what}`;
   }
-  if (msg.type === "correction") return "A rep was corrected by the coach; the board is updated.";
+  if (msg.type === LIVE.CORRECTION) return "A rep was corrected by the coach; the board is updated.";
   return null;
 }
 
 /** The line for the last rep already stored (from /api/runs/recent), before any live message. */
 export async function lastRepLine(drill) {
   const url = "/api/runs/recent?limit=1" + (drill ? "&drill=" + encodeURIComponent(drill) : "");
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
-  const runs = res.ok ? await res.json() : [];
-  return runs.length ? describe({ type: "run", ...runs[0] }) : null;
+  // A server that answers with an error has no last rep to tell of; one that does not
+  // answer at all is the page's to report.
+  const runs = await get(url).catch((err) => {
+    if (err.status === 0) throw err;
+    return [];
+  });
+  return runs.length ? describe({ type: LIVE.RUN, ...runs[0] }) : null;
 }

@@ -10,6 +10,7 @@
 // Every point is a focusable <g class="chart-point"> with a <title> ("Sprint 10 m, 2 Mar 2026:
 // 1.851 s …") for hover; a tap, click or keyboard focus also writes that text under the chart.
 // The legend's buttons hide and show a series (the y axis then fits the lines still shown).
+import { h } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SHAPES = ["circle", "square", "triangle", "diamond", "down", "cross"];
@@ -20,13 +21,6 @@ function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs)) if (value != null) el.setAttribute(key, value);
   for (const child of children.flat()) if (child != null) el.append(child);
-  return el;
-}
-
-function html(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) if (value != null) el.setAttribute(key, value);
-  el.append(...children.filter((c) => c != null));
   return el;
 }
 
@@ -98,9 +92,9 @@ export function lineChart(container, series, options = {}) {
     points: s.points.map((p) => ({ ...p, t: toTime(p.x) })).sort((a, b) => a.t - b.t) }))
     .filter((s) => s.points.length);
   const hidden = new Set();
-  const figure = html("figure", { class: "chart" });
-  const readout = html("p", { class: "chart-readout", "aria-live": "polite" });
-  const legend = html("ul", { class: "chart-legend", "aria-label": "Lines" });
+  const figure = h("figure", { class: "chart" });
+  const readout = h("p", { class: "chart-readout", "aria-live": "polite" });
+  const legend = h("ul", { class: "chart-legend", "aria-label": "Lines" });
   let width = 0;
 
   const unitText = (v, places) => `${v.toFixed(places)} ${opts.unit}`.trim();
@@ -183,7 +177,7 @@ export function lineChart(container, series, options = {}) {
 
   function drawLegend() {
     legend.replaceChildren(...list.map((s) => {
-      const button = html("button", { type: "button", class: "chart-toggle", "data-series": s.id,
+      const button = h("button", { type: "button", class: "chart-toggle", "data-series": s.id,
                                       "aria-pressed": String(!hidden.has(s.id)),
                                       title: hidden.has(s.id) ? "Show this line" : "Hide this line" },
         swatch(s.index), s.name);
@@ -192,13 +186,13 @@ export function lineChart(container, series, options = {}) {
         else hidden.add(s.id);
         redraw();
       });
-      return html("li", {}, button);
+      return h("li", {}, button);
     }));
   }
 
   function redraw() {
     if (!list.length) {
-      figure.replaceChildren(html("p", { class: "chart-empty muted" }, opts.empty));
+      figure.replaceChildren(h("p", { class: "chart-empty muted" }, opts.empty));
       return;
     }
     drawLegend();

@@ -3,6 +3,15 @@
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
+/**
+ * The lookup of one panel's own elements by their `data-part`, inside `root` only, so two
+ * panels may use the same name and a reader of the markup sees which panel owns what:
+ * `const part = parts($("#tab-run")); part("splits-body")`.
+ */
+export function parts(root) {
+  return (name) => root.querySelector(`[data-part="${name}"]`);
+}
+
 /** h("td", {class: "num", dataset: {id: 3}, onclick: fn}, "text", childNode, ...) */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -48,6 +57,9 @@ export function fmtClock(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour12: false });
 }
+
+/** "1 rep", "2 reps". */
+export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Query string from an object, leaving out empty values. */
 export function query(params) {

@@ -1,9 +1,25 @@
 // The live feed for every page: one WebSocket to /ws/live that reconnects on its own, and
 // after a reconnect asks /api/live/since for the messages it missed (docs/CONSOLE-API.md,
 // "Live feed catch-up"). Each message reaches the page once, in order, by its `seq`.
+import { get } from "./api.js";
+import { LIVE } from "./live-types.js";
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10000;
+
+// The messages about a rep: each names the station (course) it ran on; a rep of the lane of
+// before names none, which is "main".
+export const REP_TYPES = new Set([LIVE.SPLIT, LIVE.RUN, LIVE.CUE, LIVE.STIMULUS, LIVE.FLAG,
+                                  LIVE.START_REFUSED, LIVE.CROSSING_UNASSIGNED]);
+
+/** The page's live badge (`el`, class "status"): onStatus(connected, text) for a LiveFeed. */
+export function liveBadge(el) {
+  return (on, text) => {
+    el.textContent = text;
+    el.classList.toggle("status-on", on);
+    el.classList.toggle("status-off", !on);
+  };
+}
 
 /** The wait before the next try: the backoff step with jitter, from half of it to all of
  * it, so 200 phones that lost the server at one instant do not all come back at the next. */
@@ -64,7 +80,7 @@ export class LiveFeed {
       } catch {
         return;
       }
-      if (msg.type === "hello") this.hello(msg);
+      if (msg.type === LIVE.HELLO) this.hello(msg);
       else if (this.catchingUp) this.buffer.push(msg);
       else this.deliver(msg);
     });
@@ -96,8 +112,7 @@ export class LiveFeed {
     this.catchingUp = true;
     try {
       const url = `/api/live/since?epoch=${encodeURIComponent(this.epoch)}&seq=${this.seq}`;
-      const res = await fetch(url, { headers: { Accept: "application/json" } });
-      const data = res.ok ? await res.json() : { reload: true };
+      const data = await get(url);
       if (data.reload) {
         this.seq = Math.max(this.seq, msg.seq || 0);
         this.onReload("gap");
@@ -106,6 +121,7 @@ export class LiveFeed {
         this.caughtUp += 1;
       }
     } catch (err) {
+      // No answer, or an error for one: the gap cannot be filled, so the page reloads.
       this.seq = Math.max(this.seq, msg.seq || 0);
       this.onReload("gap");
     } finally {

@@ -5,7 +5,8 @@
 // controls. Live updates from /ws/live, this station's only; the API decides what is allowed.
 import { ApiError, get, post } from "./api.js";
 import { $, clear, fmtClock, fmtS, fmtState, h } from "./dom.js";
-import { LiveFeed } from "./live.js";
+import { LIVE } from "./live-types.js";
+import { LiveFeed, liveBadge } from "./live.js";
 import { mountThemeToggle } from "./theme.js";
 
 const NAME = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -19,6 +20,7 @@ let current = null; // the last state the server sent
 let refreshTimer = null;
 let countdownTimer = null;
 let locked = false; // no working link: controls stay off until the page is opened again
+const showLive = liveBadge($("#live-status")); // a module runs once the page is parsed
 
 function say(text, kind = "ok") {
   const box = $("#checkin-status");
@@ -151,26 +153,19 @@ function refreshSoon() {
 }
 
 function onLive(msg) {
-  if (msg.type === "plan") {
+  if (msg.type === LIVE.PLAN) {
     // Plan messages name their session, not their station: ours, or any while we have none.
     if (!current || !current.session || msg.session_id === current.session.id) refreshSoon();
     return;
   }
   if (msg.station !== NAME) return;
-  if (msg.type === "split" && typeof msg.elapsed_s === "number") {
+  if (msg.type === LIVE.SPLIT && typeof msg.elapsed_s === "number") {
     $("#live-split").textContent = `${msg.split} ${fmtS(msg.elapsed_s)}`;
-  } else if (msg.type === "run") {
+  } else if (msg.type === LIVE.RUN) {
     const result = msg.state === "finished" ? fmtS(msg.total_s) : fmtState(msg.state);
     $("#live-split").textContent = "Last rep: " + result;
     refreshSoon();
   }
-}
-
-function showLive(on, text) {
-  const el = $("#live-status");
-  el.textContent = text;
-  el.classList.toggle("status-on", on);
-  el.classList.toggle("status-off", !on);
 }
 
 // -- check-in ---------------------------------------------------------------------------

@@ -5,9 +5,12 @@
 // its page and its pace. ?group=NAME: that group's athletes only (boards and drills).
 // ?station=NAME (a TV beside one course of a testing day): live updates of other stations are
 // ignored, and once a rep has ended there the rotation keeps to the drills run there.
+import { get } from "./api.js";
 import { $, clear, fmtClock, fmtS, h, query } from "./dom.js";
 import { describe, lastRepLine, otherStation, renderBoard, stationParam } from "./board.js";
-import { LiveFeed } from "./live.js";
+import { LIVE } from "./live-types.js";
+import { LiveFeed, liveBadge } from "./live.js";
+import { reducedMotion, replay } from "./motion.js";
 
 const params = new URLSearchParams(location.search);
 const ROTATE_S = Math.max(3, Number(params.get("every")) || 15);
@@ -18,12 +21,6 @@ const GROUP = (params.get("group") || "").trim();
 // seen: the drills of reps that ended at STATION since the page opened.
 const state = { drills: [], index: 0, page: 0, perPage: 0, timer: null, board: null, seen: [],
                 freshTimer: null };
-
-async function getJSON(url) {
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!res.ok) throw new Error(url + " answered " + res.status);
-  return res.json();
-}
 
 const boardUrl = (slug) => `/api/leaderboards/${encodeURIComponent(slug)}` +
   query({ day: "today", group: GROUP });
@@ -36,10 +33,10 @@ function slugsFrom(answer) {
 /** Today's drills: GET /api/leaderboards/today; if a server lacks it, today's recent reps. */
 async function todaysDrills() {
   try {
-    return slugsFrom(await getJSON("/api/leaderboards/today" + query({ group: GROUP })));
+    return slugsFrom(await get("/api/leaderboards/today" + query({ group: GROUP })));
   } catch {
     const today = new Date().toISOString().slice(0, 10); // boards count UTC days
-    const runs = await getJSON("/api/runs/recent?limit=200");
+    const runs = await get("/api/runs/recent?limit=200");
     const seen = [];
     for (const r of runs) {
       if (String(r.started_wall).slice(0, 10) === today && !seen.includes(r.drill)) seen.push(r.drill);
@@ -128,7 +125,7 @@ async function load(flash = null) {
     draw();
     return;
   }
-  const board = await getJSON(boardUrl(slug));
+  const board = await get(boardUrl(slug));
   if (state.drills[state.index] !== slug) return;
   state.board = board;
   $("#tv-title").textContent = board.name || slug;
@@ -136,13 +133,17 @@ async function load(flash = null) {
   draw(flash);
 }
 
+/** The bar under the header fills in ROTATE_S seconds, the time to the next page; under
+ * reduced motion it stays empty (a bar that jumps full at once would say nothing). */
 function restartProgress() {
   const bar = $("#tv-progress-bar");
-  bar.classList.remove("running");
   bar.style.width = "0";
-  void bar.offsetWidth; // restart the transition
+  if (reducedMotion()) {
+    bar.classList.remove("running");
+    return;
+  }
   bar.style.transitionDuration = ROTATE_S + "s";
-  bar.classList.add("running");
+  replay(bar, "running");
   bar.style.width = "100%";
 }
 
@@ -195,8 +196,8 @@ function showFresh(msg, board) {
 async function onResult(msg) {
   const drill = msg.drill;
   // A practice rep is on no board: it is not a new result.
-  const ended = msg.type === "run" && msg.state === "finished" && !msg.familiarisation;
-  const board = await getJSON(boardUrl(drill));
+  const ended = msg.type === LIVE.RUN && msg.state === "finished" && !msg.familiarisation;
+  const board = await get(boardUrl(drill));
   const mine = !ended || (board.entries || []).some((e) => e.athlete === msg.athlete);
   if (!mine) return; // another group's athlete
   if (ended) showFresh(msg, board);
@@ -216,20 +217,14 @@ function onMessage(msg) {
   const line = describe(msg);
   if (line) $("#latest").textContent = line;
   if (!msg.drill) return;
-  const ended = msg.type === "run" && msg.state === "finished";
+  const ended = msg.type === LIVE.RUN && msg.state === "finished";
   if (ended && STATION && !state.seen.includes(msg.drill)) {
     state.seen.push(msg.drill);
     setDrills(state.drills.filter(shown));
   }
-  if ((ended || msg.type === "correction") && shown(msg.drill)) {
+  if ((ended || msg.type === LIVE.CORRECTION) && shown(msg.drill)) {
     onResult(msg).catch(console.error);
   }
-}
-
-function setStatus(on, text) {
-  const el = $("#live-status");
-  el.textContent = text;
-  el.className = "status " + (on ? "status-on" : "status-off");
 }
 
 function tick() {
@@ -258,6 +253,6 @@ window.addEventListener("DOMContentLoaded", async () => {
   window.agilityLive = new LiveFeed({
     onMessage,
     onReload: () => refreshDrills().then(() => load()).catch(console.error),
-    onStatus: setStatus,
+    onStatus: liveBadge($("#live-status")),
   }).start();
 });

@@ -3,11 +3,10 @@
 // days (per drill: each day's best valid time, its reps, and the marks to read it by), then
 // the forward:backward ratios over time and the left/right comparisons. No valid rep: a
 // sentence instead of a chart.
-import { clear, fmtS, h } from "../dom.js";
+import { clear, fmtS, h, plural } from "../dom.js";
 import { fmtDay, lineChart, toTime } from "../chart.js";
 import { RATIO_LABEL } from "./report-table.js";
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const dayOf = (iso) => String(iso).slice(0, 10); // the API's days are UTC dates, as its starts
 
 /** What to know to read a rep's time: hand time, out of range, cross-device, coarse. */
@@ -59,7 +58,7 @@ function historyTable(history) {
     groups.push(h("tbody", { dataset: { drill: drill.slug } }, rows));
   }
   if (!groups.length) return null;
-  return h("table", { class: "board history-table", id: "history-table" },
+  return h("table", { class: "board history-table", dataset: { part: "history-table" } },
     h("caption", { class: "muted" }, "Each test day: the best valid time, the valid reps of all "
       + "the reps run, and what to know to read the time."),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Drill"), h("th", { scope: "col" }, "Test day"),
@@ -83,7 +82,7 @@ function extras(history) {
   const out = [];
   const ratios = history.fb_ratios || [];
   if (ratios.length) {
-    out.push(h("p", { id: "history-ratios" }, h("strong", {}, `${RATIO_LABEL} over time: `),
+    out.push(h("p", { dataset: { part: "history-ratios" } }, h("strong", {}, `${RATIO_LABEL} over time: `),
       ratios.map((r) => `${r.distance_m} m ${r.ratio.toFixed(3)} (${fmtDay(toTime(r.day))})`)
         .join(", ")));
   }
@@ -130,7 +129,7 @@ export function createHistoryPanel(box, { onClose }) {
     box.hidden = false;
     box.dataset.athleteId = athlete.id;
     const heading = h("h3", { id: "athlete-report-title", tabindex: "-1" }, `${athlete.name}: history`);
-    const done = h("button", { type: "button", class: "small", id: "athlete-report-close",
+    const done = h("button", { type: "button", class: "small", dataset: { part: "athlete-report-close" },
                                onclick: () => { close(); onClose(athlete); } }, "Close chart");
     const body = h("div", { class: "athlete-report-body" }, h("p", { class: "muted" }, "Loading the history…"));
     clear(box, h("div", { class: "athlete-report-head" }, heading, done), body);
@@ -147,7 +146,7 @@ export function createHistoryPanel(box, { onClose }) {
     }
     if (mine !== token) return; // another athlete was chosen meanwhile
     const series = seriesOf(history);
-    const holder = h("div", { class: "chart-box", id: "history-chart" });
+    const holder = h("div", { class: "chart-box", dataset: { part: "history-chart" } });
     const counted = series.filter((s) => s.points.length).length;
     const days = new Set(series.flatMap((s) => s.points.map((p) => p.x))).size;
     clear(body,

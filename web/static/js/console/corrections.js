@@ -3,7 +3,8 @@
 // athlete, the history of a rep in words, and a time typed in by hand (stored as manual; a
 // time outside the drill's plausible range is stored only when the coach confirms it).
 import { ApiError, get, post } from "../api.js";
-import { $, clear, fmtClock, fmtS, fmtState, h, query } from "../dom.js";
+import { $, clear, fmtClock, fmtS, fmtState, h, query, parts } from "../dom.js";
+import { LIVE } from "../live-types.js";
 import { clearError, fillSelect, guarded, notify, on, showError } from "./ui.js";
 
 const PAGE = 25;
@@ -18,11 +19,13 @@ export function createCorrections(ctx) {
   let token = 0;
   let sessionsLoaded = false;
 
-  const drillName = (slug) => (ctx.store.drills.find((d) => d.slug === slug) || {}).name || slug;
+  const panel = $("#tab-run"); // the run panel's "Recent reps"; the dialog is the page's own
+  const part = parts(panel);
+  const { drillName } = ctx;
   const activeAthletes = () => ctx.store.athletes.filter((a) => !a.archived);
   const athleteItems = () => activeAthletes().map((a) => ({ value: String(a.id), label: `${a.name} (${a.team})` }));
-  const sessionSelect = $("#corrections-session");
-  const dayInput = $("#corrections-day");
+  const sessionSelect = part("corrections-session");
+  const dayInput = part("corrections-day");
 
   function filters() {
     const out = { offset, limit: PAGE };
@@ -80,14 +83,14 @@ export function createCorrections(ctx) {
   function renderPager() {
     const { total, runs } = page;
     const first = total ? page.offset + 1 : 0;
-    $("#corrections-count").textContent = total
+    part("corrections-count").textContent = total
       ? `Reps ${first}–${page.offset + runs.length} of ${total}` : "";
-    $("#corrections-prev").disabled = page.offset <= 0;
-    $("#corrections-next").disabled = page.offset + runs.length >= total;
+    part("corrections-prev").disabled = page.offset <= 0;
+    part("corrections-next").disabled = page.offset + runs.length >= total;
   }
 
   function render() {
-    const body = $("#recent-body");
+    const body = part("recent-body");
     renderPager();
     if (!page.runs.length) {
       const text = sessionSelect.value || dayInput.value ? "No reps match." : "No reps yet.";
@@ -221,22 +224,22 @@ export function createCorrections(ctx) {
   }
   sessionSelect.addEventListener("change", refilter);
   dayInput.addEventListener("change", refilter);
-  $("#corrections-prev").addEventListener("click", () => {
+  part("corrections-prev").addEventListener("click", () => {
     offset = Math.max(0, page.offset - PAGE);
     loadSoon(0);
   });
-  $("#corrections-next").addEventListener("click", () => {
+  part("corrections-next").addEventListener("click", () => {
     offset = page.offset + PAGE;
     loadSoon(0);
   });
 
   // -- manual time entry ----------------------------------------------------------------
-  const confirmBox = $("#manual-confirm");
+  const confirmBox = part("manual-confirm");
   let unconfirmed = null; // the body the server asked to confirm
 
   function fillManual() {
-    fillSelect($("#manual-drill"), ctx.store.drills.map((d) => ({ value: d.slug, label: d.name })));
-    fillSelect($("#manual-athlete"), athleteItems());
+    fillSelect(part("manual-drill"), ctx.store.drills.map((d) => ({ value: d.slug, label: d.name })));
+    fillSelect(part("manual-athlete"), athleteItems());
   }
 
   function askConfirm(body, err) {
@@ -244,11 +247,11 @@ export function createCorrections(ctx) {
     clear(confirmBox,
       h("p", {}, h("strong", {}, "Check this time: "), err.detail),
       h("div", { class: "form-buttons" },
-        h("button", { type: "button", id: "manual-confirm-save", class: "danger", onclick: () => save(true) },
+        h("button", { type: "button", dataset: { part: "manual-confirm-save" }, class: "danger", onclick: () => save(true) },
           `Save ${fmtS(body.total_s)} anyway (marked out of range)`),
-        h("button", { type: "button", id: "manual-confirm-cancel", onclick: hideConfirm }, "Change the time")));
+        h("button", { type: "button", dataset: { part: "manual-confirm-cancel" }, onclick: hideConfirm }, "Change the time")));
     confirmBox.hidden = false;
-    $("#manual-confirm-cancel").focus();
+    part("manual-confirm-cancel").focus();
   }
 
   function hideConfirm() {
@@ -258,7 +261,7 @@ export function createCorrections(ctx) {
   }
 
   async function save(confirmed) {
-    const f = $("#manual-form").elements;
+    const f = part("manual-form").elements;
     const body = confirmed && unconfirmed ? { ...unconfirmed, confirm: true } : {
       drill: f.drill.value, athlete_id: Number(f.athlete_id.value),
       total_s: Number(f.total_s.value), note: f.note.value.trim(),
@@ -277,13 +280,13 @@ export function createCorrections(ctx) {
     }
   }
 
-  $("#manual-form").addEventListener("submit", (ev) => {
+  part("manual-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     save(false);
   });
-  $("#manual-form").addEventListener("input", () => { if (unconfirmed) hideConfirm(); });
+  part("manual-form").addEventListener("input", () => { if (unconfirmed) hideConfirm(); });
 
-  $(".manual-entry").addEventListener("toggle", (ev) => {
+  $(".manual-entry", panel).addEventListener("toggle", (ev) => {
     if (ev.target.open) guarded(ctx.reloadRoster); // athletes a plan or the CLI added meanwhile
   });
   on("roster", fillManual);
@@ -296,8 +299,8 @@ export function createCorrections(ctx) {
       return load();
     },
     onLive(msg, tab) {
-      if (msg.type === "run" || msg.type === "correction") loadSoon();
-      if (msg.type === "plan") sessionsLoaded = false; // a session began: list it
+      if (msg.type === LIVE.RUN || msg.type === LIVE.CORRECTION) loadSoon();
+      if (msg.type === LIVE.PLAN) sessionsLoaded = false; // a session began: list it
       if (tab === "run" && !page.runs.length && !page.total) loadSoon();
     },
   };

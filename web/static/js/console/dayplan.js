@@ -9,7 +9,8 @@
 // the day again after a short quiet spell, and only while the tab is shown.
 import { get, post } from "../api.js";
 import { clear, fmtState, h } from "../dom.js";
-import { clearError, notify, showError } from "./ui.js";
+import { LIVE } from "../live-types.js";
+import { clearError, guarded, notify, showError } from "./ui.js";
 
 const QUIET_MS = 400;
 const EXAMPLE = `name = "Pre-season testing"
@@ -28,23 +29,23 @@ athletes = ["Ada", "Bo"]`;
 export function createDayPlan(before) {
   const S = { shown: false, days: [], chosen: null, day: null, timer: null, busy: false };
 
-  const status = h("p", { id: "dayplan-status", "aria-live": "polite" });
-  const select = h("select", { id: "dayplan-select", "aria-label": "Day plan shown" });
-  const body = h("tbody", { id: "dayplan-body" });
-  const start = h("button", { type: "button", class: "primary", id: "dayplan-next", hidden: true });
-  const hint = h("p", { id: "dayplan-hint", class: "muted", hidden: true });
+  const status = h("p", { dataset: { part: "dayplan-status" }, "aria-live": "polite" });
+  const select = h("select", { dataset: { part: "dayplan-select" }, "aria-label": "Day plan shown" });
+  const body = h("tbody", { dataset: { part: "dayplan-body" } });
+  const start = h("button", { type: "button", class: "primary", dataset: { part: "dayplan-next" }, hidden: true });
+  const hint = h("p", { dataset: { part: "dayplan-hint" }, class: "muted", hidden: true });
   // The day's report: every athlete's results of the day in one row (GET /api/reports/day).
-  const reports = h("p", { id: "dayplan-reports", class: "muted", hidden: true });
-  const errors = h("div", { id: "dayplan-error", class: "alert", role: "alert", hidden: true });
-  const text = h("textarea", { id: "dayplan-text", rows: 10, spellcheck: "false",
+  const reports = h("p", { dataset: { part: "dayplan-reports" }, class: "muted", hidden: true });
+  const errors = h("div", { dataset: { part: "dayplan-error" }, class: "alert", role: "alert", hidden: true });
+  const text = h("textarea", { dataset: { part: "dayplan-text" }, rows: 10, spellcheck: "false",
                                "aria-label": "Day plan (TOML or JSON)", placeholder: EXAMPLE });
-  const file = h("input", { type: "file", id: "dayplan-file", accept: ".toml,.json,text/plain" });
-  const save = h("button", { type: "button", id: "dayplan-save" }, "Save day plan");
-  const table = h("table", { class: "board", id: "dayplan-table", hidden: true },
+  const file = h("input", { type: "file", dataset: { part: "dayplan-file" }, accept: ".toml,.json,text/plain" });
+  const save = h("button", { type: "button", dataset: { part: "dayplan-save" } }, "Save day plan");
+  const table = h("table", { class: "board", dataset: { part: "dayplan-table" }, hidden: true },
     h("thead", {}, h("tr", {}, h("th", {}, "Station"), h("th", {}, "Group"),
                      h("th", {}, "State"), h("th", { class: "num" }, "Reps"))),
     body);
-  const root = h("fieldset", { class: "day-plan", id: "dayplan-panel" },
+  const root = h("fieldset", { class: "day-plan", dataset: { part: "dayplan-panel" } },
     h("legend", {}, "Day plan"),
     h("div", { class: "toolbar" }, status, select),
     errors, table,
@@ -71,13 +72,7 @@ export function createDayPlan(before) {
   }
 
   // From a timer or an event: a failure shows in the panel, not as the page's alert.
-  async function quietly(action) {
-    try {
-      await action();
-    } catch (err) {
-      showError(err, errors);
-    }
-  }
+  const quietly = (action) => guarded(action, errors);
 
   function soon() {
     if (!S.shown || S.timer) return;
@@ -176,6 +171,6 @@ export function createDayPlan(before) {
     },
     hide: () => { S.shown = false; },
     // A session moved on (a rep, a state): the day's progress may have too.
-    onLive: (msg) => { if (msg.type === "plan") soon(); },
+    onLive: (msg) => { if (msg.type === LIVE.PLAN) soon(); },
   };
 }

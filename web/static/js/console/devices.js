@@ -2,7 +2,9 @@
 // device (refreshed while the tab is open); test mode, where each beam break flashes its
 // row (`device` messages); layouts that bind drill roles to a device channel.
 import { del, get, post, put } from "../api.js";
-import { $, $$, clear, h } from "../dom.js";
+import { $, $$, clear, h, parts } from "../dom.js";
+import { LIVE } from "../live-types.js";
+import { replay } from "../motion.js";
 import { fillSelect, guarded, notify, showError } from "./ui.js";
 
 const POLL_MS = 2000;
@@ -39,6 +41,7 @@ function normaliseLayouts(answer) {
 }
 
 export function createDevices(ctx) {
+  const part = parts($("#tab-devices"));
   let devices = [];
   let timer = null;
 
@@ -46,11 +49,11 @@ export function createDevices(ctx) {
     devices = await get("/api/devices");
     renderDevices();
     fillBindingSelects();
-    $("#devices-updated").textContent = "updated " + new Date().toLocaleTimeString([], { hour12: false });
+    part("devices-updated").textContent = "updated " + new Date().toLocaleTimeString([], { hour12: false });
   }
 
   function renderDevices() {
-    const body = $("#devices-body");
+    const body = part("devices-body");
     if (!devices.length) {
       clear(body, h("tr", {}, h("td", { colspan: 7, class: "empty" },
         "No devices. Plug in a hub or gate (USB), or start the server with --device.")));
@@ -82,7 +85,7 @@ export function createDevices(ctx) {
   }
 
   // -- test mode ------------------------------------------------------------------------
-  $("#test-mode").addEventListener("change", async (ev) => {
+  part("test-mode").addEventListener("change", async (ev) => {
     const on = ev.target.checked;
     try {
       await post("/api/devices/test", { on });
@@ -94,30 +97,28 @@ export function createDevices(ctx) {
   });
 
   function onDeviceMessage(msg) {
-    const row = $$("#devices-body tr").find((tr) => tr.dataset.device === msg.device);
+    const row = $$("tr", part("devices-body")).find((tr) => tr.dataset.device === msg.device);
     if (row) {
-      row.classList.remove("hit");
-      void row.offsetWidth; // restart the animation
-      row.classList.add("hit");
+      replay(row, "hit");
       const cell = row.querySelector(".last-event");
       if (cell) cell.textContent = "now";
     }
-    const log = $("#test-log");
+    const log = part("test-log");
     log.prepend(h("li", {}, `${new Date().toLocaleTimeString([], { hour12: false })} ${msg.device} · channel ${msg.channel} · ${msg.kind || "event"}`));
     while (log.children.length > 8) log.lastChild.remove();
   }
 
   // -- a Chronopic, a Timy or any port by hand ------------------------------------------------
-  $("#add-port-form").addEventListener("submit", async (ev) => {
+  part("add-port-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const port = $("#add-port").value.trim();
+    const port = part("add-port").value.trim();
     const answer = await guarded(() => post("/api/devices/ports", { port }));
     if (answer !== undefined) {
       devices = answer;
       renderDevices();
       fillBindingSelects();
       notify(`Opened ${port}.`);
-      $("#add-port").value = "";
+      part("add-port").value = "";
     }
   });
 
@@ -127,11 +128,11 @@ export function createDevices(ctx) {
     try {
       layouts = normaliseLayouts(await get("/api/layouts"));
     } catch (err) {
-      clear($("#layouts-body"), h("tr", {}, h("td", { colspan: 3, class: "empty" },
+      clear(part("layouts-body"), h("tr", {}, h("td", { colspan: 3, class: "empty" },
         `Layouts are not available (${err.status || ""} ${err.detail || err.message}).`)));
       return;
     }
-    clear($("#layouts-body"), ...(layouts.length ? layouts.map((l) => h("tr", { dataset: { layout: l.name } },
+    clear(part("layouts-body"), ...(layouts.length ? layouts.map((l) => h("tr", { dataset: { layout: l.name } },
       h("td", {}, l.name, l.active ? h("span", { class: "badge running" }, " in use") : null),
       h("td", {}, Object.entries(l.bindings).map(([role, b]) => `${role} → ${b.device} ch ${b.channel}`).join(", ")),
       h("td", {}, h("div", { class: "row-actions" },
@@ -182,7 +183,7 @@ export function createDevices(ctx) {
   }
 
   function fillBindingSelects() {
-    for (const row of $$("#binding-rows tr")) {
+    for (const row of $$("tr", part("binding-rows"))) {
       const select = row.querySelector(".binding-device");
       const usable = devices.filter((d) => !d.problem);
       fillSelect(select, usable.map((d) => ({ value: d.key || d.device, label: `${d.key || d.device} (${d.kind})` })));
@@ -195,47 +196,47 @@ export function createDevices(ctx) {
     // By default in running order on channels 0, 1, 2... as `agility run` binds them.
     const usable = devices.filter((d) => !d.problem);
     const device = usable.length ? usable[0].key || usable[0].device : "";
-    clear($("#binding-rows"), ...roles.map((r, i) => bindingRow(r, bindings[r] || { device, channel: i })));
+    clear(part("binding-rows"), ...roles.map((r, i) => bindingRow(r, bindings[r] || { device, channel: i })));
     fillBindingSelects();
   }
 
   function editLayout(layout) {
-    $("#layout-name").value = layout.name;
+    part("layout-name").value = layout.name;
     setRoles(Object.keys(layout.bindings), layout.bindings);
   }
 
-  $("#layout-drill").addEventListener("change", (ev) => setRoles(drillRoles(ev.target.value)));
-  $("#add-role").addEventListener("click", () => {
-    $("#binding-rows").append(bindingRow());
+  part("layout-drill").addEventListener("change", (ev) => setRoles(drillRoles(ev.target.value)));
+  part("add-role").addEventListener("click", () => {
+    part("binding-rows").append(bindingRow());
     fillBindingSelects();
   });
-  $("#layout-form").addEventListener("submit", async (ev) => {
+  part("layout-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const bindings = {};
-    for (const row of $$("#binding-rows tr")) {
+    for (const row of $$("tr", part("binding-rows"))) {
       const role = row.querySelector('[name="role"]').value.trim();
       if (role) bindings[role] = { device: row.querySelector(".binding-device").value,
                                    channel: Number(row.querySelector(".binding-channel").value) };
     }
-    const name = $("#layout-name").value.trim();
+    const name = part("layout-name").value.trim();
     if (await guarded(() => put(`/api/layouts/${encodeURIComponent(name)}`, { bindings })) !== undefined) {
       notify(`Layout ${name} saved.`);
       await loadLayouts();
     }
   });
 
-  fillSelect($("#layout-drill"), ctx.store.drills.map((d) => ({ value: d.slug, label: d.name })));
-  setRoles(drillRoles($("#layout-drill").value));
+  fillSelect(part("layout-drill"), ctx.store.drills.map((d) => ({ value: d.slug, label: d.name })));
+  setRoles(drillRoles(part("layout-drill").value));
 
   return {
     async show() {
       const mode = await get("/api/devices/test").catch(() => null);
-      if (mode) $("#test-mode").checked = Boolean(mode.on);
+      if (mode) part("test-mode").checked = Boolean(mode.on);
       await Promise.all([loadDevices(), loadLayouts()]);
       poll();
     },
     onLive(msg) {
-      if (msg.type === "device") onDeviceMessage(msg);
+      if (msg.type === LIVE.DEVICE) onDeviceMessage(msg);
     },
   };
 }

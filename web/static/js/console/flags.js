@@ -11,11 +11,12 @@
 // may have flagged or decided something), fetched again after a short quiet spell, and only
 // while the tab is shown. Flags of a station without a card are listed below the cards.
 import { get, post } from "../api.js";
-import { $$, clear, fmtS, fmtState, h } from "../dom.js";
-import { errorNodes, notify, showError } from "./ui.js";
+import { $$, clear, fmtS, fmtState, h, parts } from "../dom.js";
+import { LIVE } from "../live-types.js";
+import { errorNodes, guarded, notify, showError } from "./ui.js";
 
 const QUIET_MS = 300;
-const LIVE_TYPES = new Set(["flag", "run", "plan", "correction"]);
+const LIVE_TYPES = new Set([LIVE.FLAG, LIVE.RUN, LIVE.PLAN, LIVE.CORRECTION]);
 const DOUBTS = { pass: "Pass", too_fast: "Too fast", missed_gate: "Missed gate",
                  merged: "Lost to the re-arm" };
 
@@ -24,7 +25,7 @@ export function createFlags(cards) {
               timer: null, drills: null, pending: new Set() };
 
   // Flags of a station with no card (removed since, say): below the cards, never lost.
-  const elsewhere = h("section", { id: "flags-elsewhere", class: "station-flags", hidden: true,
+  const elsewhere = h("section", { dataset: { part: "flags-elsewhere" }, class: "station-flags", hidden: true,
                                    "aria-labelledby": "flags-elsewhere-title" });
   cards.after(elsewhere);
 
@@ -53,20 +54,12 @@ export function createFlags(cards) {
     }
   }
 
-  // From a timer or the tab: a failure shows as the page's alert, as the cards' do.
-  async function quietly(action) {
-    try {
-      await action();
-    } catch (err) {
-      showError(err);
-    }
-  }
-
+  // From a timer or the tab, a failure shows as the page's alert (guarded), as the cards' do.
   function soon() {
     if (!S.shown || S.timer) return;
     S.timer = setTimeout(() => {
       S.timer = null;
-      quietly(refresh);
+      guarded(refresh);
     }, QUIET_MS);
   }
 
@@ -81,10 +74,10 @@ export function createFlags(cards) {
 
   // The card's "Flags to answer" section, made once, after its live notes.
   function sectionOf(card) {
-    let el = $$('[data-part="flags"]', card)[0];
+    let el = parts(card)("flags");
     if (el) return el;
     el = h("section", { class: "station-flags", dataset: { part: "flags" }, hidden: true });
-    const notes = $$('[data-part="notes"]', card)[0];
+    const notes = parts(card)("notes");
     if (notes) notes.after(el);
     else card.append(el);
     return el;
@@ -168,7 +161,7 @@ export function createFlags(cards) {
     // A pass's other flag is decided with it; a flag decided elsewhere leaves the list, and
     // the refusal that said so becomes a notice.
     const error = S.errors.get(flag.id);
-    await quietly(refresh);
+    await guarded(refresh);
     if (error && !S.flags.some((f) => f.id === flag.id)) notify(error.detail);
   }
 
@@ -187,7 +180,7 @@ export function createFlags(cards) {
       S.shown = true;
       clearTimeout(S.timer);
       S.timer = null;
-      return quietly(refresh);
+      return guarded(refresh);
     },
     hide: () => { S.shown = false; },
     onLive: (msg) => { if (LIVE_TYPES.has(msg.type)) soon(); },

@@ -2,15 +2,16 @@
 // athletes, order and reps; creates the plan (POST /api/plans, server/plans/README.md)
 // and starts it (POST /api/plans/{id}/sessions), then opens the run view.
 import { get, post } from "../api.js";
-import { $, $$, clear, h } from "../dom.js";
+import { $, $$, clear, h, parts } from "../dom.js";
 import { fillSelect, guarded, notify, on, showError } from "./ui.js";
 import { rememberPlan } from "./plans.js";
 
 const DEFAULT_REPS = 3;
 
 export function createLauncher(ctx) {
-  const form = $("#launch-form");
-  const teamSelect = $("#plan-team");
+  const part = parts($("#tab-launch"));
+  const form = part("launch-form");
+  const teamSelect = part("plan-team");
 
   function defaultName() {
     const d = new Date();
@@ -27,13 +28,13 @@ export function createLauncher(ctx) {
 
   function fillAthletes() {
     const athletes = teamAthletes();
-    const picked = new Set($$("#athlete-picks input:checked").map((i) => i.value));
-    clear($("#athlete-picks"), ...athletes.map((a) => h("label", { class: "check" },
+    const picked = new Set($$("input:checked", part("athlete-picks")).map((i) => i.value));
+    clear(part("athlete-picks"), ...athletes.map((a) => h("label", { class: "check" },
       h("input", { type: "checkbox", name: "athlete", value: a.name, checked: picked.has(a.name) }),
       a.name, a.group ? h("span", { class: "muted" }, ` · ${a.group}`) : null)));
     // Quick picks by the roster's group column (Backs, Forwards...).
     const groups = [...new Set(athletes.map((a) => a.group).filter(Boolean))].sort();
-    clear($("#group-buttons"), ...groups.map((g) => h("button", {
+    clear(part("group-buttons"), ...groups.map((g) => h("button", {
       type: "button", class: "small", onclick: () => pickGroup(g) }, `Pick ${g}`)),
       athletes.length ? h("button", { type: "button", class: "small", onclick: () => pickGroup(null) }, "Pick none") : null);
     showWho();
@@ -42,14 +43,14 @@ export function createLauncher(ctx) {
   function pickGroup(group) {
     form.elements.who.value = "athletes";
     const inGroup = new Set(teamAthletes().filter((a) => a.group === group).map((a) => a.name));
-    for (const box of $$("#athlete-picks input")) box.checked = inGroup.has(box.value);
+    for (const box of $$("input", part("athlete-picks"))) box.checked = inGroup.has(box.value);
     showWho();
   }
 
   function showWho() {
     const chosen = form.elements.who.value === "athletes";
-    $("#athlete-picks").hidden = !chosen;
-    $("#group-buttons").hidden = !chosen;
+    part("athlete-picks").hidden = !chosen;
+    part("group-buttons").hidden = !chosen;
   }
 
   function addBlock(values = {}) {
@@ -66,18 +67,18 @@ export function createLauncher(ctx) {
       h("button", { type: "button", class: "small danger", "aria-label": "Remove this drill",
                     onclick: () => row.remove() }, "✕"));
     if (values.drill) row.querySelector("select").value = values.drill;
-    $("#blocks").append(row);
+    part("blocks").append(row);
   }
 
   /** The plan as JSON, and each block's athletes as the server will resolve them. */
   function readPlan() {
     const team = teamSelect.value;
     const wholeTeam = form.elements.who.value === "team";
-    const chosen = $$("#athlete-picks input:checked").map((i) => i.value);
+    const chosen = $$("input:checked", part("athlete-picks")).map((i) => i.value);
     // As server/plans/store.py team_members: every athlete of the team, by name.
     const teamNames = ctx.store.athletes.filter((a) => a.team === team).map((a) => a.name)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const blocks = $$("#blocks .block-row").map((row) => {
+    const blocks = $$(".block-row", part("blocks")).map((row) => {
       const get = (name) => row.querySelector(`[name="${name}"]`).value;
       const block = { drill: get("drill"), reps: Number(get("reps")), order: get("order") };
       if (get("rest_s") !== "") block.rest_s = Number(get("rest_s"));
@@ -86,8 +87,8 @@ export function createLauncher(ctx) {
       return block;
     });
     const plan = {
-      name: $("#plan-name").value.trim(), team,
-      countdown_s: Number($("#plan-countdown").value || 0), blocks,
+      name: part("plan-name").value.trim(), team,
+      countdown_s: Number(part("plan-countdown").value || 0), blocks,
     };
     return { plan, rosters: blocks.map(() => (wholeTeam ? teamNames : chosen)) };
   }
@@ -103,16 +104,16 @@ export function createLauncher(ctx) {
       showError(new Error("choose at least one athlete, or run the whole team"));
       return;
     }
-    const atValue = $("#plan-at").value;
+    const atValue = part("plan-at").value;
     const at = atValue ? new Date(atValue).toISOString() : null;
-    const button = $("#launch-button");
+    const button = part("launch-button");
     button.disabled = true;
     try {
       const created = await post("/api/plans", plan);
       rememberPlan(created.id, plan, rosters);
       const session = await post(`/api/plans/${created.id}/sessions`, { at });
       notify(at ? `Session planned for ${new Date(at).toLocaleString()}.` : "Session started.");
-      $("#plan-name").value = defaultName();
+      part("plan-name").value = defaultName();
       await ctx.openRun(session.id);
     } catch (err) {
       showError(err);
@@ -123,7 +124,7 @@ export function createLauncher(ctx) {
 
   async function loadPlans() {
     const plans = await get("/api/plans");
-    const body = $("#plans-body");
+    const body = part("plans-body");
     if (!plans.length) {
       clear(body, h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No saved plans yet.")));
       return;
@@ -146,8 +147,8 @@ export function createLauncher(ctx) {
     if (ev.target.name === "who") showWho();
   });
   teamSelect.addEventListener("change", fillAthletes);
-  $("#add-block").addEventListener("click", () => addBlock());
-  $("#plan-name").value = defaultName();
+  part("add-block").addEventListener("click", () => addBlock());
+  part("plan-name").value = defaultName();
   addBlock();
   on("roster", fillTeams);
   fillTeams();

@@ -4,7 +4,7 @@ import { get } from "../api.js";
 import { $, $$ } from "../dom.js";
 import { logout, me, mountAuthForm } from "../auth.js";
 import { Beeper } from "../beeper.js";
-import { LiveFeed } from "../live.js";
+import { LiveFeed, liveBadge } from "../live.js";
 import { mountThemeToggle } from "../theme.js";
 import { emit, guarded, on } from "./ui.js";
 import { createRunView } from "./run.js";
@@ -100,11 +100,9 @@ function bindHeader() {
   window.addEventListener("agility:unauthorized", () => { askLogin(); });
 }
 
-function setStatus(on, text) {
-  const el = $("#live-status");
-  el.textContent = text;
-  el.className = "status " + (on ? "status-on" : "status-off");
-}
+/** A drill of /api/drills by its slug ({} when unknown), and its name (the slug then). */
+const drillOf = (slug) => store.drills.find((d) => d.slug === slug) || {};
+const drillName = (slug) => drillOf(slug).name || slug;
 
 async function start() {
   bindHeader();
@@ -119,7 +117,8 @@ async function start() {
     setCoach(who.coach);
   }
   store.drills = await get("/api/drills");
-  const ctx = { store, beeper, reloadRoster, openTab, openRun: (id) => parts.run.open(id) };
+  const ctx = { store, beeper, reloadRoster, openTab, openRun: (id) => parts.run.open(id),
+                drillOf, drillName };
   parts.run = createRunView(ctx);
   parts.corrections = createCorrections(ctx);
   parts.launch = createLauncher(ctx);
@@ -137,7 +136,7 @@ async function start() {
     onReload: () => {
       for (const part of Object.values(parts)) if (part.onReload) guarded(() => part.onReload());
     },
-    onStatus: setStatus,
+    onStatus: liveBadge($("#live-status")),
   }).start();
   document.body.dataset.ready = "true";
 }

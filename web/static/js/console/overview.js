@@ -8,7 +8,10 @@
 // mark its card stale; stale cards are fetched together after a short quiet spell, one
 // request at a time, and only while the tab is shown (a shown tab fetches them all).
 import { get, put } from "../api.js";
-import { $, $$, clear, fmtClock, fmtS, fmtState, h } from "../dom.js";
+import { $, $$, clear, fmtClock, fmtS, fmtState, h, parts } from "../dom.js";
+import { LIVE } from "../live-types.js";
+import { REP_TYPES } from "../live.js";
+import { replay } from "../motion.js";
 import { guarded, notify, on } from "./ui.js";
 import { makeLink, revokeLinks } from "./stations.js";
 import { createDayPlan } from "./dayplan.js";
@@ -21,22 +24,21 @@ const POLL_MS = 15000;
 // Fetching cards one by one beyond this is slower than fetching them all at once.
 const ONE_BY_ONE = 2;
 const NOTES_KEPT = 20;
-const REP_TYPES = new Set(["split", "run", "cue", "stimulus", "flag", "start_refused",
-                           "crossing_unassigned"]);
-const NOTE_TYPES = new Set(["flag", "start_refused", "crossing_unassigned"]);
+const NOTE_TYPES = new Set([LIVE.FLAG, LIVE.START_REFUSED, LIVE.CROSSING_UNASSIGNED]);
 
 const overviewPath = (name) => "/api/overview/stations" + (name ? "/" + encodeURIComponent(name) : "");
 
 export function createOverview() {
+  const part = parts($("#tab-stations"));
   const S = {
     shown: false, cards: new Map(), sessions: new Map(), notes: new Map(), athletes: null,
     stale: new Set(), all: false, timer: null, busy: false, nextNote: 1, rosterVersion: 0,
   };
 
   // The day plan's rotations, above the cards (js/console/dayplan.js).
-  const dayPlan = createDayPlan($("#overview-cards"));
+  const dayPlan = createDayPlan(part("overview-cards"));
   // Each card's open course flags, with Keep and Swap (js/console/flags.js).
-  const flags = createFlags($("#overview-cards"));
+  const flags = createFlags(part("overview-cards"));
 
   // From a timer: an error (the server restarting, a sign-in that ran out) says so above.
   const flushSoon = () => setTimeout(() => guarded(flush), QUIET_MS);
@@ -73,7 +75,7 @@ export function createOverview() {
           }
         }
       }
-      $("#overview-updated").textContent = "Updated " + fmtClock(new Date().toISOString());
+      part("overview-updated").textContent = "Updated " + fmtClock(new Date().toISOString());
     } finally {
       S.busy = false;
       if ((S.all || S.stale.size) && !S.timer) S.timer = flushSoon();
@@ -92,11 +94,11 @@ export function createOverview() {
     const where = [msg.role ? `at ${msg.role}` : null, msg.drill || null].filter(Boolean).join(", ");
     let title;
     let text;
-    if (msg.type === "flag") {
+    if (msg.type === LIVE.FLAG) {
       title = "Flag";
       text = `${who}${where ? ` (${where})` : ""}: ${msg.reason || "check this crossing"}`
         + (msg.alternative ? `; it may be ${msg.alternative}'s` : "");
-    } else if (msg.type === "start_refused") {
+    } else if (msg.type === LIVE.START_REFUSED) {
       title = "Start refused";
       text = `${who}${where ? ` (${where})` : ""}: ${msg.reason || "refused"}`;
     } else {
@@ -113,7 +115,7 @@ export function createOverview() {
   function onLive(msg) {
     dayPlan.onLive(msg);
     flags.onLive(msg);
-    if (msg.type === "plan") {
+    if (msg.type === LIVE.PLAN) {
       // `plan` names its session; the station is looked up (unknown: a session just begun).
       mark(S.sessions.get(msg.session_id) ?? null);
       return;
@@ -128,7 +130,7 @@ export function createOverview() {
 
   function renderAll() {
     S.sessions.clear();
-    const box = $("#overview-cards");
+    const box = part("overview-cards");
     for (const el of $$(".station-card", box)) {
       if (!S.cards.has(el.dataset.station)) el.remove();
     }
@@ -139,35 +141,36 @@ export function createOverview() {
   }
 
   function cardElement(name) {
-    const found = $$(".station-card", $("#overview-cards")).find((el) => el.dataset.station === name);
+    const found = $$(".station-card", part("overview-cards")).find((el) => el.dataset.station === name);
     if (found) return found;
     const id = "station-card-" + name;
-    const part = (key, tag = "div", attrs = {}) => h(tag, { ...attrs, dataset: { part: key } });
+    const piece = (key, tag = "div", attrs = {}) => h(tag, { ...attrs, dataset: { part: key } });
     const el = h("article", { class: "station-card", dataset: { station: name }, "aria-labelledby": id },
       h("header", { class: "station-card-head" },
-        h("h3", { id }, name), part("state", "span", { class: "badge" })),
-      part("drills", "p", { class: "muted" }),
+        h("h3", { id }, name), piece("state", "span", { class: "badge" })),
+      piece("drills", "p", { class: "muted" }),
       h("div", { class: "station-card-grid" },
-        h("section", {}, h("p", { class: "label" }, "On course"), part("course", "ul", { class: "course-list" })),
-        h("section", {}, h("p", { class: "label" }, "Up next"), part("queue", "ol", { class: "queue-list" }))),
+        h("section", {}, h("p", { class: "label" }, "On course"), piece("course", "ul", { class: "course-list" })),
+        h("section", {}, h("p", { class: "label" }, "Up next"), piece("queue", "ol", { class: "queue-list" }))),
       h("div", { class: "station-progress" },
-        part("progress-bar", "progress", { "aria-label": `Progress of station ${name}` }),
-        part("progress", "span")),
-      h("section", {}, h("p", { class: "label" }, "Last results"), part("results", "ul", { class: "result-list" })),
-      part("notes", "section", { class: "station-notes", "aria-live": "polite" }),
-      part("tags", "section", { class: "station-tags" }),
+        piece("progress-bar", "progress", { "aria-label": `Progress of station ${name}` }),
+        piece("progress", "span")),
+      h("section", {}, h("p", { class: "label" }, "Last results"), piece("results", "ul", { class: "result-list" })),
+      piece("notes", "section", { class: "station-notes", "aria-live": "polite" }),
+      piece("tags", "section", { class: "station-tags" }),
       h("div", { class: "row-actions" },
         h("button", { type: "button", class: "small",
-                      onclick: () => guarded(() => makeLink(name, $("#overview-link-box"))) },
+                      onclick: () => guarded(() => makeLink(name, part("overview-link-box"))) },
           "Link for assistant"),
         h("button", { type: "button", class: "small",
-                      onclick: () => guarded(() => revokeLinks(name, $("#overview-link-box"))) },
+                      onclick: () => guarded(() => revokeLinks(name, part("overview-link-box"))) },
           "Revoke links")));
-    $("#overview-cards").append(el);
+    part("overview-cards").append(el);
     return el;
   }
 
-  const partOf = (el, key) => $(`[data-part="${key}"]`, el);
+  /** One part of a card (a card is a small panel of its own). */
+  const partOf = (el, key) => parts(el)(key);
 
   function renderCard(card) {
     const el = cardElement(card.name);
@@ -234,11 +237,8 @@ export function createOverview() {
     if (el.dataset.key === key) return;
     el.dataset.key = key;
     el.hidden = notes.length === 0;
-    el.classList.remove("fresh");
-    if (fresh && notes.length) {
-      void el.offsetWidth; // restart the highlight for each new note
-      el.classList.add("fresh");
-    }
+    if (fresh && notes.length) replay(el, "fresh"); // the highlight starts over for each new note
+    else el.classList.remove("fresh");
     clear(el, h("p", { class: "label" }, "Check"), h("ul", { class: "note-list" },
       ...notes.slice().reverse().map((n) => h("li", { class: "note", dataset: { type: n.type } },
         h("strong", {}, n.title), ` ${fmtClock(n.at)} · ${n.text} `,
@@ -302,7 +302,7 @@ export function createOverview() {
   }
 
   function bind() {
-    $("#overview-refresh").addEventListener("click", () => guarded(show));
+    part("overview-refresh").addEventListener("click", () => guarded(show));
     // The roster tab changed someone (a tag, a name): the selects list them as they are now.
     on("roster", (store) => {
       S.athletes = store.athletes.filter((a) => !a.archived);

@@ -3,14 +3,13 @@
 // direction deficits per side, left/right asymmetry (flagged at 10 % or more, by the API), the
 // API's flag sentences and the drills faster beyond the noise. Everything the API gives is in a
 // cell as text; titles only add detail (counts, means, the days a figure comes from).
-import { h } from "../dom.js";
+import { h, plural } from "../dom.js";
 
 const FLAG = "⚑";
 // The forward:backward ratio's one name (server/leaderboard/ratio.py RATIO_LABEL): what
 // drills/metrics.py computes, backward time ÷ forward time over the same distance.
 export const RATIO_LABEL = "Backward ÷ forward time";
 const s3 = (v) => (v == null ? "–" : Number(v).toFixed(3));
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const signed = (pct) => `${pct > 0 ? "+" : pct < 0 ? "−" : "±"}${Math.abs(pct).toFixed(2)}\u00a0%`;
 
 function counts(cell) {
@@ -130,7 +129,7 @@ export function teamTable(report, { onPick, selected = null } = {}) {
   return [
     report.message ? h("p", { class: "muted" }, report.message) : null,
     h("div", { class: "table-scroll" },
-      h("table", { class: "board report-table", id: "report-table" },
+      h("table", { class: "board report-table", dataset: { part: "report-table" } },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Athlete"),
           drills.map((d) => h("th", { scope: "col", class: "num", title: `${d.slug}; smallest `
               + `worthwhile change ${d.swc_s ?? "–"} s, typical error ${d.te_s ?? "–"} s` },
@@ -148,10 +147,10 @@ export function teamTable(report, { onPick, selected = null } = {}) {
       + "backward best divided by the forward best over the same distance on the same day (above "
       + "1, backward is slower); the COD deficit is the 505 time minus the same "
       + "day's 10 m sprint. Choose an athlete for the history chart."),
-    norms.length ? h("p", { class: "muted small-print", id: "report-norms" }, "Norms: ",
+    norms.length ? h("p", { class: "muted small-print", dataset: { part: "report-norms" } }, "Norms: ",
       norms.map((n) => `${n.protocol}, ${n.population} (${n.citation})`).join("; ")) : null,
     // Said, not left out: a coach should know a drill has no norm rather than wonder.
-    without.length ? h("p", { class: "muted small-print", id: "report-no-norms" },
+    without.length ? h("p", { class: "muted small-print", dataset: { part: "report-no-norms" } },
       "No published norm for " + without.map((d) => d.name).join(", ")
       + ": times compared within the group only.") : null,
   ];

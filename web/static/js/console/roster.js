@@ -1,15 +1,15 @@
 // Roster: teams and athletes (add, edit, archive), CSV import with each row's problems shown
 // next to that row, "import valid rows only", the template and the export.
 import { api, ApiError, patch, post } from "../api.js";
-import { $, clear, h, query } from "../dom.js";
-import { parseCsv } from "../csv.js";
+import { $, clear, h, query, parts } from "../dom.js";
 import { clearError, fillSelect, guarded, notify, on, showError } from "./ui.js";
 
 const FIELDS = ["name", "display_name", "squad_number", "group", "sex", "birth_year"];
 
 export function createRoster(ctx) {
-  const teamSelect = $("#roster-team");
-  const form = $("#athlete-form");
+  const part = parts($("#tab-roster"));
+  const teamSelect = part("roster-team");
+  const form = part("athlete-form");
 
   const selectedTeam = () => ctx.store.teams.find((t) => String(t.id) === teamSelect.value) || null;
 
@@ -17,17 +17,17 @@ export function createRoster(ctx) {
     fillSelect(teamSelect, ctx.store.teams.map((t) => ({
       value: String(t.id), label: `${t.name} (${t.athletes})${t.archived ? " · archived" : ""}` })),
       { blank: "All teams" });
-    fillSelect($("#athlete-team"), ctx.store.teams.filter((t) => !t.archived)
+    fillSelect(part("athlete-team"), ctx.store.teams.filter((t) => !t.archived)
       .map((t) => ({ value: String(t.id), label: t.name })));
-    clear($("#team-names"), ...ctx.store.teams.map((t) => h("option", { value: t.name })));
+    clear($("#roster-team-names"), ...ctx.store.teams.map((t) => h("option", { value: t.name })));
     const team = selectedTeam();
-    $("#team-rename").disabled = $("#team-archive").disabled = !team;
-    $("#team-archive").textContent = team && team.archived ? "Restore team" : "Archive team";
-    $("#export-link").href = "/api/roster/export.csv" + query({ team_id: team ? team.id : "" });
-    const showArchived = $("#show-archived").checked;
+    part("team-rename").disabled = part("team-archive").disabled = !team;
+    part("team-archive").textContent = team && team.archived ? "Restore team" : "Archive team";
+    part("export-link").href = "/api/roster/export.csv" + query({ team_id: team ? team.id : "" });
+    const showArchived = part("show-archived").checked;
     const athletes = ctx.store.athletes.filter((a) =>
       (!team || a.team_id === team.id) && (showArchived || !a.archived));
-    const body = $("#athletes-body");
+    const body = part("athletes-body");
     if (!athletes.length) {
       clear(body, h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No athletes yet: add one or import a CSV.")));
       return;
@@ -47,15 +47,15 @@ export function createRoster(ctx) {
     form.elements.id.value = a.id;
     form.elements.team_id.value = String(a.team_id);
     for (const f of FIELDS) form.elements[f].value = a[f] ?? "";
-    $("#athlete-form-title").textContent = `Edit ${a.name}`;
+    part("athlete-form-title").textContent = `Edit ${a.name}`;
     form.elements.name.focus();
   }
 
   function resetForm() {
     form.reset();
     form.elements.id.value = "";
-    $("#athlete-form-title").textContent = "Add an athlete";
-    clearError($("#athlete-errors"));
+    part("athlete-form-title").textContent = "Add an athlete";
+    clearError(part("athlete-errors"));
   }
 
   async function archive(a) {
@@ -67,7 +67,7 @@ export function createRoster(ctx) {
 
   async function saveAthlete(ev) {
     ev.preventDefault();
-    clearError($("#athlete-errors"));
+    clearError(part("athlete-errors"));
     const f = form.elements;
     const body = { team_id: Number(f.team_id.value) };
     for (const name of FIELDS) {
@@ -81,16 +81,16 @@ export function createRoster(ctx) {
       resetForm();
       await ctx.reloadRoster();
     } catch (err) {
-      showError(err, $("#athlete-errors"));
+      showError(err, part("athlete-errors"));
     }
   }
 
   async function addTeam(ev) {
     ev.preventDefault();
-    const name = $("#team-name").value.trim();
+    const name = part("team-name").value.trim();
     const team = await guarded(() => post("/api/teams", { name }));
     if (team) {
-      $("#team-name").value = "";
+      part("team-name").value = "";
       notify(`Team ${team.name} added.`);
       await ctx.reloadRoster();
       teamSelect.value = String(team.id);
@@ -117,7 +117,7 @@ export function createRoster(ctx) {
   async function importCsv(ev) {
     ev.preventDefault();
     const mode = (ev.submitter && ev.submitter.dataset.mode) || "check";
-    const file = $("#import-file").files[0];
+    const file = part("import-file").files[0];
     if (!file) {
       showError(new Error("choose a CSV file first"));
       return;
@@ -125,7 +125,7 @@ export function createRoster(ctx) {
     const data = new FormData();
     data.append("file", file);
     data.append("mode", mode);
-    const team = $("#import-team").value.trim();
+    const team = part("import-team").value.trim();
     if (team) data.append("team", team);
     let report;
     try {
@@ -138,11 +138,13 @@ export function createRoster(ctx) {
       }
       report = err.body;
     }
-    showReport(report, mode, parseCsv(await file.text()));
+    showReport(report, mode);
     if (report.imported) await ctx.reloadRoster();
   }
 
-  function showReport(report, mode, rows) {
+  /** The server's answer, with the file's cells as it read them beside each row's problems. */
+  function showReport(report, mode) {
+    const rows = report.header && report.header.length ? [report.header, ...(report.rows || [])] : [];
     const errors = report.errors || [];
     const byLine = new Map();
     for (const e of errors) byLine.set(e.line, [...(byLine.get(e.line) || []), e]);
@@ -153,7 +155,7 @@ export function createRoster(ctx) {
       : errors.length
         ? `${report.valid_rows} valid row(s), ${badLines} row(s) with problems: nothing was imported.`
         : `${report.valid_rows} valid row(s); nothing imported yet (checked only).`;
-    $("#import-valid").hidden = !(badLines && report.valid_rows && !report.imported);
+    part("import-valid").hidden = !(badLines && report.valid_rows && !report.imported);
     const header = rows[0] || [];
     const table = rows.length > 1 ? h("table", { class: "board import-preview" },
       h("thead", {}, h("tr", {}, h("th", { class: "num" }, "Line"), ...header.map((c) => h("th", {}, c)),
@@ -167,24 +169,24 @@ export function createRoster(ctx) {
             ? problems.map((p) => `${p.field}: ${p.message}`).join("; ")
             : report.imported ? "imported" : "ok"));
       }))) : null;
-    clear($("#import-result"),
-      h("p", { class: report.imported ? "notice" : errors.length ? "alert" : "notice", id: "import-summary" }, summary),
+    clear(part("import-result"),
+      h("p", { class: report.imported ? "notice" : errors.length ? "alert" : "notice", dataset: { part: "import-summary" } }, summary),
       fileLevel.length ? h("ul", { class: "alert" }, fileLevel.map((e) => h("li", {}, `${e.field}: ${e.message}`))) : null,
       table);
     if (mode === "valid_only" || report.imported) notify(summary);
   }
 
   teamSelect.addEventListener("change", render);
-  $("#show-archived").addEventListener("change", render);
+  part("show-archived").addEventListener("change", render);
   form.addEventListener("submit", saveAthlete);
-  $("#athlete-cancel").addEventListener("click", resetForm);
-  $("#team-form").addEventListener("submit", addTeam);
-  $("#team-rename").addEventListener("click", renameTeam);
-  $("#team-archive").addEventListener("click", archiveTeam);
-  $("#import-form").addEventListener("submit", importCsv);
-  $("#import-file").addEventListener("change", () => {
-    $("#import-valid").hidden = true;
-    clear($("#import-result"));
+  part("athlete-cancel").addEventListener("click", resetForm);
+  part("team-form").addEventListener("submit", addTeam);
+  part("team-rename").addEventListener("click", renameTeam);
+  part("team-archive").addEventListener("click", archiveTeam);
+  part("import-form").addEventListener("submit", importCsv);
+  part("import-file").addEventListener("change", () => {
+    part("import-valid").hidden = true;
+    clear(part("import-result"));
   });
   on("roster", render);
 

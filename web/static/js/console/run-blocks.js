@@ -2,7 +2,7 @@
 // how many, and a countdown of its time) from the `interval` messages of /ws/live
 // (server/runs/series.py); and the queue after this rep, from the session's progress when
 // this browser did not launch the plan itself.
-import { $, clear, h } from "../dom.js";
+import { clear, h } from "../dom.js";
 import { queueOf } from "./plans.js";
 
 /** The reps still to come, the current one first: the plan as launched here, else the
@@ -17,21 +17,14 @@ export function queueAfter(info) {
 
 const mmss = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 
-export function createBlockPanel(beeper) {
+/** The block panel, made above `countdown` (the run panel's countdown line). */
+export function createBlockPanel(beeper, countdown) {
   let block = null; // the last `interval` message of the session, with when its block ends
-
-  function panel() {
-    let el = $("#interval-block");
-    if (!el) {
-      el = h("div", { id: "interval-block", class: "interval-block", hidden: true },
-        h("p", { class: "interval-kind" }), h("p", { class: "interval-where muted" }));
-      $("#countdown").before(el);
-    }
-    return el;
-  }
+  const el = h("div", { class: "interval-block", dataset: { part: "interval-block" }, hidden: true },
+    h("p", { class: "interval-kind" }), h("p", { class: "interval-where muted" }));
+  countdown.before(el);
 
   function render() {
-    const el = panel();
     el.hidden = !block;
     if (!block) return;
     const kind = block.kind === "work" ? "Work" : "Rest";

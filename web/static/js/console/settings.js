@@ -1,7 +1,7 @@
 // Settings: how public pages show names (full, display, initials), the theme, and the
 // address with a QR code that athletes' phones use on the local network (GET /api/lan).
 import { get, put } from "../api.js";
-import { $, $$, clear, h } from "../dom.js";
+import { $, $$, clear, h, parts } from "../dom.js";
 import { currentTheme, setTheme } from "../theme.js";
 import { guarded, notify } from "./ui.js";
 
@@ -17,15 +17,17 @@ function svgNode(text) {
 }
 
 export function createSettings() {
+  const panel = $("#tab-settings");
+  const part = parts(panel);
   async function loadPrivacy() {
     const settings = await get("/api/settings");
-    for (const radio of $$('#privacy-form input[name="public_names"]')) {
+    for (const radio of $$('input[name="public_names"]', part("privacy-form"))) {
       radio.checked = radio.value === settings.public_names;
     }
   }
 
   async function loadLan() {
-    const box = $("#lan-box");
+    const box = part("lan-box");
     let lan;
     try {
       lan = await get("/api/lan");
@@ -34,18 +36,18 @@ export function createSettings() {
       return;
     }
     if (!lan || !lan.url || lan.lan === false) {
-      clear(box, h("p", { id: "lan-off" }, "This server listens on this laptop only, so phones cannot reach it. ",
+      clear(box, h("p", { dataset: { part: "lan-off" } }, "This server listens on this laptop only, so phones cannot reach it. ",
                    "Start it with ", h("code", {}, "agility serve --lan"), " and phones on the same Wi-Fi open ",
                    lan && lan.url ? h("strong", {}, lan.url) : "the address it prints", "."));
       return;
     }
     const qr = lan.qr_svg ? svgNode(lan.qr_svg) : null;
-    clear(box, h("p", {}, "Athletes open ", h("a", { href: lan.url, id: "lan-url" }, lan.url),
+    clear(box, h("p", {}, "Athletes open ", h("a", { href: lan.url, dataset: { part: "lan-url" } }, lan.url),
                  " on their phones (same Wi-Fi), or scan:"),
-          qr ? h("div", { class: "qr", id: "lan-qr" }, qr) : null);
+          qr ? h("div", { class: "qr", dataset: { part: "lan-qr" } }, qr) : null);
   }
 
-  $("#privacy-form").addEventListener("change", async (ev) => {
+  part("privacy-form").addEventListener("change", async (ev) => {
     const value = ev.target.value;
     if (await guarded(() => put("/api/settings", { public_names: value })) !== undefined) {
       notify("Public pages now show names as: " + value + ".");
@@ -53,11 +55,11 @@ export function createSettings() {
       await guarded(loadPrivacy);
     }
   });
-  for (const radio of $$('input[name="theme"]')) {
+  for (const radio of $$('input[name="theme"]', panel)) {
     radio.addEventListener("change", () => setTheme(radio.value));
   }
   const showTheme = () => {
-    for (const radio of $$('input[name="theme"]')) radio.checked = radio.value === currentTheme();
+    for (const radio of $$('input[name="theme"]', panel)) radio.checked = radio.value === currentTheme();
   };
   window.addEventListener("agility:theme", showTheme);
   showTheme();

@@ -3,14 +3,15 @@
 // every link of a station revoked at once. Loaded beside main.js, it waits for the sign-in.
 // The Stations tab (overview.js) offers the same link on each station's card.
 import { del, get, post } from "../api.js";
-import { $, clear, fmtClock, h } from "../dom.js";
+import { $, clear, fmtClock, h, parts } from "../dom.js";
 import { guarded, notify } from "./ui.js";
 
 const path = (name) => "/api/stations/" + encodeURIComponent(name);
+const part = parts($("#tab-devices")); // a module runs once the page is parsed
 
 async function load() {
   const stations = await get("/api/stations");
-  clear($("#stations-body"), ...stations.map((s) => h("tr", { dataset: { station: s.name } },
+  clear(part("stations-body"), ...stations.map((s) => h("tr", { dataset: { station: s.name } },
     h("td", {}, s.name),
     h("td", { class: "num" }, String(Object.keys(s.bindings || {}).length)),
     h("td", {}, s.on_course ? `${s.on_course.athlete} · ${s.on_course.drill}` : "–"),
@@ -21,18 +22,19 @@ async function load() {
         "Revoke links")))));
 }
 
-/** A new link for the station's assistant, shown in `box`: its URL and QR code (ids from the
- * box's: #station-link-box holds #station-link-url and #station-link-qr). */
-export async function makeLink(name, box = $("#station-link-box")) {
+/** A new link for the station's assistant, shown in `box`: its URL and QR code, parts named
+ * after the box's (station-link-box holds station-link-url and station-link-qr). */
+export async function makeLink(name, box = part("station-link-box")) {
   const link = await post(path(name) + "/links", {});
-  const prefix = box.id.replace(/-box$/, "");
+  const prefix = box.dataset.part.replace(/-box$/, "");
   // An <img> of the server's SVG: an image never runs scripts, and data: is what the CSP allows.
   const qr = h("img", { src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(link.qr_svg),
                         alt: `QR code of the link for station ${name}` });
   clear(box,
     h("p", {}, h("strong", {}, `Station ${name}`), ": its assistant scans this, or opens ",
-      h("a", { href: link.url, id: prefix + "-url", target: "_blank", rel: "noreferrer" }, link.url)),
-    h("div", { class: "qr", id: prefix + "-qr" }, qr),
+      h("a", { href: link.url, dataset: { part: prefix + "-url" }, target: "_blank", rel: "noreferrer" },
+        link.url)),
+    h("div", { class: "qr", dataset: { part: prefix + "-qr" } }, qr),
     h("p", { class: "muted small-print" }, `Works until ${fmtClock(link.expires_wall)}, for station `
       + `${name} only. Anyone holding it runs this station: revoke its links if a phone goes missing.`),
     link.lan ? null : h("p", { class: "alert" }, "This server listens on this laptop only, so phones "
@@ -41,7 +43,7 @@ export async function makeLink(name, box = $("#station-link-box")) {
 }
 
 /** Every link of the station stops working at once (a lost phone, the day is over). */
-export async function revokeLinks(name, box = $("#station-link-box")) {
+export async function revokeLinks(name, box = part("station-link-box")) {
   if (!window.confirm(`Revoke every link of station ${name}? Its assistants' phones stop working.`)) return;
   const done = await del(path(name) + "/links");
   box.hidden = true;
@@ -52,7 +54,7 @@ function start() {
   const show = () => { if (location.hash === "#devices") guarded(load); };
   window.addEventListener("hashchange", show);
   $("#tab-button-devices").addEventListener("click", () => guarded(load));
-  $("#stations-refresh").addEventListener("click", () => guarded(load));
+  part("stations-refresh").addEventListener("click", () => guarded(load));
   show();
 }
 

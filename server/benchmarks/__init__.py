@@ -1,1 +1,0 @@
-"""Hardware-level benchmarks on the simulator: splits, cues, throughput, hot-plug."""

@@ -1,0 +1,1 @@
+"""norms domain: the published norm tables (drills/norms/) from the command line."""
