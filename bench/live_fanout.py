@@ -74,7 +74,7 @@ async def _publish_reps(
     while not started() or live.client_count < clients:
         await asyncio.sleep(0.02)
     drill = Catalog.load().get(DRILL)
-    roles = [role for role in drill.roles]
+    roles = list(drill.roles)
     coordinator = RunCoordinator(rec, {role: Binding(HUB, ch) for ch, role in enumerate(roles)})
     team = rec.ensure_team("Bench Squad")
     squad = [(rec.ensure_athlete(team, f"Runner {i:02d}"), f"Runner {i:02d}") for i in range(SQUAD)]

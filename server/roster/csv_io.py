@@ -79,23 +79,23 @@ class CsvRow:
     values: dict[str, Any]
 
 
-class _CsvError(Exception):
-    def __init__(self, error: csv.Error, line: int) -> None:
-        super().__init__(str(error))
-        self.error, self.line = error, line
-
-
-def _records(data: bytes) -> list[list[str]]:
-    """The file's rows of cells, trailing blank rows dropped; UnicodeDecodeError or _CsvError
-    when it cannot be read."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+def _read(data: bytes) -> tuple[list[list[str]], ImportReport | None]:
+    """The file's rows of cells, trailing blank rows dropped; or the one problem that kept it
+    from being read."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], _file_error(
+            "the file is not UTF-8 text; in a spreadsheet, save it as 'CSV UTF-8'"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         records = list(reader)
-    except csv.Error as exc:
-        raise _CsvError(exc, reader.line_num) from exc
+    except csv.Error as exc:  # a cell over csv.field_size_limit(), 128 KiB, above all
+        return [], _file_error(_csv_problem(exc), reader.line_num)
     while records and not any(c.strip() for c in records[-1]):
         records.pop()
-    return records
+    return records, None
 
 
 def _file_error(message: str, line: int = 1, where: str = "file") -> ImportReport:
@@ -133,13 +133,15 @@ def parse_roster_csv(
 ) -> tuple[list[CsvRow], list[RowError], set[str]]:
     """Valid rows, every problem, and the athlete columns the file has. A file that cannot
     be read gives a single problem and no rows."""
-    try:
-        records = _records(data)
-    except UnicodeDecodeError:
-        bad = _file_error("the file is not UTF-8 text; in a spreadsheet, save it as 'CSV UTF-8'")
-        return [], bad.errors, set()
-    except _CsvError as exc:  # a cell over csv.field_size_limit(), 128 KiB, above all
-        return [], _file_error(_csv_problem(exc.error), exc.line).errors, set()
+    records, unreadable = _read(data)
+    if unreadable is not None:
+        return [], unreadable.errors, set()
+    return _check(records, default_team)
+
+
+def _check(
+    records: list[list[str]], default_team: str | None
+) -> tuple[list[CsvRow], list[RowError], set[str]]:
     if not records:
         return [], _file_error("the file is empty; download the template").errors, set()
     names, problem = _header(records[0])
@@ -195,13 +197,16 @@ def import_roster(engine: Engine, data: bytes, default_team: str | None, mode: s
     except ValueError:
         allowed = ", ".join(m.value for m in ImportMode)
         return _file_error(f"mode must be one of {allowed}, not {mode!r}", 0, "mode")
-    rows, errors, present = parse_roster_csv(data, default_team)
+    records, unreadable = _read(data)
+    if unreadable is not None:
+        return unreadable
+    rows, errors, present = _check(records, default_team)
     if "tag" in present:
         rows, clashes = _tag_clashes(engine, rows)
         errors = sorted(errors + clashes, key=lambda e: e.line)
     report = ImportReport(valid_rows=len(rows), errors=errors)
-    if present:  # the header was read: so was every row
-        report.header, *report.rows = _records(data)
+    if present:  # the header was read and the rows are within bounds: show them
+        report.header, *report.rows = records
     if chosen is ImportMode.CHECK or (chosen is ImportMode.ALL and errors) or not rows:
         return report
     report.imported = _store(engine, rows, present)
