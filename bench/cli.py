@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from bench.adapters.run import run_adapters_bench
 from bench.common import JsonDict
@@ -29,17 +30,24 @@ from bench.stations.run import run_stations_bench
 from bench.throughput import run_throughput_bench
 from bench.timing import run_timing_bench
 
+Option = tuple[str, dict[str, Any]]  # a flag and its add_argument keywords
+SEED: Option = ("--seed", {"type": int, "default": 1})
 
-def _common(p: argparse.ArgumentParser, jitter: float = 20.0, spikes: float = 0.01) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--drift-ppm", type=float, default=200.0, help="device crystals within +-X")
-    p.add_argument("--jitter-ms", type=float, default=jitter, help="USB latency 1..Y ms/frame")
-    p.add_argument("--spike-rate", type=float, default=spikes, help="frames delayed 100 ms more")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument(
-        "--switch-interval-ms", type=float, default=None,
-        help="set Python's GIL switch interval (default: leave Python's 5 ms)",
-    )  # fmt: skip
+
+def _opt(flag: str, kind: type, default: object, about: str | None = None, **more: Any) -> Option:
+    return flag, {"type": kind, "default": default, "help": about, **more}
+
+
+def _link(jitter: float = 20.0, spikes: float = 0.01) -> list[Option]:
+    """The simulated devices' crystals and USB link, for the benchmarks that run them on ptys."""
+    return [
+        _opt("--drift-ppm", float, 200.0, "device crystals within +-X"),
+        _opt("--jitter-ms", float, jitter, "USB latency 1..Y ms/frame"),
+        _opt("--spike-rate", float, spikes, "frames delayed 100 ms more"),
+        SEED,
+        _opt("--switch-interval-ms", float, None,
+             "set Python's GIL switch interval (default: leave Python's 5 ms)"),
+    ]  # fmt: skip
 
 
 def _table(rows: list[tuple[str, JsonDict]], count_key: str) -> str:
@@ -224,6 +232,80 @@ def _stations(args: argparse.Namespace) -> int:
     return 0 if result["met"] else 1  # a missed target fails the command
 
 
+def _benchmarks() -> list[tuple[str, str, Callable[[argparse.Namespace], int], list[Option]]]:
+    """`run NAME`'s benchmarks: name, help, what runs it, and its options after `--json`."""
+    gates, stations = GatesConfig(), StationsConfig()
+    return [
+        ("timing", "split accuracy, start and finish on two devices", _timing, [
+            *_link(),
+            _opt("--devices", int, 8, "even: lanes x 2 gates"),
+            _opt("--runs", int, 500),
+        ]),
+        ("reaction", "reaction time and light onset on pods", _reaction, [
+            *_link(),
+            _opt("--ports", int, 8),
+            _opt("--pods-per-port", int, 1),
+            _opt("--cues", int, 240),
+        ]),
+        ("throughput", "events/s through the host", _throughput, [
+            *_link(jitter=1.0, spikes=0.0),
+            _opt("--ports", int, 4),
+            _opt("--devices-per-port", int, 8),
+            _opt("--events", int, 15_000),
+            _opt("--rate", float, 6_000.0, "offered events/s"),
+        ]),
+        ("firmware", "the reference firmware in simavr: splits, onsets, edge rate", _firmware, [
+            _opt("--reps", int, 30, "splits of each kind"),
+            _opt("--cues", int, 30),
+            SEED,
+        ]),
+        ("adapters",
+         "Chronopic and Timy splits against their simulators' truth (exit 1: target missed)",
+         _adapters, [
+            _opt("--chronopics", int, 12, "simulated at once"),
+            _opt("--passes", int, 25, "beam breaks per Chronopic"),
+            _opt("--impulses", int, 150, "impulses per Timy"),
+            _opt("--usb-ms", float, 16.0, "bridge latency 1..X ms"),
+            SEED,
+        ]),
+        ("gates",
+         "gate rules against the torso's truth, beam heights, live latency"
+         " (exit 1: target missed)",
+         _gates, [
+            _opt("--crossings", int, gates.crossings, "per drill kind"),
+            _opt("--workers", int, 0, "processes; 0: one per CPU"),
+            _opt("--window-ms", int, gates.window_ms, "longest-break window"),
+            _opt("--lanes", int, gates.live_lanes, "live: simulated hubs at once"),
+            _opt("--reps", int, gates.live_reps, "live: reps per lane (0: skip)"),
+            SEED,
+        ]),
+        ("hotplug", "plug-in to identified and ready", _hotplug, [
+            *_link(),
+            _opt("--trials", int, 10),
+        ]),
+        ("live", "live feed: commit-to-client latency and server memory", _live, [
+            _opt("--clients", int, 200, "WebSocket clients"),
+            _opt("--rate", float, 20.0, "splits per second"),
+            _opt("--duration", float, 600.0, metavar="S"),
+            _opt("--baseline-clients", int, 1),
+            _opt("--baseline-s", float, 30.0, metavar="S"),
+        ]),
+        ("stations",
+         "stations at once on one server: crossings against the truth, split to phone"
+         " (exit 1: target missed)",
+         _stations, [
+            _opt("--athletes", int, stations.athletes),
+            _opt("--stations", int, stations.stations, "how many of the six stations run"),
+            _opt("--rounds", int, stations.rounds, "stations each athlete visits"),
+            _opt("--baseline-reps", int, stations.baseline_reps,
+                 "reps on one lane alone (0: skip)"),
+            _opt("--overtakes", int, stations.overtakes,
+                 "passes in the overtakes scenario (0: skip)"),
+            SEED,
+        ]),
+    ]  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: the section runner's options, and `run NAME` for each
     benchmark that has options of its own (each sets func(args) -> exit status)."""
@@ -235,99 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", title="commands", metavar="run")
     run = commands.add_parser("run", help="one benchmark with its own options")
     sub = run.add_subparsers(dest="benchmark", required=True)
-
-    timing = sub.add_parser("timing", help="split accuracy, start and finish on two devices")
-    _common(timing)
-    timing.add_argument("--devices", type=int, default=8, help="even: lanes x 2 gates")
-    timing.add_argument("--runs", type=int, default=500)
-    timing.set_defaults(func=_timing)
-
-    reaction = sub.add_parser("reaction", help="reaction time and light onset on pods")
-    _common(reaction)
-    reaction.add_argument("--ports", type=int, default=8)
-    reaction.add_argument("--pods-per-port", type=int, default=1)
-    reaction.add_argument("--cues", type=int, default=240)
-    reaction.set_defaults(func=_reaction)
-
-    throughput = sub.add_parser("throughput", help="events/s through the host")
-    _common(throughput, jitter=1.0, spikes=0.0)
-    throughput.add_argument("--ports", type=int, default=4)
-    throughput.add_argument("--devices-per-port", type=int, default=8)
-    throughput.add_argument("--events", type=int, default=15_000)
-    throughput.add_argument("--rate", type=float, default=6_000.0, help="offered events/s")
-    throughput.set_defaults(func=_throughput)
-
-    firmware = sub.add_parser(
-        "firmware", help="the reference firmware in simavr: splits, onsets, edge rate"
-    )
-    firmware.add_argument("--json", action="store_true", help="print one JSON object")
-    firmware.add_argument("--reps", type=int, default=30, help="splits of each kind")
-    firmware.add_argument("--cues", type=int, default=30)
-    firmware.add_argument("--seed", type=int, default=1)
-    firmware.set_defaults(func=_firmware)
-
-    adapters = sub.add_parser(
-        "adapters",
-        help="Chronopic and Timy splits against their simulators' truth (exit 1: target missed)",
-    )
-    adapters.add_argument("--json", action="store_true", help="print one JSON object")
-    adapters.add_argument("--chronopics", type=int, default=12, help="simulated at once")
-    adapters.add_argument("--passes", type=int, default=25, help="beam breaks per Chronopic")
-    adapters.add_argument("--impulses", type=int, default=150, help="impulses per Timy")
-    adapters.add_argument("--usb-ms", type=float, default=16.0, help="bridge latency 1..X ms")
-    adapters.add_argument("--seed", type=int, default=1)
-    adapters.set_defaults(func=_adapters)
-
-    gates = sub.add_parser(
-        "gates",
-        help="gate rules against the torso's truth, beam heights, live latency"
-        " (exit 1: target missed)",
-    )
-    gates.add_argument("--json", action="store_true", help="print one JSON object")
-    defaults = GatesConfig()
-    gates.add_argument("--crossings", type=int, default=defaults.crossings, help="per drill kind")
-    gates.add_argument("--workers", type=int, default=0, help="processes; 0: one per CPU")
-    gates.add_argument("--window-ms", type=int, default=defaults.window_ms,
-                       help="longest-break window")  # fmt: skip
-    gates.add_argument("--lanes", type=int, default=defaults.live_lanes,
-                       help="live: simulated hubs at once")  # fmt: skip
-    gates.add_argument("--reps", type=int, default=defaults.live_reps,
-                       help="live: reps per lane (0: skip)")  # fmt: skip
-    gates.add_argument("--seed", type=int, default=1)
-    gates.set_defaults(func=_gates)
-
-    hotplug = sub.add_parser("hotplug", help="plug-in to identified and ready")
-    _common(hotplug)
-    hotplug.add_argument("--trials", type=int, default=10)
-    hotplug.set_defaults(func=_hotplug)
-
-    live = sub.add_parser("live", help="live feed: commit-to-client latency and server memory")
-    live.add_argument("--json", action="store_true", help="print one JSON object")
-    live.add_argument("--clients", type=int, default=200, help="WebSocket clients")
-    live.add_argument("--rate", type=float, default=20.0, help="splits per second")
-    live.add_argument("--duration", type=float, default=600.0, metavar="S")
-    live.add_argument("--baseline-clients", type=int, default=1)
-    live.add_argument("--baseline-s", type=float, default=30.0, metavar="S")
-    live.set_defaults(func=_live)
-
-    stations = sub.add_parser(
-        "stations",
-        help="stations at once on one server: crossings against the truth, split to phone"
-        " (exit 1: target missed)",
-    )
-    stations.add_argument("--json", action="store_true", help="print one JSON object")
-    defaults_st = StationsConfig()
-    stations.add_argument("--athletes", type=int, default=defaults_st.athletes)
-    stations.add_argument("--stations", type=int, default=defaults_st.stations,
-                          help="how many of the six stations run")  # fmt: skip
-    stations.add_argument("--rounds", type=int, default=defaults_st.rounds,
-                          help="stations each athlete visits")  # fmt: skip
-    stations.add_argument("--baseline-reps", type=int, default=defaults_st.baseline_reps,
-                          help="reps on one lane alone (0: skip)")  # fmt: skip
-    stations.add_argument("--overtakes", type=int, default=defaults_st.overtakes,
-                          help="passes in the overtakes scenario (0: skip)")  # fmt: skip
-    stations.add_argument("--seed", type=int, default=1)
-    stations.set_defaults(func=_stations)
+    for name, about, func, options in _benchmarks():
+        bench = sub.add_parser(name, help=about)
+        bench.add_argument("--json", action="store_true", help="print one JSON object")
+        for flag, keywords in options:
+            bench.add_argument(flag, **keywords)
+        bench.set_defaults(func=func)
     return parser
 
 

@@ -41,10 +41,10 @@ from bench.common import JsonDict, wait_clocks
 from bench.stats import summarize
 from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
-from hardware.link import mono_us
 from hardware.messages import EventKind
 from hardware.sim.avr import AvrDevice
 from hardware.sim.avr_image import F_CPU, cycles_to_us, firmware_elf, write_eeprom
+from hardware.timebase import mono_us, ticks_to_us
 
 CYCLES_PER_TICK = 8
 TICK_HZ = 2_000_000
@@ -155,7 +155,7 @@ async def _split_one_nano(reps: int, seed: int, tmp: Path, settle: bool) -> Json
             device_ms, receipt_ms = [], []
             for (a, b, _), s, f in zip(pairs, starts, ends, strict=True):
                 true_ms = (b - a) / F_CPU * 1000
-                device_ms.append((f.ticks - s.ticks) / f.tick_hz_est * 1000 - true_ms)
+                device_ms.append(ticks_to_us(f.ticks - s.ticks, f.tick_hz_est) / 1000 - true_ms)
                 receipt_ms.append((f.received_mono_us - s.received_mono_us) / 1000 - true_ms)
             lag = avr.lag_us()
         finally:
@@ -226,7 +226,7 @@ async def _onset(cues: int, seed: int, tmp: Path, settle: bool) -> JsonDict:
                 pin_ms.append(
                     cycles_to_us(onset.ticks * CYCLES_PER_TICK + offset - change.cycle) / 1000
                 )
-                commanded_ms.append((onset.ticks - at_ticks) / TICK_HZ * 1000)
+                commanded_ms.append(ticks_to_us(onset.ticks - at_ticks, TICK_HZ) / 1000)
                 await asyncio.sleep(0.15)
         finally:
             await hub.close_all()

@@ -71,12 +71,11 @@ async def _bench(
     rng = random.Random(seed)
     lister = SimPortLister()
     identified: dict[str, float] = {}
-    hub = DevicePorts(lambda _event: None)
 
     def on_device(info: DeviceInfo) -> None:
         identified.setdefault(info.key, time.monotonic())
 
-    hub.on_device = on_device
+    hub = DevicePorts(lambda _event: None, on_device=on_device)
     hub.watch(PortMatcher([USB]), lister=lister.comports, interval_s=interval_s)
     results: list[tuple[float, float]] = []
     try:

@@ -30,12 +30,12 @@ from hardware.cues import reaction_time_us
 from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
 from hardware.errors import DeviceNotReady
-from hardware.link import mono_us
 from hardware.messages import Action, DeviceKind, EventKind
 from hardware.records import device_key
 from hardware.sim.athlete import make_team, touch_policy
 from hardware.sim.device import VirtualDevice
 from hardware.sim.port import VirtualPort
+from hardware.timebase import mono_us
 
 # How far ahead each light is planned: at least the protocol's 100 ms, as a drill's random
 # foreperiod would be.

@@ -19,7 +19,7 @@ from bench.gates.report import render_markdown as _gates_md
 from bench.gates.run import run_gates_bench
 from bench.hotplug import run_hotplug_bench
 from bench.live_fanout import run_live_fanout_bench
-from bench.markdown import met
+from bench.markdown import met, stats_table
 from bench.reaction import run_reaction_bench
 from bench.stations.day import StationsConfig
 from bench.stations.report import render_markdown as _stations_md
@@ -36,20 +36,9 @@ class Section:
     render: Callable[[JsonDict], str]
 
 
-def _stats_table(rows: list[tuple[str, str, JsonDict]], count_key: str) -> str:
-    out = [f"| figure | what it is | {count_key} | p50 (ms) | p99 (ms) | max (ms) |"]
-    out.append("|---|---|---:|---:|---:|---:|")
-    for name, what, r in rows:
-        out.append(
-            f"| {name} | {what} | {r[count_key]} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f}"
-            f" | {r['max_ms']:.3f} |"
-        )
-    return "\n".join(out)
-
-
 def _timing_md(r: JsonDict) -> str:
     dc, hr, cfg, run = r["device_clock"], r["host_receipt"], r["config"], r["run"]
-    table = _stats_table(
+    table = stats_table(
         [
             ("device_clock", "finish.mono_us - start.mono_us (two clock fits)", dc),
             ("host_receipt", "finish - start host receive time (naive)", hr),
@@ -83,7 +72,7 @@ device_clock p99 <= 0.5 ms: {met(ok_p99)}; max <= 1 ms: {met(ok_max)}.
 
 def _reaction_md(r: JsonDict) -> str:
     cfg, run = r["config"], r["run"]
-    table = _stats_table(
+    table = stats_table(
         [
             ("reaction", "measured - true reaction time", r["reaction"]),
             ("onset_device_truth", "true onset - requested host time", r["onset_device_truth"]),
@@ -161,7 +150,7 @@ Target: >= 5,000 events/s with delivered == sent: {met(ok)}.
 
 def _hotplug_md(r: JsonDict) -> str:
     cfg = r["config"]
-    table = _stats_table(
+    table = stats_table(
         [
             ("identified", "plug-in to HELLO at the host", r["identified"]),
             ("ready", "plug-in to clock ready", r["ready"]),
@@ -185,7 +174,7 @@ Target: up (ready) within 2 s: median {met(r["ready"]["p50_ms"] <= 2000)}, every
 def _live_md(r: JsonDict) -> str:
     cfg, base, fan = r["config"], r["baseline"], r["fanout"]
     mem = fan["rss_mb"]
-    table = _stats_table(
+    table = stats_table(
         [
             ("baseline", f"{base['clients']} client(s), {cfg['baseline_s']:g} s", base),
             ("fanout", f"{fan['clients']} clients, {cfg['duration_s']:g} s", fan),
@@ -224,7 +213,7 @@ Targets: fan-out p99 <= 10 ms: {met(ok_p99)}; max <= 50 ms: {met(ok_max)}; memor
 
 def _firmware_md(r: JsonDict) -> str:
     one, two, onset, rate = (r["split_one_nano"], r["split_two_nanos"], r["onset"], r["edge_rate"])
-    splits = _stats_table(
+    splits = stats_table(
         [
             ("one Nano, device clock", "tick difference over the fitted rate", one["device_clock"]),
             ("one Nano, host receipt", "baseline: when the EVENTs arrived", one["host_receipt"]),
@@ -233,7 +222,7 @@ def _firmware_md(r: JsonDict) -> str:
         ],
         "splits",
     )
-    onsets = _stats_table(
+    onsets = stats_table(
         [
             ("onset vs pins", "reported onset tick against the pin change", onset["onset_vs_pins"]),
             (
@@ -290,50 +279,22 @@ carries about 650 a second; the 128-event buffer absorbs bursts above that).
 """
 
 
+def _seeded(run: Callable[..., JsonDict]) -> Callable[[int], JsonDict]:
+    """A benchmark whose only argument is its seed, as a section runs it."""
+    return lambda seed: run(seed=seed)
+
+
 SECTIONS = [
     Section(
-        "fullstack",
-        "Split timing through the whole server",
-        fullstack_section,
-        fullstack_markdown,
+        "fullstack", "Split timing through the whole server", fullstack_section, fullstack_markdown
     ),
-    Section(
-        "timing",
-        "Split accuracy across two devices",
-        lambda seed: run_timing_bench(seed=seed),
-        _timing_md,
-    ),
-    Section(
-        "reaction",
-        "Reaction time and light onset",
-        lambda seed: run_reaction_bench(seed=seed),
-        _reaction_md,
-    ),
-    Section(
-        "throughput",
-        "Event throughput",
-        lambda seed: run_throughput_bench(seed=seed),
-        _throughput_md,
-    ),
-    Section(
-        "firmware",
-        "Reference firmware in simavr",
-        lambda seed: run_firmware_bench(seed=seed),
-        _firmware_md,
-    ),
-    Section(
-        "adapters",
-        "Chronopic and Timy adapters",
-        lambda seed: run_adapters_bench(seed=seed),
-        _adapters_md,
-    ),
-    Section(
-        "gates",
-        "Gate rules against the torso",
-        lambda seed: run_gates_bench(seed=seed),
-        _gates_md,
-    ),
-    Section("hotplug", "Hot-plug to ready", lambda seed: run_hotplug_bench(seed=seed), _hotplug_md),
+    Section("timing", "Split accuracy across two devices", _seeded(run_timing_bench), _timing_md),
+    Section("reaction", "Reaction time and light onset", _seeded(run_reaction_bench), _reaction_md),
+    Section("throughput", "Event throughput", _seeded(run_throughput_bench), _throughput_md),
+    Section("firmware", "Reference firmware in simavr", _seeded(run_firmware_bench), _firmware_md),
+    Section("adapters", "Chronopic and Timy adapters", _seeded(run_adapters_bench), _adapters_md),
+    Section("gates", "Gate rules against the torso", _seeded(run_gates_bench), _gates_md),
+    Section("hotplug", "Hot-plug to ready", _seeded(run_hotplug_bench), _hotplug_md),
     Section(
         "live",
         "Live feed fan-out and memory",

@@ -39,7 +39,7 @@ from drills.pods import (
     StimulusOutcome,
     StimulusResult,
 )
-from drills.timing import Stamp, elapsed_us
+from drills.timing import Stamp, TimeBasis, elapsed_us
 
 __all__ = [
     "BlockKind",
@@ -80,6 +80,7 @@ __all__ = [
     "StimulusOutcome",
     "StimulusResult",
     "TargetChoice",
+    "TimeBasis",
     "Timing",
     "TurnSide",
     "check_paths",

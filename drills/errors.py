@@ -33,14 +33,19 @@ class DrillError:
         return f"{where}: {self.message}"
 
 
+def problems_message(errors: list[DrillError], files: str) -> str:
+    """A count line, then every problem on its own line, so a user fixes all in one pass."""
+    count = len(errors)
+    head = f"{count} problem{'s' if count != 1 else ''} in {files}"
+    return "\n".join([head, *(str(e) for e in errors)])
+
+
 class DrillFileError(DrillsError):
     """A drill file (or several) could not be loaded; carries every problem found."""
 
     def __init__(self, errors: list[DrillError]) -> None:
         self.errors: list[DrillError] = list(errors)
-        count = len(self.errors)
-        head = f"{count} problem{'s' if count != 1 else ''} in drill file(s)"
-        super().__init__("\n".join([head, *(str(e) for e in self.errors)]))
+        super().__init__(problems_message(self.errors, "drill file(s)"))
 
 
 class EngineError(DrillsError):

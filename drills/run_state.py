@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from drills.timing import Stamp, cross_device_error_us, elapsed_us
+from drills.timing import Stamp, cross_device_error_us, elapsed_us, placed_by_receipt
 
 
 class RunState(Enum):
@@ -61,7 +61,7 @@ class SplitResult:
     # Marks a coach and a sports scientist need to read the number right (drills.timing.Stamp).
     cross_device_error_us: int | None = None  # spans a receipt-mapped clock: its error bound
     manual: bool = False  # an end is a hand time
-    coarse: bool = False  # an end was placed by host receipt time
+    coarse: bool = False  # rests on a host receipt time (drills.timing.placed_by_receipt)
 
     @classmethod
     def between(
@@ -71,7 +71,7 @@ class SplitResult:
         return cls(
             name=name, from_role=from_role, to_role=to_role, elapsed_us=elapsed_us(a, b),
             distance_m=distance_m, cross_device_error_us=cross_device_error_us(a, b),
-            manual=a.manual or b.manual, coarse=a.coarse or b.coarse,
+            manual=a.manual or b.manual, coarse=placed_by_receipt(a, b),
         )  # fmt: skip
 
 

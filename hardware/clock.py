@@ -78,18 +78,18 @@ class TickExtender(Unwrapper):
 @dataclass(frozen=True)
 class ClockSample:
     sent_mono_us: int
-    recv_mono_us: int
+    received_mono_us: int
     ticks: int
 
     @property
     def rtt_us(self) -> int:
-        return self.recv_mono_us - self.sent_mono_us
+        return self.received_mono_us - self.sent_mono_us
 
     @classmethod
     def from_exchange(
         cls,
         sent_mono_us: int,
-        recv_mono_us: int,
+        received_mono_us: int,
         ticks: int,
         *,
         ping_bytes: int,
@@ -107,9 +107,9 @@ class ClockSample:
         """
         ping_us = round(uart_time_us(ping_bytes, baudrate))
         pong_us = round(uart_time_us(pong_bytes, baudrate))
-        if recv_mono_us - sent_mono_us < ping_us + pong_us:
-            return cls(sent_mono_us, recv_mono_us, ticks)
-        return cls(sent_mono_us + ping_us, recv_mono_us - pong_us, ticks)
+        if received_mono_us - sent_mono_us < ping_us + pong_us:
+            return cls(sent_mono_us, received_mono_us, ticks)
+        return cls(sent_mono_us + ping_us, received_mono_us - pong_us, ticks)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ class ClockFit:
     """Bound on the rate's error: away from the anchor the mapping error grows by this."""
 
     @property
-    def rate_hz(self) -> float:
+    def tick_hz_est(self) -> float:
+        """The fitted rate of the device's clock: what a split on one clock divides by."""
         return self.ticks_per_us * 1e6
 
     def ticks_to_mono_us(self, ticks: int) -> int:
@@ -157,8 +158,8 @@ class DeviceClock(Protocol):
 class ClockModel:
     """Per-device fit of host time against device ticks (see the module docstring)."""
 
-    def __init__(self, nominal_hz: int) -> None:
-        self.nominal_hz = nominal_hz
+    def __init__(self, nominal_tick_hz: int) -> None:
+        self.nominal_tick_hz = nominal_tick_hz
         self._samples: deque[ClockSample] = deque(maxlen=WINDOW)
         self._fit: ClockFit | None = None
         self._ready = False
@@ -183,33 +184,33 @@ class ClockModel:
         self._samples.append(sample)
         if self.min_rtt_us is None or sample.rtt_us < self.min_rtt_us:
             self.min_rtt_us = sample.rtt_us
-        fit = _fit(list(self._samples), self.nominal_hz)
+        fit = _fit(list(self._samples), self.nominal_tick_hz)
         while fit is None:
             # No line agrees with every exchange: the clock jumped or its rate changed.
             # Forget the older half of the window and fit what is left.
             self.resets += 1
             kept = list(self._samples)[len(self._samples) // 2 :]
             self._samples = deque(kept, maxlen=WINDOW)
-            fit = _fit(kept, self.nominal_hz)
+            fit = _fit(kept, self.nominal_tick_hz)
         self._fit = fit
         limit = READY_ERROR_US * (2 if self._ready else 1)
         self._ready = len(self._samples) >= MIN_SAMPLES_READY and fit.error_bound_us <= limit
 
 
-def _fit(samples: list[ClockSample], nominal_hz: int) -> ClockFit | None:
+def _fit(samples: list[ClockSample], nominal_tick_hz: int) -> ClockFit | None:
     """Rate from the tightest exchanges, offset from all of them; None if no line fits all."""
     ref = samples[-1]
     # Numbers relative to the newest exchange keep floating point exact well below 1 us.
     xs = [float(s.ticks - ref.ticks) for s in samples]
     los = [float(s.sent_mono_us - ref.sent_mono_us) for s in samples]
-    his = [float(s.recv_mono_us - ref.sent_mono_us) for s in samples]
+    his = [float(s.received_mono_us - ref.sent_mono_us) for s in samples]
 
     def band(c: float) -> tuple[float, float]:
         lower = max(lo - c * x for lo, x in zip(los, xs, strict=True))
         upper = min(hi - c * x for hi, x in zip(his, xs, strict=True))
         return lower, upper
 
-    c_nominal = 1e6 / nominal_hz
+    c_nominal = 1e6 / nominal_tick_hz
     c, rate_error_ppm = c_nominal, CRYSTAL_TOLERANCE_PPM
     fitted = _rate(samples, xs, los, his)
     # The fit replaces the nominal rate once it is known better than the crystal's tolerance.

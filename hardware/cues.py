@@ -12,7 +12,6 @@ import contextlib
 
 from hardware.device_state import DeviceState
 from hardware.errors import DeviceNotReady, HardwareError, LinkError
-from hardware.link import mono_us
 from hardware.messages import (
     CMD_FLAG_NOW,
     POLARITY_HIGH_BROKEN,
@@ -25,6 +24,7 @@ from hardware.messages import (
 )
 from hardware.records import DeviceEvent
 from hardware.registry import DeviceRegistry
+from hardware.timebase import mono_us, ticks_to_us
 
 # A cue must reach the device with time to spare: USB adds up to 20 ms, and a lost COMMAND
 # needs an RTO or two to be re-sent.
@@ -48,7 +48,7 @@ def reaction_time_us(onset: DeviceEvent, response: DeviceEvent) -> float:
         raise ValueError(
             f"reaction time needs one device clock, got {onset.clock_id} and {response.clock_id}"
         )
-    return (response.ticks - onset.ticks) / response.tick_hz_est * 1e6
+    return ticks_to_us(response.ticks - onset.ticks, response.tick_hz_est)
 
 
 class Cues:

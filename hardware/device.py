@@ -9,17 +9,15 @@ DeviceEvents, in evseq order, exactly once; everyone else listens through `on_ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 
 from hardware.clock import ClockModel
 from hardware.cues import Cues
 from hardware.device_state import START_GAP_NAKS, Arrived, DeviceState
 from hardware.errors import DeviceNotReady, LinkError
-from hardware.link import BAUDRATE, SerialLink, mono_us
+from hardware.link import BAUDRATE, SerialLink
 from hardware.messages import (
     SUPPORTED_VERSIONS,
     CommandAck,
@@ -39,8 +37,16 @@ from hardware.messages import (
     encode_message,
 )
 from hardware.pings import Pings, exchange_sample
-from hardware.records import DeviceEvent, DeviceInfo
+from hardware.records import (
+    DeviceEvent,
+    DeviceHandler,
+    DeviceInfo,
+    EventHandler,
+    LostHandler,
+)
 from hardware.registry import DeviceRegistry
+from hardware.tasks import cancel_task
+from hardware.timebase import mono_us
 from hardware.wire import Frame
 
 __all__ = ["DeviceEvent", "DeviceInfo", "DeviceState", "PortSession"]
@@ -62,10 +68,6 @@ ONSET_KINDS = (EventKind.LIGHT_ON, EventKind.BEEP)
 MAX_DEVICES_PER_PORT = 40
 # How often the registry is swept for devices gone silent (DeviceRegistry.forget_silent).
 FORGET_SWEEP_US = 1_000_000
-
-EventHandler = Callable[[DeviceEvent], None]
-DeviceHandler = Callable[[DeviceInfo], None]
-LostHandler = Callable[[str, BaseException | None], None]
 
 
 class PortSession(Cues):
@@ -112,11 +114,8 @@ class PortSession(Cues):
         self._task = loop.create_task(self._housekeeping(), name=f"housekeeping:{self.url}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         if self._link is not None:
             self._link.close()
             self._link = None
@@ -249,7 +248,7 @@ class PortSession(Cues):
             if state.owner is self:
                 state.mark_lost()
 
-    def _handle_frame(self, frame: Frame, received_us: int) -> None:
+    def _handle_frame(self, frame: Frame, received_mono_us: int) -> None:
         state = self.devices.get(frame.addr)
         try:
             msg = decode_message(frame)
@@ -265,18 +264,18 @@ class PortSession(Cues):
                 state.track_seq(frame.seq)
             return
         if isinstance(msg, Hello):
-            self._handle_hello(frame.addr, frame.seq, msg, received_us)
+            self._handle_hello(frame.addr, frame.seq, msg, received_mono_us)
             return
         if state is None:
-            self._hold_unidentified(frame, received_us)
+            self._hold_unidentified(frame, received_mono_us)
             return
-        state.heard(received_us)
+        state.heard(received_mono_us)
         if state.unsupported is not None or not state.track_seq(frame.seq):
             return
         if isinstance(msg, Event):
-            self._handle_event(frame.addr, state, msg, received_us)
+            self._handle_event(frame.addr, state, msg, received_mono_us)
         elif isinstance(msg, Pong):
-            self._handle_pong(frame.addr, state, msg, received_us)
+            self._handle_pong(frame.addr, state, msg, received_mono_us)
         elif isinstance(msg, CommandAck):
             fut = state.pending_cmds.get(msg.cmd_id)
             if fut is not None and not fut.done():
@@ -284,27 +283,27 @@ class PortSession(Cues):
         elif isinstance(msg, Status):
             state.status = msg
 
-    def _hold_unidentified(self, frame: Frame, received_us: int) -> None:
+    def _hold_unidentified(self, frame: Frame, received_mono_us: int) -> None:
         pending = self._pending.setdefault(frame.addr, [])
         if len(pending) < PENDING_LIMIT:
-            pending.append((frame, received_us))
+            pending.append((frame, received_mono_us))
         asked = self._identified_at.get(frame.addr)
         if asked is None or mono_us() - asked > IDENTIFY_RETRY_US:
             self._identify(frame.addr)
 
-    def _handle_hello(self, addr: int, seq: int, hello: Hello, received_us: int) -> None:
+    def _handle_hello(self, addr: int, seq: int, hello: Hello, received_mono_us: int) -> None:
         info = DeviceInfo(
             port=self.url, addr=addr, kind=hello.kind, device_id=hello.device_id,
-            boot_id=hello.boot_id, firmware=hello.firmware, tick_hz=hello.tick_hz,
+            boot_id=hello.boot_id, firmware=hello.firmware, nominal_tick_hz=hello.nominal_tick_hz,
             channels=hello.channels, proto=hello.proto, caps=hello.caps,
         )  # fmt: skip
         if not self.registry.knows_id(hello.device_id) and (
-            self.registry.on_port(self.url, received_us) >= MAX_DEVICES_PER_PORT
+            self.registry.on_port(self.url, received_mono_us) >= MAX_DEVICES_PER_PORT
         ):
             self._drop_new_device(addr, hello.device_id)
             return
         state, known = self.registry.resume_or_create(info)
-        state.heard(received_us)
+        state.heard(received_mono_us)
         if state.info.shared_id_port is not None:
             info = replace(info, shared_id_port=state.info.shared_id_port)
         if self.devices.get(addr) is state and state.owner is self and state.connected:
@@ -326,12 +325,12 @@ class PortSession(Cues):
             log.info(
                 "%s: %s %s at address %d (boot %d, protocol %d, %d Hz)",
                 self.url, "resumed" if known else "found", info.key, addr, info.boot_id,
-                info.proto, info.tick_hz,
+                info.proto, info.nominal_tick_hz,
             )  # fmt: skip
         if self._on_device is not None:
             self._on_device(info)
-        for frame, received_us in self._pending.pop(addr, []):
-            self._handle_frame(frame, received_us)
+        for frame, received_mono_us in self._pending.pop(addr, []):
+            self._handle_frame(frame, received_mono_us)
 
     def _drop_new_device(self, addr: int, device_id: int) -> None:
         self.dropped_new_devices += 1
@@ -354,21 +353,25 @@ class PortSession(Cues):
         state.unsupported = message
         self._pings.stop(addr)
 
-    def _handle_pong(self, addr: int, state: DeviceState, pong: Pong, received_us: int) -> None:
+    def _handle_pong(
+        self, addr: int, state: DeviceState, pong: Pong, received_mono_us: int
+    ) -> None:
         sent_us = self._pings.answered(addr, pong.nonce)
         if sent_us is None:
             return
         ticks = state.extender.extend(pong.tick32)
         # A PONG queued on the loop may be handled just after stop() let go of the link.
         baudrate = self._link.baudrate if self._link is not None else BAUDRATE
-        sample = exchange_sample(sent_us, received_us, ticks, baudrate)
+        sample = exchange_sample(sent_us, received_mono_us, ticks, baudrate)
         if isinstance(state.clock, ClockModel):  # always, for a device on a protocol v1 port
             state.clock.add_sample(sample)
         state.ever_ready = state.ever_ready or state.clock.ready
-        state.rto.sample(received_us - sent_us)
+        state.rto.sample(received_mono_us - sent_us)
 
-    def _handle_event(self, addr: int, state: DeviceState, ev: Event, received_us: int) -> None:
-        out = state.accept(ev.evseq, ev.channel, ev.kind, ev.tick32, ev.ref, received_us)
+    def _handle_event(
+        self, addr: int, state: DeviceState, ev: Event, received_mono_us: int
+    ) -> None:
+        out = state.accept(ev.evseq, ev.channel, ev.kind, ev.tick32, ev.ref, received_mono_us)
         self._deliver(state, out.delivered)
         self._ack_soon(addr, state)
         if out.gap:

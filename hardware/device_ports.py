@@ -14,6 +14,7 @@ from typing import Any
 from hardware.adapters import AdapterSession, make_session, parse_adapter_url
 from hardware.cues import Cues
 from hardware.device import PortSession
+from hardware.device_state import DeviceState
 from hardware.discovery import (
     POLL_INTERVAL_S,
     PROBE_WINDOW_S,
@@ -25,10 +26,10 @@ from hardware.discovery import (
     system_ports,
 )
 from hardware.errors import LinkError, PortUnavailable
-from hardware.link import mono_us
 from hardware.messages import BATTERY_MAINS, NOT_APPLICABLE
 from hardware.records import DeviceEvent, DeviceInfo
 from hardware.registry import DeviceRegistry
+from hardware.timebase import mono_us
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,20 @@ Session = PortSession | AdapterSession
 class DevicePorts(Cues):
     """Owns the device registry, the port watcher and one PortSession per open port."""
 
-    def __init__(self, listener: Callable[[DeviceEvent], None]) -> None:
-        super().__init__(DeviceRegistry())
+    def __init__(
+        self,
+        listener: Callable[[DeviceEvent], None],
+        *,
+        on_device: Callable[[DeviceInfo], None] | None = None,
+        keep: Callable[[DeviceState], bool] | None = None,
+    ) -> None:
+        """`on_device` hears each device that says HELLO; `keep` is the registry's (never
+        forget a device the program still needs)."""
+        super().__init__(DeviceRegistry(keep))
         self._listener = listener
+        self._device_listener = on_device
         self.sessions: dict[str, Session] = {}
         self.watcher: PortWatcher | None = None
-        self.on_device: Callable[[DeviceInfo], None] | None = None
         self.silent: dict[str, SilentPort] = {}
         """Probed ports that did not answer, by path, until they leave the port list."""
         self._served: Callable[[PortRecord], bool] = lambda _record: False
@@ -214,8 +223,8 @@ class DevicePorts(Cues):
             log.exception("device event listener failed on %s", event)
 
     def _on_device(self, info: DeviceInfo) -> None:
-        if self.on_device is not None:
-            self.on_device(info)
+        if self._device_listener is not None:
+            self._device_listener(info)
 
     def _on_lost(self, url: str, error: BaseException | None) -> None:
         log.warning("port %s lost: %s", url, error)
@@ -294,7 +303,7 @@ class DevicePorts(Cues):
                     "firmware": ".".join(map(str, info.firmware)), "protocol": info.proto,
                     "channels": info.channels, "caps": [c.name.lower() for c in info.caps
                                                         if c.name],
-                    "tick_hz": info.tick_hz, "state": state.state, "ready": state.ready,
+                    "tick_hz": info.nominal_tick_hz, "state": state.state, "ready": state.ready,
                     "connected": state.connected, "message": state.unsupported,
                     "battery": None if status is None or status.battery_pct == BATTERY_MAINS
                     else status.battery_pct,
@@ -305,7 +314,7 @@ class DevicePorts(Cues):
                     "dropped": None if status is None else status.dropped,
                     "sync_error_us": None if fit is None else round(fit.error_bound_us, 1),
                     "rate_ppm": None if fit is None
-                    else round((fit.rate_hz / info.tick_hz - 1) * 1e6, 1),
+                    else round((fit.tick_hz_est / info.nominal_tick_hz - 1) * 1e6, 1),
                     "events": state.events, "lost_frames": state.lost_frames,
                     "duplicates": state.duplicates, "naks_sent": state.naks_sent,
                     "last_event_age_s": None if state.last_event_mono_us is None

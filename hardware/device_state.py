@@ -209,8 +209,9 @@ class DeviceState:
         return True
 
     def accept(
-        self, evseq16: int, channel: int, kind: EventKind, tick32: int, ref: int, recv_us: int
-    ) -> Outcome:
+        self, evseq16: int, channel: int, kind: EventKind, tick32: int, ref: int,
+        received_mono_us: int,
+    ) -> Outcome:  # fmt: skip
         """Put one EVENT in order: deliver it (and any held ones it frees), hold it, or drop it
         as a repeat.
 
@@ -224,7 +225,7 @@ class DeviceState:
         if n in self.held or (self.delivered_any and n < self.expected):
             self.duplicates += 1
             return Outcome([], repeat=True, gap=bool(self.held))
-        self.held[n] = Arrived(n, channel, kind, ticks, ref, recv_us)
+        self.held[n] = Arrived(n, channel, kind, ticks, ref, received_mono_us)
         return Outcome(self._drain(), gap=bool(self.held))
 
     def skip_to_held(self) -> list[Arrived]:
@@ -272,7 +273,7 @@ class DeviceState:
         return DeviceEvent(
             device=self.key, boot_id=self.info.boot_id, seq=a.evseq, channel=a.channel,
             kind=a.kind, ticks=a.ticks,
-            tick_hz_est=fit.rate_hz if fit else float(self.info.tick_hz),
+            tick_hz_est=fit.tick_hz_est if fit else float(self.info.nominal_tick_hz),
             mono_us=fit.ticks_to_mono_us(a.ticks) if fit else None,
             received_mono_us=a.received_mono_us, ref=a.ref,
             sync_error_us=fit.error_bound_at_us(a.ticks) if fit else None,

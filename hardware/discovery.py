@@ -13,11 +13,12 @@ HELLO comes back in PROBE_WINDOW_S.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from hardware.tasks import cancel_task
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +147,8 @@ class PortWatcher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="port-watcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
 
     async def poll(self) -> None:
         """One look at the ports: open what is new, close what is gone."""

@@ -13,13 +13,13 @@ import contextlib
 import errno
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 import serial
 
 from hardware.errors import LinkError, PortUnavailable
+from hardware.timebase import mono_us
 from hardware.wire import DecoderStats, Frame, FrameDecoder
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,6 @@ class Decoder(Protocol[RecordT]):
     a record cut short can be dropped once the line has been idle."""
 
     def feed(self, data: bytes, received_mono_us: int, /) -> list[RecordT]: ...
-
-
-def mono_us() -> int:
-    """Host monotonic time in microseconds: the one host clock the hardware layer uses."""
-    return time.monotonic_ns() // 1000
 
 
 # What open() failing with these errnos means: the port is there but is not ours to use.
@@ -153,24 +148,24 @@ class RecordLink(Generic[RecordT]):
                 if not self._stopping.is_set():
                     error = exc
                 break
-            received_us = mono_us()
+            received_mono_us = mono_us()
             # An empty read (the timeout) still lets the decoder drop a frame gone idle, and
             # hand up any whole frame that was queued behind its bad LEN.
-            records = self._decoder.feed(data, received_us)
+            records = self._decoder.feed(data, received_mono_us)
             if records:
                 # One wake-up of the loop per read, not per record: at thousands of events a
                 # second the wake-ups, not the records, were the cost.
-                self._loop.call_soon_threadsafe(self._deliver, records, received_us)
+                self._loop.call_soon_threadsafe(self._deliver, records, received_mono_us)
         if not self._stopping.is_set() or error is not None:
             # RuntimeError: the loop is already closed, and nobody is left to tell.
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._on_closed, error)
 
-    def _deliver(self, records: list[RecordT], received_us: int) -> None:
+    def _deliver(self, records: list[RecordT], received_mono_us: int) -> None:
         # Runs on the loop. A failing handler must not kill the link: log and go on.
         for record in records:
             try:
-                self._on_record(record, received_us)
+                self._on_record(record, received_mono_us)
             except Exception:
                 log.exception("record handler failed for %s", self.url)
 

@@ -116,14 +116,14 @@ class Hello:
     device_id: int
     boot_id: int
     firmware: tuple[int, int, int]
-    tick_hz: int
+    nominal_tick_hz: int
     channels: int
     caps: Caps = Caps.NONE
 
     def pack(self) -> bytes:
         return self._FMT.pack(
             self.proto, self.kind, self.device_id, self.boot_id, *self.firmware,
-            self.tick_hz, self.channels,
+            self.nominal_tick_hz, self.channels,
         ) + bytes([int(self.caps)])  # fmt: skip
 
     @classmethod

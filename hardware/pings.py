@@ -72,10 +72,12 @@ def startup_ping_offsets_us(addr: int) -> list[int]:
     return offsets
 
 
-def exchange_sample(sent_us: int, received_us: int, ticks: int, baudrate: int) -> ClockSample:
+def exchange_sample(
+    sent_mono_us: int, received_mono_us: int, ticks: int, baudrate: int
+) -> ClockSample:
     """The clock sample of one PING/PONG exchange, with both frames' time on the line."""
     return ClockSample.from_exchange(
-        sent_us, received_us, ticks, ping_bytes=PING_FRAME_BYTES,
+        sent_mono_us, received_mono_us, ticks, ping_bytes=PING_FRAME_BYTES,
         pong_bytes=PONG_FRAME_BYTES, baudrate=baudrate,
     )  # fmt: skip
 

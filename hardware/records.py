@@ -5,6 +5,7 @@ Plain values, shared by the sessions, the registry, the adapters and everyone li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hardware.messages import Caps, DeviceKind, EventKind
@@ -18,7 +19,7 @@ class DeviceInfo:
     device_id: int
     boot_id: int
     firmware: tuple[int, int, int]
-    tick_hz: int
+    nominal_tick_hz: int  # as the HELLO declares it (wire field tick_hz)
     channels: int
     proto: int
     caps: Caps = Caps.NONE
@@ -68,3 +69,10 @@ class DeviceEvent:
     @property
     def clock_id(self) -> str:
         return f"{self.device}:{self.boot_id}"
+
+
+# What a port session calls back with, whichever kind of device the port carries: an edge, a
+# device identified, and the port's url with the error when the port is lost.
+EventHandler = Callable[[DeviceEvent], None]
+DeviceHandler = Callable[[DeviceInfo], None]
+LostHandler = Callable[[str, BaseException | None], None]

@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 class DeviceRegistry:
     """Every device this host has heard from, by (device id, boot id)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: Callable[[DeviceState], bool] | None = None) -> None:
         # (device id, boot id, port): the port is None but for a device that shares its id
         # with one already connected on another port (DeviceInfo.shared_id_port).
         self._by_boot: dict[tuple[int, int, str | None], DeviceState] = {}
-        self.keep: Callable[[DeviceState], bool] = lambda _state: False
+        self.keep: Callable[[DeviceState], bool] = keep or (lambda _state: False)
         """Whether the program still needs a device (bound to a role): never forgotten."""
         self.forgotten = 0
 
@@ -98,7 +98,7 @@ class DeviceRegistry:
             )  # fmt: skip
             for old in [o for o in self._by_boot if o[0] == info.device_id and o[2] == info.port]:
                 self._drop(old)
-            state = DeviceState(info=info, clock=clock or ClockModel(info.tick_hz))
+            state = DeviceState(info=info, clock=clock or ClockModel(info.nominal_tick_hz))
             self._by_boot[k] = state
             return state, False
         known = self._by_boot.get((info.device_id, info.boot_id, None))
@@ -108,7 +108,7 @@ class DeviceRegistry:
             stale = self._by_boot.pop(old)
             log.info("%s: new boot %d replaces boot %d", info.key, info.boot_id, old[1])
             stale.cancel_waiters()
-        state = DeviceState(info=info, clock=clock or ClockModel(info.tick_hz))
+        state = DeviceState(info=info, clock=clock or ClockModel(info.nominal_tick_hz))
         self._by_boot[(info.device_id, info.boot_id, None)] = state
         return state, False
 

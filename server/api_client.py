@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from server.errors import ConflictError, NotAuthorizedError
+from server.errors import ConflictError, NotAuthorizedError, problem_line
 
 COACH_ENV = "AGILITY_COACH"
 PASSWORD_ENV = "AGILITY_PASSWORD"
@@ -126,7 +126,7 @@ def _error(exc: urllib.error.HTTPError) -> Exception:
         detail = {}
     if not isinstance(detail, dict):
         detail = {}
-    lines = [str(detail.get("detail", exc.reason)), *map(str, detail.get("errors", []))]
+    lines = [str(detail.get("detail", exc.reason)), *map(problem_line, detail.get("errors", []))]
     message = "\n  ".join(lines)
     if exc.code == 401:
         return NotAuthorizedError(message)

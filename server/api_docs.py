@@ -7,18 +7,27 @@ Content-Security-Policy (`DOCS_CSP`, set by server/auth/headers.py): nothing els
 nothing is fetched from another origin. /schema and /schema/swagger show it;
 /schema/openapi.json is the document itself. The other viewers (Redoc, Elements, RapiDoc,
 Scalar) are not served.
+
+Every error answer is a problem (RFC 9457, server/errors.py); Litestar documents its own
+400s in its older format, so the document is rewritten as it is served (`with_problems`):
+each 4xx/5xx response, and a `default` one on every operation, is `application/problem+json`
+with the `Problem` schema.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import html
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
+
+from server.errors import PROBLEM_JSON, Problem
 
 DOCS_PATH = "/schema"
 VENDOR = "/static/vendor/swagger-ui"
@@ -78,10 +87,42 @@ class OfflineSwaggerPlugin(OpenAPIRenderPlugin):
         ).encode()
 
 
+def with_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every error response as the problem the server really answers; a
+    route's own problem (a 409 with the tag's holder) keeps its schema."""
+    document = copy.deepcopy(document)
+    (problem_ref,), schemas = msgspec.json.schema_components(
+        [Problem], ref_template="#/components/schemas/{name}"
+    )
+    document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+    problem = {"content": {PROBLEM_JSON: {"schema": problem_ref}}}
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                if (
+                    status.isdigit()
+                    and int(status) >= 400
+                    and PROBLEM_JSON not in response.get("content", {})
+                ):
+                    response.update(problem)
+            responses.setdefault("default", {"description": "an error: a problem", **problem})
+    return document
+
+
+class ProblemJsonRenderPlugin(JsonRenderPlugin):
+    """/schema/openapi.json, with the error responses as they are (`with_problems`)."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return self.render_json(request, with_problems(openapi_schema))
+
+
 def openapi_config(title: str, version: str) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=title,
         version=version,
         path=DOCS_PATH,
-        render_plugins=[OfflineSwaggerPlugin(), JsonRenderPlugin()],
+        render_plugins=[OfflineSwaggerPlugin(), ProblemJsonRenderPlugin()],
     )

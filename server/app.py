@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -82,39 +82,64 @@ class Services:
     demo: Demo | None = None
 
 
-def build_services(settings: Settings, catalog: Catalog | None = None) -> Services:
-    """Expects a migrated database (see server.db.session.migrate)."""
+def build_services(
+    settings: Settings,
+    catalog: Catalog | None = None,
+    on_rep: Callable[[dict[str, Any]], None] | None = None,
+) -> Services:
+    """Expects a migrated database (see server.db.session.migrate). `on_rep` hears every rep
+    a plan session records (the headless `agility run PLAN` prints them)."""
     engine = make_engine(settings.db)
     catalog = catalog or Catalog.load()
     catalog.sync(engine)
     if board_summary.ensure_built(engine):
         log.info("leaderboard summary built from the stored reps")
-    live = LiveHub()
-    live.redact = NameRedactor(engine)  # /ws/live is public: names as the privacy setting says
+    # /ws/live is public: names as the privacy setting says.
+    live = LiveHub(redact=NameRedactor(engine))
     recorder = RunRecorder(engine, live)
-    coordinator = RunCoordinator(recorder, layout={})
+    # The devices and the stations need each other: the devices ask the stations (built just
+    # below) only once a port is open, which is after this function has returned.
+    devices = DeviceService(
+        # Every device event goes to the one station that holds its device (the main one else).
+        lambda event: stations.on_device_event(event),
+        live,
+        # A device bound to a role is never forgotten for going quiet (hardware/registry.py).
+        keep=lambda state: any(state.key in station.devices() for station in stations.all()),
+    )
+    coordinator = RunCoordinator(
+        recorder, layout={}, readiness=devices.not_ready_reason, outputs=devices
+    )
 
     def station_coordinator(name: str, layout: dict[str, Binding]) -> RunCoordinator:
-        made = RunCoordinator(recorder.for_station(name), layout)
-        made.readiness, made.outputs = devices.not_ready_reason, devices
-        return made
+        return RunCoordinator(
+            recorder.for_station(name), layout, readiness=devices.not_ready_reason, outputs=devices
+        )
 
-    # Every device event goes to the one station that holds its device (the main one else).
     stations = Stations(engine, coordinator, station_coordinator)
-    devices = DeviceService(stations.on_device_event, live)
-    coordinator.readiness = devices.not_ready_reason
-    coordinator.outputs = devices
-    # A device bound to a role is never forgotten for going quiet (hardware/registry.py).
-    devices.registry.keep = lambda state: any(
-        state.key in station.devices() for station in stations.all()
-    )
     stations.load()
     scheduler = AsyncIOScheduler(timezone="UTC")
-    plans = PlanService(engine, catalog, coordinator, live, scheduler)
-    plans.coordinator_of = lambda name: (
-        coordinator if name is None else stations.get(name).coordinator
+    plans = PlanService(
+        engine,
+        catalog,
+        coordinator,
+        live,
+        scheduler,
+        coordinator_of=lambda name: coordinator if name is None else stations.get(name).coordinator,
+        on_rep=on_rep,
     )
-    services = Services(
+    demo = None
+    if settings.demo:
+        plans.use_simulator(devices, settings.seed)
+        demo = Demo(
+            catalog,
+            coordinator,
+            devices,
+            scheduler,
+            settings.seed,
+            busy=plans.claims_lane,
+            stations=stations,
+        )
+    return Services(
         settings,
         engine,
         catalog,
@@ -125,19 +150,8 @@ def build_services(settings: Settings, catalog: Catalog | None = None) -> Servic
         scheduler,
         plans,
         stations,
+        demo,
     )
-    if settings.demo:
-        plans.use_simulator(devices, settings.seed)
-        services.demo = Demo(
-            catalog,
-            coordinator,
-            devices,
-            scheduler,
-            settings.seed,
-            busy=plans.claims_lane,
-            stations=stations,
-        )
-    return services
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"])

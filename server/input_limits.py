@@ -38,8 +38,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def invalid(errors: list[str]) -> InvalidInputError:
-    exc = InvalidInputError("\n".join(errors))
-    exc.errors = errors
+    exc = InvalidInputError("\n".join(errors), errors)
     return exc
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import httpx
 import pytest
@@ -20,6 +21,11 @@ PG_ADMIN_URL = os.environ.get(
     "AGILITY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 CHROMIUM = "/usr/bin/chromium"
+# A look over HTTP costs the server under test a request (and, in-process, its share of the
+# GIL): such waits look every 50 ms rather than every 5.
+HTTP_POLL_S = 0.05
+
+T = TypeVar("T")
 
 
 def skip_or_fail(reason: str) -> None:
@@ -78,21 +84,33 @@ def server_process(
             proc.kill()
 
 
-def wait_until(what: str, check: Callable[[], object], timeout_s: float = 10.0) -> None:
+def wait_until(
+    what: str,
+    check: Callable[..., T | Literal[False] | None],
+    timeout_s: float = 30.0,
+    *,
+    poll_s: float = 0.005,
+) -> T:
     """Wait for something to happen instead of sleeping as long as it usually takes: poll
-    `check` until it is true. The timeout is a bound for a broken build, not an estimate, so a
-    loaded machine makes the test slower, never red."""
+    `check` until it is true and give back what it returned, so a test can wait for a value and
+    use it. The timeout is a bound for a broken build, not an estimate, so a loaded machine makes
+    the test slower, never red. A check over HTTP passes `poll_s=HTTP_POLL_S`. `check` is called
+    with no arguments; it is typed `...` so that a lambda may bind a loop's value as a default."""
     deadline = time.monotonic() + timeout_s
-    while not check():
+    while not (got := check()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.005)
+        time.sleep(poll_s)
+    return got
 
 
-async def wait_until_async(what: str, check: Callable[[], object], timeout_s: float = 10.0) -> None:
+async def wait_until_async(
+    what: str, check: Callable[..., T | Literal[False] | None], timeout_s: float = 30.0
+) -> T:
     """wait_until on the asyncio loop: it yields between looks, so the loop does the work."""
     deadline = time.monotonic() + timeout_s
-    while not check():
+    while not (got := check()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.005)
+    return got

@@ -4,7 +4,7 @@ in Markdown. Only words and tables here; every figure comes from the result."""
 from __future__ import annotations
 
 from bench.common import JsonDict
-from bench.markdown import met, wrap
+from bench.markdown import met, stats_table, wrap
 
 
 def _split_rows(r: JsonDict, tick: str) -> list[tuple[str, str, JsonDict]]:
@@ -21,17 +21,6 @@ def _split_rows(r: JsonDict, tick: str) -> list[tuple[str, str, JsonDict]]:
     for link, stats in r["receipt"].items():
         rows.append((f"host receipt, {link}", what[link], stats))
     return rows
-
-
-def _table(rows: list[tuple[str, str, JsonDict]], count_key: str) -> str:
-    out = [f"| figure | what it is | {count_key} | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |"]
-    out.append("|---|---|---:|---:|---:|---:|---:|")
-    for name, what, s in rows:
-        out.append(
-            f"| {name} | {what} | {s[count_key]} | {s['p50_ms']:.3f} | {s['p95_ms']:.3f}"
-            f" | {s['p99_ms']:.3f} | {s['max_ms']:.3f} |"
-        )
-    return "\n".join(out)
 
 
 def _mapped_table(rows: list[tuple[str, JsonDict]]) -> str:
@@ -157,11 +146,11 @@ Command: `python -m bench --only adapters` (or `python -m bench run adapters --j
 
 **Chronopic** (8 µs ticks), {cp["passes"]} passes:
 
-{_table(_split_rows(cp, "8 µs"), "splits")}
+{stats_table(_split_rows(cp, "8 µs"), "splits", (50, 95, 99))}
 
 **Timy** (1/10,000 s), {ty["impulses"]} impulses:
 
-{_table(_split_rows(ty, "100 µs"), "splits")}
+{stats_table(_split_rows(ty, "100 µs"), "splits", (50, 95, 99))}
 
 Targets: {_target_line("Chronopic", cp["target"])};
 {_target_line("Timy", ty["target"])}.

@@ -69,7 +69,7 @@ def _us(t_s: float) -> int:
 
 def _stamp(rel_us: int) -> Stamp:
     mono = round(TRUTH_S * 1e6) + rel_us
-    return Stamp(mono_us=mono, clock="sim", ticks=mono, tick_hz=1e6)
+    return Stamp(mono_us=mono, clock="sim", ticks=mono, tick_hz_est=1e6)
 
 
 def _part(name: str) -> str:

@@ -24,9 +24,9 @@ from bench.gates.config import GatesConfig
 from bench.stats import summarize
 from drills import Drill, RunState
 from drills.crossing import LATE_EDGE_US, Trigger
-from hardware.link import mono_us
 from hardware.messages import EventKind
 from hardware.sim.athlete import make_team
+from hardware.timebase import mono_us
 from server.catalog.service import Catalog
 from server.db.session import make_engine, migrate
 from server.devices.service import DeviceService

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from bench.common import JsonDict
 from drills import Drill, StartType
-from hardware.link import mono_us
 from hardware.messages import EventKind
 from hardware.sim.athlete import VirtualAthlete
+from hardware.timebase import mono_us
 from server.app import Services
 from server.devices.layouts import binding_json
 from server.runs.coordinator import ActiveRun, RunCoordinator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drills.errors import DrillError, DrillsError
+from drills.errors import DrillError, DrillsError, problems_message
 
 
 class NormsError(DrillsError):
@@ -14,9 +14,7 @@ class NormFileError(NormsError):
 
     def __init__(self, errors: list[DrillError]) -> None:
         self.errors: list[DrillError] = list(errors)
-        count = len(self.errors)
-        head = f"{count} problem{'s' if count != 1 else ''} in norm file(s)"
-        super().__init__("\n".join([head, *(str(e) for e in self.errors)]))
+        super().__init__(problems_message(self.errors, "norm file(s)"))
 
 
 class NormNotFound(NormsError):

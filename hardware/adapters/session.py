@@ -16,7 +16,6 @@ import logging
 import time
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, ClassVar, Final
 
@@ -26,7 +25,13 @@ from hardware.device_state import DeviceState
 from hardware.errors import DeviceNotReady, LinkError
 from hardware.link import Decoder, RecordLink
 from hardware.messages import Caps, DeviceKind, EventKind, Message
-from hardware.records import DeviceEvent, DeviceInfo
+from hardware.records import (
+    DeviceEvent,
+    DeviceHandler,
+    DeviceInfo,
+    EventHandler,
+    LostHandler,
+)
 from hardware.registry import DeviceRegistry
 
 log = logging.getLogger(__name__)
@@ -42,10 +47,6 @@ ADAPTER_SYNTAX: Final = "chronopic:PATH, timy:PATH, timy:PATH@BAUD or timy:PATH@
 # A Timy set to start numbers (not its default impulse counter): each line's number is the
 # athlete's bib, and names the athlete of the rep it starts.
 BIBS_OPTION: Final = "bibs"
-
-EventHandler = Callable[[DeviceEvent], None]
-DeviceHandler = Callable[[DeviceInfo], None]
-LostHandler = Callable[[str, BaseException | None], None]
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ class AdapterSession(Cues, ABC):
         device_id = zlib.crc32(f"{self.adapter}:{identity}".encode())
         info = DeviceInfo(
             port=self.url, addr=0, kind=DeviceKind.GATE, device_id=device_id,
-            boot_id=new_boot_id(), firmware=(0, 0, 0), tick_hz=1_000_000 // self.tick_us,
+            boot_id=new_boot_id(), firmware=(0, 0, 0), nominal_tick_hz=1_000_000 // self.tick_us,
             channels=self.channels, proto=0, caps=Caps.BEAM, adapter=self.adapter,
             successive_breaks=self.successive_breaks,
         )  # fmt: skip
@@ -275,8 +276,8 @@ class AdapterSession(Cues, ABC):
             raise LinkError(f"{self.url} is closed")
         self._link.write(data)
 
-    def _on_record(self, record: Any, received_us: int) -> None:
-        del received_us  # each record carries the receipt of the bytes that completed it
+    def _on_record(self, record: Any, received_mono_us: int) -> None:
+        del received_mono_us  # each record carries the receipt of the bytes that completed it
         self._handle_record(record)
 
     def _handle_closed(self, error: BaseException | None) -> None:
@@ -302,7 +303,7 @@ class AdapterSession(Cues, ABC):
             self._clock.add(ticks, round(received_mono_us - line_us))
         event = DeviceEvent(
             device=state.key, boot_id=state.info.boot_id, seq=self._next_seq, channel=channel,
-            kind=kind, ticks=ticks, tick_hz_est=float(state.info.tick_hz),
+            kind=kind, ticks=ticks, tick_hz_est=float(state.info.nominal_tick_hz),
             mono_us=round(self._clock.mono_us(ticks)), received_mono_us=received_mono_us,
             sync_error_us=self._clock.error_bound_us, by_receipt=True, manual=manual,
             coarse=coarse, bib=bib,

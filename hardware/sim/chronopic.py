@@ -26,9 +26,10 @@ import random
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from hardware.sim.ptys import close_fds, open_raw_pty
 
 TICK_US = 8
 BAUDRATE = 9600
@@ -103,13 +104,7 @@ class SimChronopic:
 
     def start(self) -> str:
         """Power up on a new pty; returns the path a host opens with pyserial."""
-        master, slave = os.openpty()
-        # Raw both ends: a cooked pty would echo and rewrite 0x0D, and this is a binary line.
-        tty.setraw(master)
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master_fd, self._slave_fd = master, slave
-        self.path = os.ttyname(slave)
+        self._master_fd, self._slave_fd, self.path = open_raw_pty()
         self._start_host_us = self.now_mono_us()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
@@ -121,9 +116,7 @@ class SimChronopic:
         if self._thread is not None:
             self._thread.join(timeout=_STOP_JOIN_S)
         self._close_pty()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        close_fds(self._wake_r, self._wake_w)
 
     def unplug(self) -> None:
         """Pull the cable: the pty closes, so the host's reads fail."""
@@ -299,9 +292,6 @@ class SimChronopic:
                 del self._out[:written]
 
     def _close_pty(self) -> None:
-        for fd in (self._master_fd, self._slave_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._master_fd, self._slave_fd)
         self._master_fd = self._slave_fd = None
         self._out.clear()

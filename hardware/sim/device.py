@@ -279,7 +279,7 @@ class VirtualDevice:
         self.send(
             Hello(
                 self.proto, self.kind, self.device_id, self.boot_id, self.firmware,
-                self.clock.tick_hz, self.channels, self.caps,
+                self.clock.nominal_tick_hz, self.channels, self.caps,
             )
         )  # fmt: skip
 

@@ -16,14 +16,14 @@ class SimClock:
     """Device ticks as a function of true (host monotonic) time: offset plus drift."""
 
     origin_ns: int
-    tick_hz: int = 1_000_000
+    nominal_tick_hz: int = 1_000_000
     offset_ticks: int = 0
     drift_ppm: float = 80.0
 
     @property
     def _ticks_per_1e18_ns(self) -> int:
         # Integer arithmetic in parts per billion keeps the truth exact to the tick.
-        return self.tick_hz * (10**9 + round(self.drift_ppm * 1000))
+        return self.nominal_tick_hz * (10**9 + round(self.drift_ppm * 1000))
 
     def ticks_at(self, mono_ns: int) -> int:
         return self.offset_ticks + ((mono_ns - self.origin_ns) * self._ticks_per_1e18_ns) // 10**18
@@ -38,11 +38,13 @@ class SimClock:
         return self.origin_ns - (-scaled // self._ticks_per_1e18_ns)
 
     @classmethod
-    def random(cls, rng: random.Random, origin_ns: int, tick_hz: int = 1_000_000) -> SimClock:
+    def random(
+        cls, rng: random.Random, origin_ns: int, nominal_tick_hz: int = 1_000_000
+    ) -> SimClock:
         """A clock as an unknown device has one: any 32-bit start, drift within the crystal's."""
         return cls(
             origin_ns=origin_ns,
-            tick_hz=tick_hz,
+            nominal_tick_hz=nominal_tick_hz,
             offset_ticks=rng.getrandbits(32),
             drift_ppm=rng.uniform(-MAX_DRIFT_PPM, MAX_DRIFT_PPM),
         )

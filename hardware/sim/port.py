@@ -15,7 +15,6 @@ import random
 import select
 import threading
 import time
-import tty
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from hardware.clock import uart_time_us
 from hardware.sim.device import VirtualDevice
 from hardware.sim.line_faults import BitFlipper, PortStats
 from hardware.sim.models import LatencyModel, TruthEvent
+from hardware.sim.ptys import close_fds, open_raw_pty
 from hardware.sim.timers import TimerQueue
 from hardware.wire import FRAME_OVERHEAD, MAX_PAYLOAD, Frame, FrameDecoder, encode_frame
 
@@ -131,9 +131,7 @@ class VirtualPort:
         if self._thread is not None:
             self._thread.join(timeout=THREAD_CALL_TIMEOUT_S)
         self._close_pty()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        close_fds(self._wake_r, self._wake_w)
 
     def unplug(self) -> None:
         """Pull the cable: the pty closes, devices keep running, stamping and buffering."""
@@ -243,8 +241,7 @@ class VirtualPort:
             # A re-enumerated USB device gets a new name: hold a recycled pty until the kernel
             # hands out one whose path this port has not used.
             for _ in range(8):
-                master, slave = os.openpty()
-                path = os.ttyname(slave)
+                master, slave, path = open_raw_pty()
                 if path not in self._paths_used:
                     break
                 held.append((master, slave))
@@ -252,20 +249,13 @@ class VirtualPort:
             for fds in held:
                 for fd in fds:
                     os.close(fd)
-        # Raw mode before anyone reads: a cooked pty would turn 0x0D into 0x0A and echo.
-        tty.setraw(slave)
-        tty.setraw(master)
-        os.set_blocking(master, False)
         self._paths_used.add(path)
         self._master_fd, self._slave_fd, self._path = master, slave, path
         self._decoder = FrameDecoder()
         self._downlink_free_ns = 0
 
     def _close_pty(self) -> None:
-        for fd in (self._master_fd, self._slave_fd):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._master_fd, self._slave_fd)
         self._master_fd = self._slave_fd = None
         self._uplink.clear()
         self._out.clear()

@@ -17,9 +17,10 @@ import random
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from hardware.sim.ptys import close_fds, open_raw_pty
 
 DAY_US = 24 * 3600 * 1_000_000
 TICK_US = 100
@@ -121,12 +122,7 @@ class SimTimy:
 
     def start(self) -> str:
         """Power on: open the pty and start the clock; returns the path to open."""
-        master, slave = os.openpty()
-        # Raw mode: a cooked pty would turn the CR that ends every line into LF.
-        tty.setraw(master)
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave, self.port = master, slave, os.ttyname(slave)
+        self._master, self._slave, self.port = open_raw_pty()
         self._start_ns = time.monotonic_ns()
         self._thread = threading.Thread(target=self._run, name="sim-timy", daemon=True)
         self._thread.start()
@@ -138,9 +134,7 @@ class SimTimy:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         self._close_pty()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        close_fds(self._wake_r, self._wake_w)
 
     def unplug(self) -> None:
         """Pull the cable: the pty closes; the timer keeps stamping and counting impulses."""
@@ -239,10 +233,7 @@ class SimTimy:
         return True
 
     def _close_pty(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
         self.port = ""
 

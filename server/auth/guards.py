@@ -117,6 +117,12 @@ def current_coach(connection: ASGIConnection[Any, Any, Any, Any]) -> CoachIdenti
     return found.coach if found else None
 
 
+def current_coach_id(connection: ASGIConnection[Any, Any, Any, Any]) -> int | None:
+    """The id a correction or a flag decision is recorded under; None: nobody signed in."""
+    coach = current_coach(connection)
+    return None if coach is None else coach.id
+
+
 def _method(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return str(connection.scope.get("method", "GET")).upper()
 

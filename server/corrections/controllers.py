@@ -13,10 +13,11 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 
 from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, GateRule, Trigger
-from server.auth.guards import current_coach, requires_coach
+from server.auth.guards import current_coach_id, requires_coach
 from server.corrections.listing import DEFAULT_PAGE, RunPage, SessionPage, list_runs, list_sessions
 from server.corrections.plausible import ImplausibleTimeError
 from server.corrections.service import CorrectionEntry, CorrectionService, RunSummary, invalid
+from server.errors import PROBLEM_JSON, Problem, problem
 from server.reports.day import club_day
 
 
@@ -44,31 +45,35 @@ class ManualRequest:
     """Store a time outside the drill's plausible range anyway (it is marked out of range)."""
 
 
-@dataclass
-class OutOfRange:
+@dataclass(frozen=True)
+class OutOfRange(Problem):
     """409 of POST /api/runs/manual: the time is outside the drill's plausible range."""
 
-    status_code: int
-    detail: str
-    total_s: float
-    min_s: float
+    total_s: float = 0.0
+    min_s: float = 0.0
     """Faster than this, nobody runs the drill (its distance at the human speed bounds)."""
-    max_s: float | None
+    max_s: float | None = None
     """The drill's time limit."""
-    basis: str
+    basis: str = ""
     confirm_needed: bool = True
     """Send the same body with `"confirm": true` to store it, marked out of range."""
 
 
-def _out_of_range(_: Request[Any, Any, Any], exc: ImplausibleTimeError) -> Response[OutOfRange]:
+def _out_of_range(
+    _: Request[Any, Any, Any], exc: ImplausibleTimeError
+) -> Response[dict[str, object]]:
     b = exc.bounds
-    body = OutOfRange(HTTP_409_CONFLICT, str(exc), exc.total_s, b.min_s, b.max_s, b.basis)
-    return Response(body, status_code=HTTP_409_CONFLICT)
+    return problem(
+        HTTP_409_CONFLICT, str(exc), total_s=exc.total_s, min_s=b.min_s, max_s=b.max_s,
+        basis=b.basis, confirm_needed=True,
+    )  # fmt: skip
 
 
 _OUT_OF_RANGE_HANDLERS: ExceptionHandlersMap = {ImplausibleTimeError: _out_of_range}
 _OUT_OF_RANGE_RESPONSES = {
-    HTTP_409_CONFLICT: ResponseSpec(OutOfRange, description="outside the plausible range")
+    HTTP_409_CONFLICT: ResponseSpec(
+        OutOfRange, description="outside the plausible range", media_type=PROBLEM_JSON
+    )
 }
 
 Day = Annotated[
@@ -90,11 +95,6 @@ class RederiveRequest:
     """0 to 10000 ms (default: the drill's re-arm, 500 ms unless the drill says)."""
 
 
-def _coach_id(request: Request[Any, Any, Any]) -> int | None:
-    coach = current_coach(request)
-    return None if coach is None else coach.id
-
-
 class CorrectionsController(Controller):
     path = "/api/runs"
     tags = ("corrections",)
@@ -107,13 +107,13 @@ class CorrectionsController(Controller):
         corrections: CorrectionService,
     ) -> RunSummary:  # fmt: skip
         """Take a rep off every board; it stays in the record with its times."""
-        return corrections.void(run_id, data.reason, _coach_id(request))
+        return corrections.void(run_id, data.reason, current_coach_id(request))
 
     @post("/{run_id:int}/unvoid", sync_to_thread=False, status_code=HTTP_200_OK)
     def unvoid(
         self, run_id: int, request: Request[Any, Any, Any], corrections: CorrectionService
     ) -> RunSummary:
-        return corrections.unvoid(run_id, _coach_id(request))
+        return corrections.unvoid(run_id, current_coach_id(request))
 
     @post("/{run_id:int}/reassign", sync_to_thread=False, status_code=HTTP_200_OK)
     def reassign(
@@ -121,7 +121,7 @@ class CorrectionsController(Controller):
         corrections: CorrectionService,
     ) -> RunSummary:  # fmt: skip
         """The rep was someone else's (the wrong athlete was up)."""
-        return corrections.reassign(run_id, data.athlete_id, _coach_id(request))
+        return corrections.reassign(run_id, data.athlete_id, current_coach_id(request))
 
     @post("/{run_id:int}/rederive", sync_to_thread=False, status_code=HTTP_200_OK)
     def rederive(
@@ -144,7 +144,7 @@ class CorrectionsController(Controller):
         except ValueError as exc:
             raise invalid(str(exc)) from None
         return corrections.rederive(
-            run_id, rule, _coach_id(request), drill_rearm=data.rearm_ms is None
+            run_id, rule, current_coach_id(request), drill_rearm=data.rearm_ms is None
         )
 
     @post(
@@ -159,7 +159,7 @@ class CorrectionsController(Controller):
         the drill's plausible range is 409 (with the range) unless `confirm` is true; then it
         is stored with `out_of_range = true`."""
         return corrections.manual(
-            data.drill, data.athlete_id, data.total_s, data.note, _coach_id(request),
+            data.drill, data.athlete_id, data.total_s, data.note, current_coach_id(request),
             confirm=data.confirm,
         )  # fmt: skip
 

@@ -77,8 +77,7 @@ def check_page(offset: int, limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         problems.append(f"limit: 1 to {MAX_PAGE}")
     if problems:
-        error = InvalidInputError(problems[0])
-        error.errors = problems
+        error = InvalidInputError(problems[0], problems)
         raise error
 
 

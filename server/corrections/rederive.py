@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from drills import Drill, Stamp, StartType
+from drills import Drill, Stamp, StartType, TimeBasis
 from drills.crossing import BeamEdge, CrossingDetector, Detected, GateRule
 from drills.timing import elapsed_us
+from hardware.timebase import us_to_ticks
 from server.db.models import Crossing, DeviceEvent, Split
 from server.errors import ConflictError
 
@@ -39,11 +40,13 @@ class Rederived:
 
 
 def event_stamp(event: DeviceEvent) -> Stamp:
-    """A stored raw event's stamp: its device ticks, and host time as the clock mapped it."""
-    mono = event.mapped_mono_us if event.mapped_mono_us is not None else event.received_mono_us
+    """A stored raw event's stamp: its device ticks, and host time as the clock mapped it
+    (the receipt time when it had no fit, as the live rep had it)."""
+    mapped = event.mapped_mono_us
     return Stamp(
-        mono_us=mono, clock=f"{event.device}:{event.boot_id}", ticks=event.ticks,
-        tick_hz=event.tick_hz_est,
+        mono_us=event.received_mono_us if mapped is None else mapped,
+        clock=f"{event.device}:{event.boot_id}", ticks=event.ticks,
+        tick_hz_est=event.tick_hz_est, basis=TimeBasis.of_device(mapped, event.by_receipt),
     )  # fmt: skip
 
 
@@ -71,8 +74,8 @@ def _crossing_again(session: Session, row: Crossing, rule: GateRule) -> Detected
         raise ConflictError(f"{row.role} was timed on one beam; {rule.trigger.value} needs two")
     channels = [beams[0]] if rule.beams == 1 else [beams[0], beams[1]]
     hz = events[0].tick_hz_est
-    lo = min(ev.ticks for ev in events) - round(BEFORE_US * hz / 1e6)
-    hi = max(ev.ticks for ev in events) + round((rule.window_us + AFTER_US) * hz / 1e6)
+    lo = min(ev.ticks for ev in events) - round(us_to_ticks(BEFORE_US, hz))
+    hi = max(ev.ticks for ev in events) + round(us_to_ticks(rule.window_us + AFTER_US, hz))
     around = session.exec(
         select(DeviceEvent)
         .where(

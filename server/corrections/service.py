@@ -60,8 +60,7 @@ class CorrectionEntry:
 
 
 def invalid(message: str) -> InvalidInputError:
-    error = InvalidInputError(message)
-    error.errors = [message]
+    error = InvalidInputError(message, [message])
     return error
 
 

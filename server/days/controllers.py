@@ -3,52 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
 
 from litestar import Controller, get, post
-from litestar.openapi.spec import Example
-from litestar.params import Body
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from server.auth.guards import requires_coach
 from server.days.progress import DayPlanInfo, DayPlanSummary
+from server.days.schemas import DayPlanBody
 from server.days.service import DayPlanService
-
-_EXAMPLE_PLAN = {
-    "format": 1, "name": "Pre-season testing", "date": "2026-12-05", "team": "U16",
-    "countdown_s": 5,
-    "stations": [
-        {"station": "sprint-lane", "drills": [{"drill": "sprint-10m", "reps": 2, "rest_s": 60}]},
-        {"station": "main", "drills": [{"drill": "t-test"}]},
-    ],
-    "groups": [{"name": "A", "athletes": ["Ada", "Bo"]}, {"name": "B", "athletes": ["Cy"]}],
-}  # fmt: skip
-_EXAMPLE_TEXT = {
-    "text": 'name = "Pre-season testing"\n[[stations]]\nstation = "main"\n'
-    'drills = [{drill = "sprint-10m", reps = 2}]\n[[groups]]\nname = "A"\n'
-    'athletes = ["Ada", "Bo"]\n',
-    "source": "pre-season.toml",
-}
-
-# The body stays a plain object here, not a dataclass: the day plan's own validation reports
-# every problem at once with its field (unknown keys too), which a typed body would cut short
-# at the first wrong type, or drop silently for an unknown key.
-DayPlanBody = Annotated[
-    dict[str, Any],
-    Body(
-        title="Day plan",
-        description=(
-            "A day plan's keys as JSON (format, name, date, team, countdown_s, stations: "
-            "[{station, drills: [{drill, reps, rest_s, order}]}], groups: [{name, athletes}]; "
-            'server/days/README.md), or {"text": "<TOML or JSON>", "source": "file name for '
-            'errors"}.'
-        ),
-        examples=[
-            Example(summary="a day plan as JSON", value=_EXAMPLE_PLAN),
-            Example(summary="a day plan file's text", value=_EXAMPLE_TEXT),
-        ],
-    ),
-]
 
 
 @dataclass

@@ -55,8 +55,8 @@ class DayPlanFileError(InvalidInputError):
     """A day plan that cannot be used; `errors` lists every problem as 'source: field: message'."""
 
     def __init__(self, source: str, errors: Sequence[str]) -> None:
-        self.errors = list(errors)
-        super().__init__("\n  ".join([f"{source}: invalid day plan", *self.errors]))
+        problems = list(errors)
+        super().__init__("\n  ".join([f"{source}: invalid day plan", *problems]), problems, source)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _invalid(field: str, problem: str) -> InvalidInputError:
-    error = InvalidInputError(f"invalid {field}")
-    error.errors = [f"{field}: {problem}"]
+    error = InvalidInputError(f"invalid {field}", [f"{field}: {problem}"])
     return error
 
 

@@ -34,8 +34,7 @@ POLL_S = 0.1
 
 def invalid(message: str) -> InvalidInputError:
     """A 422 naming one problem a coach can act on."""
-    error = InvalidInputError(message)
-    error.errors = [message]
+    error = InvalidInputError(message, [message])
     return error
 
 

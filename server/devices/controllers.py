@@ -18,8 +18,7 @@ from server.lan import lan_url, listens_on_lan, qr_svg
 
 
 def _bad_port(problem: str) -> InvalidInputError:
-    error = InvalidInputError(problem)
-    error.errors = [problem]
+    error = InvalidInputError(problem, [problem])
     return error
 
 
@@ -33,6 +32,17 @@ class AddPortRequest:
     port: str
     """A serial port: `/dev/ttyUSB0` (protocol v1), `chronopic:/dev/ttyUSB0`, `timy:COM3` or
     `timy:/dev/ttyUSB1@38400`."""
+
+
+@dataclass
+class LayoutRequest:
+    """PUT /api/layouts/{name}; other keys are ignored, as they always were."""
+
+    bindings: dict[str, Any] | None = None
+    """{"role": {"device": "<key from /api/devices>", "channel": 0}}, each binding with an
+    optional "trigger", "rearm_ms" and "window_ms", or {"device", "channels": [top, bottom],
+    "trigger": "dual-beam"}. Each binding is checked by server/devices/layouts.py, which
+    names every problem with its role and field."""
 
 
 MAX_PORT_CHARS = 200
@@ -81,10 +91,9 @@ class DevicesController(Controller):
         return layouts.layouts()
 
     @put("/layouts/{name:str}", sync_to_thread=True)
-    def put_layout(self, name: str, data: dict[str, Any], layouts: LayoutService) -> LayoutInfo:
-        """Body {"bindings": {"role": {"device": "<key from /api/devices>", "channel": 0}}}:
-        creates or replaces the layout `name`; every binding is checked first."""
-        return layouts.put(name, data.get("bindings"))
+    def put_layout(self, name: str, data: LayoutRequest, layouts: LayoutService) -> LayoutInfo:
+        """Creates or replaces the layout `name`; every binding is checked first."""
+        return layouts.put(name, data.bindings)
 
     @delete("/layouts/{name:str}", sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def delete_layout(self, name: str, layouts: LayoutService) -> None:

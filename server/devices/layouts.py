@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from drills.crossing import MAX_REARM_US, MAX_WINDOW_US, MIN_WINDOW_US, Trigger
 from hardware.adapters.session import successive_breaks_key
 from server.db.models import AppSetting, DeviceLayout, utc_now
+from server.db.upsert import save_row
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding, RunCoordinator
 
@@ -45,8 +45,7 @@ class LayoutInfo:
 
 
 def _invalid(problems: list[str]) -> InvalidInputError:
-    error = InvalidInputError("\n".join(["invalid layout", *problems]))
-    error.errors = problems
+    error = InvalidInputError("\n".join(["invalid layout", *problems]), problems)
     return error
 
 
@@ -183,17 +182,15 @@ def _from_row(row: DeviceLayout) -> dict[str, Binding]:
 def store_main_layout(engine: Engine, bindings: dict[str, Binding], name: str | None) -> None:
     """Keep the main station's applied bindings (and the layout's name) for the next start."""
     text = json.dumps({"name": name, "bindings": _as_json(bindings)}, separators=(",", ":"))
-    for _ in range(2):  # a row made by a parallel request in between: update that one
-        with Session(engine) as session:
-            row = session.get(AppSetting, MAIN_LAYOUT_KEY) or AppSetting(key=MAIN_LAYOUT_KEY)
-            row.value_json, row.updated_wall = text, utc_now()
-            session.add(row)
-            try:
-                session.commit()
-                return
-            except IntegrityError:
-                session.rollback()
-    raise ConflictError("the applied layout changed meanwhile; apply it again")
+
+    def find(session: Session) -> AppSetting:
+        return session.get(AppSetting, MAIN_LAYOUT_KEY) or AppSetting(key=MAIN_LAYOUT_KEY)
+
+    def fill(row: AppSetting) -> None:
+        row.value_json, row.updated_wall = text, utc_now()
+
+    if save_row(engine, find, fill) is None:
+        raise ConflictError("the applied layout changed meanwhile; apply it again")
 
 
 def restore_main_layout(
@@ -237,21 +234,18 @@ class LayoutService:
         if not name or len(name) > MAX_NAME:
             raise _invalid([f"name: 1 to {MAX_NAME} characters"])
         text = json.dumps(_as_json(parse_bindings(raw)), separators=(",", ":"))
-        for _ in range(2):  # created by a parallel request in between: update that one
-            with Session(self.engine) as session:
-                row = session.exec(select(DeviceLayout).where(DeviceLayout.name == name)).first()
-                row = row or DeviceLayout(name=name)
-                row.bindings_json = text
-                row.updated_wall = utc_now()
-                session.add(row)
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    continue
-                session.refresh(row)
-                return self._info(row)
-        raise ConflictError(f"layout {name!r} changed meanwhile; try again")
+
+        def find(session: Session) -> DeviceLayout:
+            row = session.exec(select(DeviceLayout).where(DeviceLayout.name == name)).first()
+            return row or DeviceLayout(name=name)
+
+        def fill(row: DeviceLayout) -> None:
+            row.bindings_json, row.updated_wall = text, utc_now()
+
+        saved = save_row(self.engine, find, fill)
+        if saved is None:
+            raise ConflictError(f"layout {name!r} changed meanwhile; try again")
+        return self._info(saved)
 
     def delete(self, name: str) -> None:
         with Session(self.engine) as session:

@@ -37,9 +37,12 @@ class DeviceService(DevicePorts):
     """
 
     def __init__(
-        self, listener: Callable[[DeviceEvent], None], live: LiveHub | None = None
+        self,
+        listener: Callable[[DeviceEvent], None],
+        live: LiveHub | None = None,
+        keep: Callable[[DeviceState], bool] | None = None,
     ) -> None:
-        super().__init__(self._dispatch)
+        super().__init__(self._dispatch, keep=keep)
         self._timing_listener = listener
         self.live = live
         self.test_mode = False

@@ -40,7 +40,7 @@ class Redactor(Protocol):
 
 
 class LiveHub:
-    def __init__(self, history: int = HISTORY_LIMIT) -> None:
+    def __init__(self, history: int = HISTORY_LIMIT, redact: Redactor | None = None) -> None:
         self._subscribers: set[asyncio.Queue[str | None]] = set()
         self.published = 0
         # Random, so two server starts within one second never share an epoch.
@@ -56,7 +56,7 @@ class LiveHub:
         # message published from a thread never reaches a page after a later one.
         self._outbox: deque[str] = deque()
         # Rewrites a message before anyone sees it (athlete names per the privacy setting).
-        self.redact: Redactor | None = None
+        self.redact = redact
 
     @property
     def client_count(self) -> int:

@@ -152,11 +152,12 @@ def run_plan_file(args: argparse.Namespace) -> int:
 async def _run_plan(args: argparse.Namespace, path: Path, text: str) -> int:
     from server.app import build_services
 
-    services = build_services(Settings(db=args.db))
+    services = build_services(
+        Settings(db=args.db), on_rep=lambda entry: _print_rep(entry, args.json)
+    )
     plans = services.plans
     plan_id = plans.create_plan(text, str(path))
     plans.use_simulator(services.devices, args.seed)
-    plans.on_rep = lambda entry: _print_rep(entry, args.json)
     services.scheduler.start()
     try:
         await plans.start()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from server.auth.guards import requires_coach
+from server.plans.schemas import PlanBody
 from server.plans.service import PlanService
 from server.plans.store import PlanInfo, SessionInfo
 
@@ -38,7 +38,7 @@ class PlansController(Controller):
         return plan_service.store.plans()
 
     @post("/", sync_to_thread=False)
-    def create_plan(self, data: dict[str, Any], plan_service: PlanService) -> dict[str, int]:
+    def create_plan(self, data: PlanBody, plan_service: PlanService) -> dict[str, int]:
         """Body: a plan as JSON, or {"text": "<TOML or JSON>", "source": "name for errors"}."""
         plans = plan_service
         if isinstance(data.get("text"), str):

@@ -50,9 +50,9 @@ class PlanFileError(InvalidInputError):
     """A plan that cannot be used; `errors` lists every problem as 'source: field: message'."""
 
     def __init__(self, source: str, errors: Sequence[str]) -> None:
-        self.errors = list(errors)
         # One problem a line, so the terminal and the API both show them as a list.
-        super().__init__("\n  ".join([f"{source}: invalid plan", *self.errors]))
+        problems = list(errors)
+        super().__init__("\n  ".join([f"{source}: invalid plan", *problems]), problems, source)
 
 
 class Order(StrEnum):

@@ -42,7 +42,9 @@ STOP_WAIT_S = 5.0
 class PlanService:
     def __init__(
         self, engine: Engine, catalog: Catalog, coordinator: RunCoordinator, live: LiveHub,
-        scheduler: AsyncIOScheduler,
+        scheduler: AsyncIOScheduler, *,
+        coordinator_of: Callable[[str | None], RunCoordinator] | None = None,
+        on_rep: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:  # fmt: skip
         self.store = PlanStore(engine)
         self.catalog = catalog
@@ -50,11 +52,13 @@ class PlanService:
         self.live = live
         self.scheduler = scheduler
         self.runners: dict[int, PlanRunner] = {}
-        # The coordinator of a station by name (None: the main one); set by the app when
+        # The coordinator of a station by name (None: the main one); given by the app when
         # stations are in use, else every session runs on `coordinator`.
-        self.coordinator_of: Callable[[str | None], RunCoordinator] = lambda _name: coordinator
+        self.coordinator_of: Callable[[str | None], RunCoordinator] = coordinator_of or (
+            lambda _name: coordinator
+        )
         self.sim: SimDriver | None = None
-        self.on_rep: Callable[[dict[str, Any]], None] | None = None
+        self.on_rep = on_rep
 
     def use_simulator(self, devices: DeviceService, seed: int) -> None:
         """Virtual athletes run every armed rep on a simulated hub (demo, tests, `agility run`)."""

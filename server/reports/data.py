@@ -168,7 +168,13 @@ def load_report_data(
         )
         if scope.athlete_id is not None:
             query = query.where(_ATHLETE.c.id == scope.athlete_id)
-        infos = [AthleteInfo(*row) for row in conn.execute(query)]
+        infos = [
+            AthleteInfo(
+                id=athlete_id, name=name, team=team, group=group, sex=sex,
+                birth_year=birth_year, archived=archived,
+            )
+            for athlete_id, name, team, group, sex, birth_year, archived in conn.execute(query)
+        ]  # fmt: skip
         if scope.athlete_id is not None and not infos:
             raise NotFoundError(f"no athlete with id {scope.athlete_id}")
         # Sorted here, not in SQL, so SQLite and PostgreSQL (whose collations differ) agree.
@@ -282,14 +288,20 @@ def _load_splits(
     count = 0
     # Partitions (fetchmany) rather than row by row: a tenth of the Python calls.
     for part in conn.execute(stmt).partitions():
-        for row in part:
-            run_id = row[0]
+        # Unpacked into names in the order selected above, as load_report_data does its reps.
+        for (run_id, position, name, elapsed_us, distance_m, reaction_us, error_us, manual,
+             coarse) in part:  # fmt: skip
             if run_id != current_run:
                 if current_run is not None:
                     out[current_run] = tuple(current)
                 current, current_run = [], run_id
-            # The selected columns after run_id are SplitRecord's fields, in order.
-            current.append(SplitRecord(*row[1:]))
+            current.append(
+                SplitRecord(
+                    position=position, name=name, elapsed_us=elapsed_us, distance_m=distance_m,
+                    reaction_us=reaction_us, cross_device_error_us=error_us, manual=manual,
+                    coarse=coarse,
+                )
+            )  # fmt: skip
         count += len(part)
         if progress is not None:
             progress("reading splits", count, 0)

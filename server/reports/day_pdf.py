@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
+from reportlab.platypus import Paragraph, Spacer  # type: ignore[import-untyped]
 
 from server.leaderboard.ratio import RATIO_LABEL, RATIO_MEANING
 from server.reports.day import DayReport
@@ -28,6 +28,7 @@ from server.reports.pdf_common import (
     grid_table,
     page_footer,
     para,
+    report_document,
     secs,
     styles,
 )
@@ -190,15 +191,11 @@ def write_day_pdf(
 ) -> int:
     """Write the day report; returns the number of pages. An empty day is a page saying so."""
     generated = generated or datetime.now(UTC)
-    doc = SimpleDocTemplate(
-        str(out) if isinstance(out, Path) else out,
+    doc = report_document(
+        out,
         pagesize=PAGE,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN + 4 * mm,
+        margin=MARGIN,
         title=escape(_title(report)),
-        author="agility-orchestrator",
         subject=f"day report, {report.date} ({report.time_zone})",
     )
     story = _intro(report, generated)

@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import matplotlib
 from PIL import Image
@@ -21,7 +21,13 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.lib.utils import ImageReader  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfdoc, pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
-from reportlab.platypus import Flowable, Paragraph, Table, TableStyle  # type: ignore[import-untyped]
+from reportlab.platypus import (  # type: ignore[import-untyped]
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
 
 from server.reports.records import ReportData, RepRecord, best_reps
 from server.reports.tables import DASH
@@ -213,6 +219,29 @@ def best_marks(data: ReportData) -> dict[tuple[int, str], str]:
         if text is not None:
             out[key] = text
     return out
+
+
+def report_document(
+    out: str | Path | BinaryIO,
+    *,
+    pagesize: tuple[float, float],
+    margin: float,
+    title: str,
+    subject: str,
+) -> SimpleDocTemplate:
+    """The page set-up both reports use, so their margins and metadata stay alike. The
+    bottom margin is taller by the room page_footer draws in."""
+    return SimpleDocTemplate(
+        str(out) if isinstance(out, Path) else out,
+        pagesize=pagesize,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin + 4 * mm,
+        title=title,
+        author="agility-orchestrator",
+        subject=subject,
+    )
 
 
 def page_footer(text: str, page_width: float, margin: float) -> Callable[[Any, Any], None]:

@@ -18,7 +18,6 @@ from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     KeepTogether,
     PageBreak,
-    SimpleDocTemplate,
     Spacer,
 )
 
@@ -37,6 +36,7 @@ from server.reports.pdf_common import (
     para,
     pct,
     register_fonts,
+    report_document,
     secs,
 )
 from server.reports.summary import TeamSummary, without_norms_sentence
@@ -337,15 +337,11 @@ def write_pdf(
     summary.data.require_valid_reps()
     register_fonts()
     generated = generated or datetime.now(UTC)
-    doc = SimpleDocTemplate(
-        str(out) if isinstance(out, Path) else out,
+    doc = report_document(
+        out,
         pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN + 4 * mm,
+        margin=MARGIN,
         title=f"Agility drill report: {escape(_team_label(summary))}",
-        author="agility-orchestrator",
         subject=summary.data.scope.describe(),
     )
     # The frame's own padding (6 pt above and below) is not in doc.height.

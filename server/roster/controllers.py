@@ -21,7 +21,10 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy import Engine
 
 from server.auth.guards import requires_coach
+from server.bodies import given
+from server.errors import PROBLEM_JSON, Problem, problem
 from server.roster import csv_io
+from server.roster.schemas import AthleteBody, TeamBody, TeamPatch
 from server.roster.service import (
     AthleteInfo,
     TagTakenError,
@@ -68,44 +71,41 @@ class TagRequest:
     """Take the tag off the athlete who has it (logged); without it that is a 409."""
 
 
-@dataclass
-class UnknownTag:
+@dataclass(frozen=True)
+class UnknownTag(Problem):
     """404 of GET /api/athletes/by-tag/{tag}: the station page offers to attach `tag`."""
 
-    status_code: int
-    detail: str
-    tag: str
+    tag: str = ""
     """The tag read, normalised: what to PUT to attach it."""
 
 
-@dataclass
-class TagTaken:
+@dataclass(frozen=True)
+class TagTaken(Problem):
     """409 when a tag is on another athlete (`holder`)."""
 
-    status_code: int
-    detail: str
-    tag: str
-    holder: AthleteInfo
+    tag: str = ""
+    holder: AthleteInfo | None = None
 
 
-def _unknown_tag(_: Request[Any, Any, Any], exc: UnknownTagError) -> Response[UnknownTag]:
-    return Response(
-        UnknownTag(HTTP_404_NOT_FOUND, str(exc), exc.tag), status_code=HTTP_404_NOT_FOUND
-    )
+def _unknown_tag(_: Request[Any, Any, Any], exc: UnknownTagError) -> Response[dict[str, object]]:
+    return problem(HTTP_404_NOT_FOUND, str(exc), tag=exc.tag)
 
 
-def _tag_taken(_: Request[Any, Any, Any], exc: TagTakenError) -> Response[TagTaken]:
-    body = TagTaken(HTTP_409_CONFLICT, str(exc), exc.tag, exc.holder)
-    return Response(body, status_code=HTTP_409_CONFLICT)
+def _tag_taken(_: Request[Any, Any, Any], exc: TagTakenError) -> Response[dict[str, object]]:
+    return problem(HTTP_409_CONFLICT, str(exc), tag=exc.tag, holder=asdict(exc.holder))
 
 
 # Other errors go to the app's handler; these two also give the tag (and its holder).
 _TAKEN_RESPONSES = {
-    HTTP_409_CONFLICT: ResponseSpec(TagTaken, description="the tag is on another athlete")
+    HTTP_409_CONFLICT: ResponseSpec(
+        TagTaken, description="the tag is on another athlete", media_type=PROBLEM_JSON
+    )
 }
 _TAKEN_HANDLERS: ExceptionHandlersMap = {TagTakenError: _tag_taken}
 _UNKNOWN_RESPONSES = {
-    HTTP_404_NOT_FOUND: ResponseSpec(UnknownTag, description="no athlete has the tag")
+    HTTP_404_NOT_FOUND: ResponseSpec(
+        UnknownTag, description="no athlete has the tag", media_type=PROBLEM_JSON
+    )
 }
 _UNKNOWN_HANDLERS: ExceptionHandlersMap = {UnknownTagError: _unknown_tag}
 
@@ -120,14 +120,14 @@ class TeamsController(Controller):
         return list_teams(db_engine)
 
     @post("/", sync_to_thread=True)
-    def post_team(self, data: dict[str, Any], db_engine: Engine) -> TeamInfo:
-        """{"name"}; 409 when the name is taken."""
-        return create_team(db_engine, data)
+    def post_team(self, data: TeamBody, db_engine: Engine) -> TeamInfo:
+        """409 when the name is taken."""
+        return create_team(db_engine, given(data))
 
     @patch("/{team_id:int}", sync_to_thread=True)
-    def patch_team(self, team_id: int, data: dict[str, Any], db_engine: Engine) -> TeamInfo:
-        """{"name"?, "archived"?}"""
-        return update_team(db_engine, team_id, data)
+    def patch_team(self, team_id: int, data: TeamPatch, db_engine: Engine) -> TeamInfo:
+        """The fields given change."""
+        return update_team(db_engine, team_id, given(data))
 
 
 class AthletesController(Controller):
@@ -142,9 +142,9 @@ class AthletesController(Controller):
         return list_athletes(db_engine, team_id, include_archived)
 
     @post("/", sync_to_thread=True, responses=_TAKEN_RESPONSES, exception_handlers=_TAKEN_HANDLERS)
-    def post_athlete(self, data: dict[str, Any], db_engine: Engine) -> AthleteInfo:
+    def post_athlete(self, data: AthleteBody, db_engine: Engine) -> AthleteInfo:
         """`team_id` (or `team`, a name, made if new), `name`, and any other field."""
-        return create_athlete(db_engine, data)
+        return create_athlete(db_engine, given(data))
 
     @patch(
         "/{athlete_id:int}",
@@ -152,11 +152,9 @@ class AthletesController(Controller):
         responses=_TAKEN_RESPONSES,
         exception_handlers=_TAKEN_HANDLERS,
     )
-    def patch_athlete(
-        self, athlete_id: int, data: dict[str, Any], db_engine: Engine
-    ) -> AthleteInfo:
+    def patch_athlete(self, athlete_id: int, data: AthleteBody, db_engine: Engine) -> AthleteInfo:
         """The fields given change; `{"archived": true}` takes the athlete off the roster."""
-        return update_athlete(db_engine, athlete_id, data)
+        return update_athlete(db_engine, athlete_id, given(data))
 
     @get(
         "/by-tag/{tag:str}",
@@ -215,20 +213,28 @@ class RosterCsvController(Controller):
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
         db_engine: Engine,
     ) -> Response[dict[str, Any]]:
-        """{"imported", "valid_rows", "errors": [{"line", "field", "message"}], "header",
-        "rows"}; 422 when there are errors and nothing was imported. `header` and `rows` are
-        the file's cells as read (row i on line i + 2), empty when the file could not be read,
-        so a page can show each problem beside its row."""
+        """{"imported", "valid_rows", "errors": [{"line", "field", "detail"}], "header",
+        "rows"}; when there are errors and nothing was imported, the same members in a 422
+        problem. `header` and `rows` are the file's cells as read (row i on line i + 2),
+        empty when the file could not be read, so a page can show each problem beside its
+        row."""
         content = await data.file.read()
         report = await to_thread.run_sync(
             csv_io.import_roster, db_engine, content, data.team, data.mode
         )
-        body = {
+        body: dict[str, Any] = {
             "imported": report.imported,
             "valid_rows": report.valid_rows,
-            "errors": [asdict(e) for e in report.errors],
+            "errors": [
+                {"line": e.line, "field": e.field, "detail": e.message} for e in report.errors
+            ],
             "header": report.header,
             "rows": report.rows,
         }
-        status = HTTP_422_UNPROCESSABLE_ENTITY if report.refused else HTTP_200_OK
-        return Response(body, status_code=status)
+        if not report.refused:
+            return Response(body, status_code=HTTP_200_OK)
+        count = len(report.errors)
+        detail = f"nothing was imported: {count} problem{'s' if count != 1 else ''} in the file"
+        response = problem(HTTP_422_UNPROCESSABLE_ENTITY, detail)
+        response.content.update(body)  # the rows' problems, each with its line
+        return response

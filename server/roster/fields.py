@@ -37,8 +37,7 @@ class FieldProblem:
 def invalid(problems: list[FieldProblem], what: str) -> InvalidInputError:
     """The error the handler turns into 422 with one line per problem."""
     lines = [str(p) for p in problems]
-    error = InvalidInputError("\n".join([what, *lines]))
-    error.errors = lines
+    error = InvalidInputError("\n".join([what, *lines]), lines)
     return error
 
 

@@ -19,12 +19,12 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from drills import Drill, RunEngine, RunOutcome, RunState, Stamp, StartType
+from drills import Drill, RunEngine, RunOutcome, RunState, Stamp, StartType, TimeBasis
 from drills.errors import EngineError
 from drills.model import Timing
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
 from hardware.messages import EventKind
+from hardware.timebase import mono_us
 from server.errors import ConflictError
 from server.runs import signals
 from server.runs.active_run import ActiveRun as ActiveRun  # re-exported: the rep under way
@@ -268,7 +268,7 @@ class RunCoordinator:
         """
         if isinstance(self.series, PodRun) and self.series.waiting_for_go:
             self.series.go()
-            return Stamp(mono_us=mono_us())
+            return Stamp(mono_us=mono_us(), basis=TimeBasis.HOST)
         active = self.active
         if active is None:
             raise ConflictError("no rep is armed: nothing to start")
@@ -278,7 +278,7 @@ class RunCoordinator:
             )
         if active.engine.state is not RunState.ARMED:
             raise ConflictError(f"{active.athlete} has already started")
-        at = Stamp(mono_us=mono_us())
+        at = Stamp(mono_us=mono_us(), basis=TimeBasis.HOST)
         splits = active.engine.go(at)
         self.ledger.advance(active, splits, None)
         return at

@@ -27,7 +27,7 @@ from drills.overlap import Assignment, Course, Doubt, Flag, Refused
 from drills.run_state import RunState
 from drills.timing import Stamp, elapsed_us
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
+from hardware.timebase import mono_us
 from server.db.models import CourseFlag
 from server.live.messages import LiveType
 from server.runs import signals

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from drills import Stamp, StartType
 from drills.crossing import BeamEdge, CrossingDetector, Detected, Trigger
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
+from hardware.timebase import mono_us
 from server.runs import signals
 from server.runs.active_run import ActiveRun
 from server.runs.reactive import waits_for_onset

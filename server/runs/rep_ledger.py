@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from drills import RunState, SplitResult
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
+from hardware.timebase import mono_us
 from server.runs.active_run import ActiveRun
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from drills.model import Drill
 from drills.pods import PodSeries, SeriesState, StimulusOutcome, StimulusResult
 from hardware.cues import Colour
 from hardware.errors import HardwareError
-from hardware.link import mono_us
+from hardware.timebase import mono_us
 from server.live.messages import LiveType
 from server.runs import signals
 from server.runs.recorder import RunRecorder

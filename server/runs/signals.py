@@ -11,13 +11,13 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from drills import Stamp
+from drills import Stamp, TimeBasis
 from drills.crossing import DEFAULT_REARM_US, DEFAULT_WINDOW_US, MAX_REARM_US, GateRule, Trigger
 from drills.model import Cue, Drill
 from hardware.cues import MIN_CUE_LEAD_US, Colour
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
 from hardware.messages import Action, CommandAck, Pattern
+from hardware.timebase import mono_us
 
 GREEN: Colour = (0, 255, 0)
 # A start cue is a flash or a short beep; a lit target stays on while the athlete cuts to it.
@@ -104,12 +104,16 @@ class Outputs(Protocol):
 
 
 def stamp_of(event: DeviceEvent) -> Stamp:
-    """The engine's view of a device event: mapped host time plus the raw ticks."""
+    """The engine's view of a device event: mapped host time plus the raw ticks.
+
+    Until the device's clock has a fit the receipt time stands in, and the stamp says so
+    (TimeBasis.RECEIPT_ONLY): the engine still times with it, a split marks it.
+    """
     return Stamp(
-        mono_us=event.mono_us if event.mono_us is not None else event.received_mono_us,
-        clock=event.clock_id, ticks=event.ticks, tick_hz=event.tick_hz_est,
-        sync_error_us=event.sync_error_us, by_receipt=event.by_receipt, manual=event.manual,
-        coarse=event.coarse,
+        mono_us=event.received_mono_us if event.mono_us is None else event.mono_us,
+        clock=event.clock_id, ticks=event.ticks, tick_hz_est=event.tick_hz_est,
+        sync_error_us=event.sync_error_us, manual=event.manual, coarse=event.coarse,
+        basis=TimeBasis.of_device(event.mono_us, event.by_receipt),
     )  # fmt: skip
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, put
+from msgspec import UNSET, Struct, UnsetType
 from sqlalchemy import Engine
 
 from server.auth.guards import requires_coach
+from server.bodies import given
 from server.settings.service import read_settings, update_settings
+
+
+class SettingsBody(Struct, forbid_unknown_fields=True):
+    """PUT /api/settings: the keys given change; the others keep their value."""
+
+    public_names: str | UnsetType = UNSET
+    """How public pages name athletes: "full", "display" or "initials" (checked by the
+    service, with its message)."""
 
 
 class SettingsController(Controller):
@@ -22,6 +32,6 @@ class SettingsController(Controller):
         return read_settings(db_engine)
 
     @put("/", sync_to_thread=True)
-    def put_settings(self, data: dict[str, Any], db_engine: Engine) -> dict[str, Any]:
-        """Changes the keys given; an unknown key or value is refused with all problems."""
-        return update_settings(db_engine, data)
+    def put_settings(self, data: SettingsBody, db_engine: Engine) -> dict[str, Any]:
+        """Changes the keys given; an unknown key (400) or value (422) is refused."""
+        return update_settings(db_engine, given(data))

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from server.db.models import AppSetting, utc_now
+from server.db.upsert import save_row
 from server.errors import InvalidInputError
 
 PUBLIC_NAMES_KEY = "public_names"
@@ -74,8 +74,7 @@ def update_settings(engine: Engine, data: Mapping[str, Any]) -> dict[str, Any]:
         shown = ", ".join(repr(m) for m in PUBLIC_NAMES_MODES)
         problems.append(f"{PUBLIC_NAMES_KEY}: must be one of {shown}")
     if problems:
-        error = InvalidInputError("\n".join(["invalid settings", *problems]))
-        error.errors = problems
+        error = InvalidInputError("\n".join(["invalid settings", *problems]), problems)
         raise error
     for key in KNOWN_KEYS:
         if key in data:
@@ -85,15 +84,9 @@ def update_settings(engine: Engine, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _write(engine: Engine, key: str, value: Any) -> None:
     text = json.dumps(value)
-    for _ in range(2):  # a row made by a parallel request in between: update that one
-        with Session(engine) as session:
-            row = session.get(AppSetting, key) or AppSetting(key=key)
-            row.value_json = text
-            row.updated_wall = utc_now()
-            session.add(row)
-            try:
-                session.commit()
-                return
-            except IntegrityError:
-                session.rollback()
-    raise RuntimeError(f"could not store setting {key!r}")
+
+    def fill(row: AppSetting) -> None:
+        row.value_json, row.updated_wall = text, utc_now()
+
+    if save_row(engine, lambda s: s.get(AppSetting, key) or AppSetting(key=key), fill) is None:
+        raise RuntimeError(f"could not store setting {key!r}")

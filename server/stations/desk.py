@@ -72,8 +72,7 @@ class CheckinResult:
 
 
 def _invalid(field: str, problem: str) -> InvalidInputError:
-    error = InvalidInputError(f"invalid {field}")
-    error.errors = [f"{field}: {problem}"]
+    error = InvalidInputError(f"invalid {field}", [f"{field}: {problem}"])
     return error
 
 

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server.auth.guards import current_coach, requires_coach
+from server.auth.guards import current_coach_id, requires_coach
 from server.corrections.service import CorrectionService, RunSummary
 from server.db.models import CourseFlag, utc_now
 from server.errors import ConflictError, NotFoundError
@@ -125,11 +125,6 @@ class FlagService:
         return _info(row, runs)
 
 
-def _coach_id(request: Request[Any, Any, Any]) -> int | None:
-    coach = current_coach(request)
-    return None if coach is None else coach.id
-
-
 class FlagsController(Controller):
     path = "/api/flags"
     tags = ("stations",)
@@ -146,10 +141,10 @@ class FlagsController(Controller):
         self, flag_id: int, flags: FlagService, request: Request[Any, Any, Any]
     ) -> FlagInfo:
         """The crossing was the runner's it was given to: the times stand."""
-        return flags.confirm(flag_id, _coach_id(request))
+        return flags.confirm(flag_id, current_coach_id(request))
 
     @post("/{flag_id:int}/swap", sync_to_thread=False, status_code=HTTP_200_OK)
     def swap(self, flag_id: int, flags: FlagService, request: Request[Any, Any, Any]) -> FlagInfo:
         """The other runner made it: the two reps exchange their crossings of that gate and
         are timed again, each logged as a correction. Both reps must have finished."""
-        return flags.swap(flag_id, _coach_id(request))
+        return flags.swap(flag_id, current_coach_id(request))

@@ -86,8 +86,7 @@ def _hours(data: LinkRequest | None) -> timedelta:
     hours = LINK_TTL.total_seconds() / 3600 if data is None else data.hours
     limit = MAX_LINK_TTL.total_seconds() / 3600
     if not (math.isfinite(hours) and 0 < hours <= limit):
-        error = InvalidInputError("invalid hours")
-        error.errors = [f"hours: more than 0 and at most {limit:g}"]
+        error = InvalidInputError("invalid hours", [f"hours: more than 0 and at most {limit:g}"])
         raise error
     return timedelta(hours=hours)
 

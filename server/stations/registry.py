@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hardware.device import DeviceEvent
 from server.auth.station_links import StationLinkService
 from server.db.models import PlanSession, utc_now
 from server.db.models import Station as StationRow
+from server.db.upsert import save_row
 from server.devices.layouts import binding_json, bindings_from_json, parse_bindings
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.runs.coordinator import Binding, RunCoordinator
@@ -72,8 +72,7 @@ class Station:
 
 
 def _invalid(problem: str) -> InvalidInputError:
-    error = InvalidInputError(problem)
-    error.errors = [problem]
+    error = InvalidInputError(problem, [problem])
     return error
 
 
@@ -225,16 +224,14 @@ class Stations:
 
     def _store(self, name: str, bindings: Mapping[str, Binding], spacing_s: float) -> None:
         text = json.dumps({r: binding_json(b) for r, b in bindings.items()}, separators=(",", ":"))
-        for _ in range(2):  # created by a parallel request in between: update that one
-            with Session(self.engine) as session:
-                row = session.exec(select(StationRow).where(StationRow.name == name)).first()
-                row = row or StationRow(name=name)
-                row.bindings_json, row.min_start_spacing_s = text, spacing_s
-                row.updated_wall = utc_now()
-                session.add(row)
-                try:
-                    session.commit()
-                    return
-                except IntegrityError:
-                    session.rollback()
-        raise ConflictError(f"station {name!r} changed meanwhile; try again")
+
+        def find(session: Session) -> StationRow:
+            row = session.exec(select(StationRow).where(StationRow.name == name)).first()
+            return row or StationRow(name=name)
+
+        def fill(row: StationRow) -> None:
+            row.bindings_json, row.min_start_spacing_s = text, spacing_s
+            row.updated_wall = utc_now()
+
+        if save_row(self.engine, find, fill) is None:
+            raise ConflictError(f"station {name!r} changed meanwhile; try again")

@@ -9,6 +9,7 @@ from drills.model import Drill
 from drills.norms import NormTable
 from tests.drills.engine_support import THREE_GATES
 from tests.drills.norm_support import SHIPPED_TABLES
+from tests.drills.pods_support import pod_reaction
 
 
 @pytest.fixture
@@ -25,3 +26,9 @@ def backward() -> Drill:
 @pytest.fixture()
 def three() -> Drill:
     return load_drill_text(THREE_GATES, "sprint-20m.toml")
+
+
+@pytest.fixture(scope="module")
+def pod_drill() -> Drill:
+    """The shipped pod-reaction drill, which the pod series tests run."""
+    return pod_reaction()

@@ -57,4 +57,4 @@ def series(drill: Drill, *stimuli: Stimulus) -> PodSeries:
 def at(mono_us: int, clock: str | None = None, ticks: int | None = None) -> Stamp:
     if clock is None:
         return Stamp(mono_us)
-    return Stamp(mono_us, clock=clock, ticks=ticks, tick_hz=1_000_000.0)
+    return Stamp(mono_us, clock=clock, ticks=ticks, tick_hz_est=1_000_000.0)

@@ -20,7 +20,7 @@ MS = 1_000
 
 def at(ms: float) -> Stamp:
     us = round(ms * MS)
-    return Stamp(mono_us=us, clock=CLOCK, ticks=us, tick_hz=1e6)
+    return Stamp(mono_us=us, clock=CLOCK, ticks=us, tick_hz_est=1e6)
 
 
 def brk(ms: float, beam: int = 0) -> BeamEdge:

@@ -177,10 +177,10 @@ def test_zero_rearm_accepts_immediate_rebreak(three: Drill) -> None:
 @given(
     gaps=st.lists(st.integers(min_value=1, max_value=2**40), min_size=3, max_size=3),
     first=st.integers(min_value=0, max_value=2**62),
-    tick_hz=st.floats(min_value=1_000.0, max_value=1e9, allow_nan=False),
+    tick_hz_est=st.floats(min_value=1_000.0, max_value=1e9, allow_nan=False),
 )
 def test_total_equals_sum_of_splits_on_one_clock(
-    gaps: list[int], first: int, tick_hz: float
+    gaps: list[int], first: int, tick_hz_est: float
 ) -> None:
     drill = replace(
         load_drill_text(THREE_GATES, "sprint-20m.toml"), time_limit_us=2**62, rearm_us=0
@@ -191,7 +191,7 @@ def test_total_equals_sum_of_splits_on_one_clock(
     for i, role in enumerate(roles):
         if i:
             ticks += gaps[i - 1]
-        engine.crossing(Crossing(role, Stamp(i, "hub:1", ticks, tick_hz)))
+        engine.crossing(Crossing(role, Stamp(i, "hub:1", ticks, tick_hz_est)))
     outcome = engine.outcome()
     assert outcome.state is RunState.FINISHED
     assert outcome.total_us is not None

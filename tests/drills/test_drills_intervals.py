@@ -230,7 +230,7 @@ def test_stop_while_paused_ends_at_the_pause(session: IntervalSession) -> None:
 
 
 def test_cue_onsets_record_when_blocks_really_began(session: IntervalSession) -> None:
-    beep0 = Stamp(T0 + 2_000, clock="hub:boot-1", ticks=123_456, tick_hz=1e6)
+    beep0 = Stamp(T0 + 2_000, clock="hub:boot-1", ticks=123_456, tick_hz_est=1e6)
     beep1 = Stamp(T0 + MINUTE + 1_500)
     session.cue_onset(0, beep0)
     session.cue_onset(1, beep1)

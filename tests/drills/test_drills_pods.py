@@ -31,32 +31,25 @@ from tests.drills.pods_support import (
     WINDOW,
     S,
     at,
-    pod_reaction,
     series,
     small_drill,
     stim,
 )
 
-
-@pytest.fixture(scope="module")
-def drill() -> Drill:
-    return pod_reaction()
-
-
 # --- planning ---------------------------------------------------------------------------
 
 
-def test_seeded_plan_replays_identically(drill: Drill) -> None:
-    first = plan(drill, random.Random(2024))
-    assert first == plan(drill, random.Random(2024))
-    assert first != plan(drill, random.Random(2025))
+def test_seeded_plan_replays_identically(pod_drill: Drill) -> None:
+    first = plan(pod_drill, random.Random(2024))
+    assert first == plan(pod_drill, random.Random(2024))
+    assert first != plan(pod_drill, random.Random(2025))
     assert len(first) == 20
     assert [s.index for s in first] == list(range(20))
 
 
-def test_plan_respects_the_drill(drill: Drill) -> None:
-    stimuli = plan(drill, random.Random(5))
-    spec = drill.stimuli
+def test_plan_respects_the_drill(pod_drill: Drill) -> None:
+    stimuli = plan(pod_drill, random.Random(5))
+    spec = pod_drill.stimuli
     assert spec is not None
     for s in stimuli:
         assert spec.foreperiod_min_us <= s.foreperiod_us <= spec.foreperiod_max_us
@@ -65,7 +58,7 @@ def test_plan_respects_the_drill(drill: Drill) -> None:
         assert s.go is (s.colour == "green")
     assert all(a.pod != b.pod for a, b in pairwise(stimuli))
     assert any(s.go for s in stimuli)
-    PodSeries(drill, stimuli)  # a plan always fits its drill
+    PodSeries(pod_drill, stimuli)  # a plan always fits its drill
 
 
 @settings(max_examples=60, deadline=None)
@@ -83,20 +76,20 @@ def test_one_pod_may_light_twice_in_a_row() -> None:
     assert {s.pod for s in stimuli} == {"a"}
 
 
-def test_plan_and_series_refuse_other_drills(drill: Drill) -> None:
+def test_plan_and_series_refuse_other_drills(pod_drill: Drill) -> None:
     sprint = load_library()["sprint-10m"]
     with pytest.raises(EngineError):
         plan(sprint, random.Random(1))
     with pytest.raises(EngineError):
         PodSeries(sprint, (stim(0, LEFT),))
     with pytest.raises(EngineError):
-        PodSeries(drill, ())
+        PodSeries(pod_drill, ())
     with pytest.raises(EngineError):
-        PodSeries(drill, (stim(1, LEFT),))  # indices must be 0, 1, ...
+        PodSeries(pod_drill, (stim(1, LEFT),))  # indices must be 0, 1, ...
     with pytest.raises(EngineError):
-        PodSeries(drill, (stim(0, "home"),))  # home never lights
+        PodSeries(pod_drill, (stim(0, "home"),))  # home never lights
     with pytest.raises(EngineError):
-        PodSeries(drill, (Stimulus(0, S, LEFT, "red", True),))  # red is no-go
+        PodSeries(pod_drill, (Stimulus(0, S, LEFT, "red", True),))  # red is no-go
 
 
 def test_transition_table() -> None:
@@ -107,8 +100,8 @@ def test_transition_table() -> None:
 # --- outcomes ---------------------------------------------------------------------------
 
 
-def test_hit_with_home_release_splits_reaction_and_movement(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_hit_with_home_release_splits_reaction_and_movement(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     assert s.current == stim(0, LEFT)
     assert s.onset(0, at(10 * S, "left", 0)) is None
     assert s.release("home", at(10 * S + 230 * MS)) is None
@@ -132,16 +125,16 @@ def test_hit_with_home_release_splits_reaction_and_movement(drill: Drill) -> Non
     assert s.state is SeriesState.FINISHED and s.current is None
 
 
-def test_touch_only_pods_give_the_response_time_alone(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_touch_only_pods_give_the_response_time_alone(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     s.onset(0, at(S))
     result = s.touch(LEFT, at(S + 380 * MS))
     assert result is not None
     assert (result.response_us, result.reaction_us, result.movement_us) == (380 * MS, None, None)
 
 
-def test_no_go_left_alone_is_a_correct_rejection_after_the_window(drill: Drill) -> None:
-    s = series(drill, stim(0, RIGHT, "red"), stim(1, LEFT))
+def test_no_go_left_alone_is_a_correct_rejection_after_the_window(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, RIGHT, "red"), stim(1, LEFT))
     s.onset(0, at(S))
     assert s.poll(S + WINDOW) is None  # the window includes its last microsecond
     result = s.poll(S + WINDOW + 1)
@@ -152,8 +145,8 @@ def test_no_go_left_alone_is_a_correct_rejection_after_the_window(drill: Drill) 
     assert s.state is SeriesState.RUNNING and s.current == stim(1, LEFT)
 
 
-def test_no_go_touched_is_a_commission(drill: Drill) -> None:
-    s = series(drill, stim(0, RIGHT, "red"))
+def test_no_go_touched_is_a_commission(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, RIGHT, "red"))
     s.onset(0, at(S))
     result = s.touch(RIGHT, at(S + 300 * MS))
     assert result is not None
@@ -161,8 +154,8 @@ def test_no_go_touched_is_a_commission(drill: Drill) -> None:
     assert result.response_us == 300 * MS
 
 
-def test_go_not_touched_is_a_miss_via_poll(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_go_not_touched_is_a_miss_via_poll(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     assert s.poll(100 * S) is None  # nothing lit yet: nothing to expire
     s.onset(0, at(S))
     assert s.poll(S + S) is None
@@ -171,8 +164,8 @@ def test_go_not_touched_is_a_miss_via_poll(drill: Drill) -> None:
     assert s.state is SeriesState.FINISHED
 
 
-def test_touch_stamped_past_the_window_settles_it_without_poll(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT), stim(1, RIGHT))
+def test_touch_stamped_past_the_window_settles_it_without_poll(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT), stim(1, RIGHT))
     s.onset(0, at(S))
     result = s.touch(LEFT, at(S + WINDOW + 10 * MS))
     assert result is not None and result.outcome is StimulusOutcome.MISS
@@ -182,8 +175,8 @@ def test_touch_stamped_past_the_window_settles_it_without_poll(drill: Drill) -> 
     assert s.ignored[-1][1] == "before the light of stimulus 1 (1490 ms)"
 
 
-def test_touching_another_pod_is_wrong_pod(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_touching_another_pod_is_wrong_pod(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     s.onset(0, at(S))
     result = s.touch(RIGHT, at(S + 350 * MS))
     assert result is not None
@@ -198,10 +191,10 @@ def test_touching_another_pod_is_wrong_pod(drill: Drill) -> None:
 # --- summary and void -------------------------------------------------------------------
 
 
-def run_five(drill: Drill) -> PodSeries:
+def run_five(pod_drill: Drill) -> PodSeries:
     """hit, commission, hit, correct rejection, miss; with hand-picked times."""
     s = series(
-        drill,
+        pod_drill,
         stim(0, LEFT),
         stim(1, RIGHT, "red"),
         stim(2, FRONT_L),
@@ -223,8 +216,8 @@ def run_five(drill: Drill) -> PodSeries:
     return s
 
 
-def test_summary_numbers(drill: Drill) -> None:
-    s = run_five(drill)
+def test_summary_numbers(pod_drill: Drill) -> None:
+    s = run_five(pod_drill)
     out = s.outcome()
     assert out.state is SeriesState.FINISHED and out.reason is None
     assert [r.outcome for r in out.results] == [
@@ -258,8 +251,8 @@ def test_summary_rounds_the_mean_half_up_and_is_empty_without_hits() -> None:
     assert empty.hits == 0 and empty.mean_response_us is None and empty.best_response_us is None
 
 
-def test_void_keeps_results_and_ignores_what_follows(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT), stim(1, RIGHT))
+def test_void_keeps_results_and_ignores_what_follows(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT), stim(1, RIGHT))
     s.onset(0, at(S))
     s.touch(LEFT, at(S + 400 * MS))
     s.touch(RIGHT, at(3 * S))  # held, waiting for the next light
@@ -276,7 +269,7 @@ def test_void_keeps_results_and_ignores_what_follows(drill: Drill) -> None:
         s.void("again")
 
 
-def test_a_finished_series_can_still_be_voided(drill: Drill) -> None:
-    s = run_five(drill)
+def test_a_finished_series_can_still_be_voided(pod_drill: Drill) -> None:
+    s = run_five(pod_drill)
     s.void("wrong athlete")
     assert s.state is SeriesState.VOID

@@ -8,37 +8,14 @@ import pytest
 
 from drills.errors import EngineError
 from drills.model import Drill
-from drills.pods import (
-    PodEventKind,
-    PodSeries,
-    SeriesState,
-    Stimulus,
-    StimulusOutcome,
-)
-from tests.drills.pods_support import (
-    LEFT,
-    MS,
-    RIGHT,
-    WINDOW,
-    S,
-    at,
-    pod_reaction,
-    series,
-    small_drill,
-    stim,
-)
-
-
-@pytest.fixture(scope="module")
-def drill() -> Drill:
-    return pod_reaction()
-
+from drills.pods import PodEventKind, PodSeries, SeriesState, Stimulus, StimulusOutcome
+from tests.drills.pods_support import LEFT, MS, RIGHT, WINDOW, S, at, series, small_drill, stim
 
 # --- odd input --------------------------------------------------------------------------
 
 
-def test_touch_stamped_before_the_onset_is_ignored(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_touch_stamped_before_the_onset_is_ignored(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     s.onset(0, at(2 * S))
     assert s.touch(LEFT, at(2 * S - 40 * MS)) is None
     event, reason = s.ignored[0]
@@ -47,8 +24,8 @@ def test_touch_stamped_before_the_onset_is_ignored(drill: Drill) -> None:
     assert s.touch(LEFT, at(2 * S + 300 * MS)) is not None
 
 
-def test_touch_heard_before_the_onset_event_is_judged_by_stamp(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_touch_heard_before_the_onset_event_is_judged_by_stamp(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     assert s.touch(LEFT, at(2 * S - 100 * MS)) is None  # anticipation, before the light
     assert s.release("home", at(2 * S + 200 * MS)) is None
     assert s.touch(LEFT, at(2 * S + 450 * MS)) is None  # the light's event is late
@@ -60,8 +37,8 @@ def test_touch_heard_before_the_onset_event_is_judged_by_stamp(drill: Drill) -> 
     assert [r for _, r in s.ignored] == ["before the light of stimulus 0 (100 ms)"]
 
 
-def test_repeated_and_out_of_order_onsets(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT), stim(1, RIGHT))
+def test_repeated_and_out_of_order_onsets(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT), stim(1, RIGHT))
     with pytest.raises(EngineError):
         s.onset(2, at(S))  # not in the plan
     with pytest.raises(EngineError):
@@ -74,8 +51,8 @@ def test_repeated_and_out_of_order_onsets(drill: Drill) -> None:
     assert [r for _, r in s.ignored] == ["repeated onset: the first one counts"] * 2
 
 
-def test_home_touches_and_unknown_roles_are_ignored(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_home_touches_and_unknown_roles_are_ignored(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     s.onset(0, at(S))
     assert s.touch("home", at(S + 100 * MS)) is None
     assert s.touch("nowhere", at(S + 100 * MS)) is None
@@ -95,8 +72,8 @@ def test_release_needs_a_home_pod() -> None:
     assert s.ignored[-1][1] == "release not timed: the drill has no home pod"
 
 
-def test_release_before_the_light_and_second_release(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_release_before_the_light_and_second_release(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     s.onset(0, at(S))
     s.release("home", at(S - 10 * MS))  # anticipation: no reaction point
     s.release("home", at(S + 200 * MS))
@@ -109,8 +86,8 @@ def test_release_before_the_light_and_second_release(drill: Drill) -> None:
     ]
 
 
-def test_release_arriving_after_the_touch_still_gives_the_reaction(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT), stim(1, RIGHT))
+def test_release_arriving_after_the_touch_still_gives_the_reaction(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT), stim(1, RIGHT))
     s.onset(0, at(S))
     first = s.touch(LEFT, at(S + 500 * MS))
     assert first is not None and first.reaction_us is None
@@ -124,8 +101,8 @@ def test_release_arriving_after_the_touch_still_gives_the_reaction(drill: Drill)
     assert s.ignored == []
 
 
-def test_touch_arriving_after_poll_is_recorded_not_counted(drill: Drill) -> None:
-    s = series(drill, stim(0, LEFT), stim(1, RIGHT))
+def test_touch_arriving_after_poll_is_recorded_not_counted(pod_drill: Drill) -> None:
+    s = series(pod_drill, stim(0, LEFT), stim(1, RIGHT))
     s.onset(0, at(S))
     missed = s.poll(S + WINDOW + 1)
     assert missed is not None and missed.outcome is StimulusOutcome.MISS
@@ -135,8 +112,8 @@ def test_touch_arriving_after_poll_is_recorded_not_counted(drill: Drill) -> None
 
 
 @pytest.mark.parametrize("order", list(permutations(range(3))))
-def test_arrival_order_does_not_change_the_result(drill: Drill, order: tuple[int, ...]) -> None:
-    s = series(drill, stim(0, LEFT))
+def test_arrival_order_does_not_change_the_result(pod_drill: Drill, order: tuple[int, ...]) -> None:
+    s = series(pod_drill, stim(0, LEFT))
     feeds = [
         lambda: s.onset(0, at(S)),
         lambda: s.release("home", at(S + 200 * MS)),

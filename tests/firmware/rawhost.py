@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import serial
 
-from hardware.link import mono_us
 from hardware.messages import Message, decode_message, encode_message
+from hardware.timebase import mono_us
 from hardware.wire import FrameDecoder
 
 M = TypeVar("M")

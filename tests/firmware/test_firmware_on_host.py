@@ -19,10 +19,10 @@ import pytest
 
 from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
-from hardware.link import mono_us
 from hardware.messages import EventKind
 from hardware.sim.avr import AvrDevice
 from hardware.sim.avr_image import F_CPU, cycles_to_us, firmware_elf, write_eeprom
+from hardware.timebase import mono_us
 from tests.agility_process import Agility
 
 GATE_ID, POD_ID = 0x00AB12CD, 0x00C0FFEE

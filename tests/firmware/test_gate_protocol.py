@@ -67,7 +67,7 @@ def test_hello_says_what_the_gate_is_and_counts_the_boot(
     h = hello(host)
     assert h.proto == 1 and h.kind is DeviceKind.GATE
     assert h.device_id == DEVICE_ID and h.boot_id == BOOTS_BEFORE + 1
-    assert h.firmware == (1, 0, 0) and h.tick_hz == 2_000_000
+    assert h.firmware == (1, 0, 0) and h.nominal_tick_hz == 2_000_000
     assert h.channels == 2 and h.caps == Caps.BEAM
     status = host.wait_for(Status)[-1]
     assert status.beams == (100, 100) and status.dropped == 0

@@ -12,9 +12,10 @@ import contextlib
 import os
 import time
 import tty
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from hardware.device import DeviceEvent, PortSession
 from hardware.messages import (
     Caps,
     Command,
@@ -23,6 +24,7 @@ from hardware.messages import (
     Event,
     EventKind,
     Hello,
+    Identify,
     Message,
     PayloadError,
     Ping,
@@ -32,6 +34,7 @@ from hardware.messages import (
     encode_message,
 )
 from hardware.wire import Frame, FrameDecoder
+from tests.support import wait_until_async
 
 T = TypeVar("T")
 SCENARIO_TIMEOUT_S = 10.0
@@ -45,14 +48,6 @@ def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return await asyncio.wait_for(scenario(), SCENARIO_TIMEOUT_S)
 
     return asyncio.run(bounded())
-
-
-async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 class FakeDevice:
@@ -152,7 +147,9 @@ class FakeDevice:
         ]
 
     async def expect(self, kind: type[Any], addr: int = 0, count: int = 1) -> list[Any]:
-        await until(lambda: len(self.got(kind, addr)) >= count, 2.0, f"{count} {kind.__name__}")
+        await wait_until_async(
+            f"{count} {kind.__name__}", lambda: len(self.got(kind, addr)) >= count, 2.0
+        )
         return self.got(kind, addr)
 
     def unplug(self) -> None:
@@ -164,3 +161,21 @@ class FakeDevice:
         for fd in (self.master, self.slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+Body = Callable[[FakeDevice, PortSession, list[DeviceEvent]], Awaitable[None]]
+
+
+async def with_session(body: Body, device: FakeDevice | None = None) -> None:
+    device = device or FakeDevice()
+    events: list[DeviceEvent] = []
+    session = PortSession(device.port, on_event=events.append)
+    try:
+        await session.start()
+        device.start_reading()
+        # The port is open (pyserial flushed its input) once the start-up IDENTIFY arrives.
+        await device.expect(Identify)
+        await body(device, session, events)
+    finally:
+        await session.stop()
+        device.unplug()

@@ -21,6 +21,7 @@ from hardware.messages import EventKind
 from hardware.records import DeviceEvent
 from hardware.sim.chronopic import SimChronopic
 from hardware.sim.timy import SimTimy
+from tests.support import wait_until_async
 
 CHRONOPIC_TICK_US = 8
 TIMY_TICK_US = 100
@@ -28,14 +29,6 @@ TIMY_TICK_US = 100
 
 def now_us() -> int:
     return time.monotonic_ns() // 1000
-
-
-async def wait_until(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 Body = Callable[[DevicePorts, list[DeviceEvent]], Awaitable[None]]
@@ -79,7 +72,7 @@ def test_chronopic_is_a_device_and_splits_keep_8_us() -> None:
         try:
             session = await h.open(f"chronopic:{path}")
             assert isinstance(session, ChronopicSession)
-            await wait_until(lambda: session.debounce_ms is not None)
+            await wait_until_async("the debounce reading", lambda: session.debounce_ms is not None)
             assert session.debounce_ms == 50  # the device's default, read with 'a'
             state = session.state
             assert state is not None and state.ready
@@ -96,7 +89,9 @@ def test_chronopic_is_a_device_and_splits_keep_8_us() -> None:
             starts = [t0 + sum(gaps_us[: i + 1]) for i in range(len(gaps_us))]
             for start in starts:
                 sim.schedule_break(start, 120_000)
-            await wait_until(lambda: len(events) == 2 * len(starts), 30.0)
+            await wait_until_async(
+                "every start and stop", lambda: len(events) == 2 * len(starts), 30.0
+            )
         finally:
             sim.stop()
         broken = [e for e in events if e.kind is EventKind.BEAM_BROKEN]
@@ -148,7 +143,7 @@ def test_timy_impulses_become_edges_on_their_channels_with_hand_times_marked() -
                     (3_500_000_000, 1, True)]  # fmt: skip
             for offset_ns, channel, manual in plan:
                 sim.impulse_at(t0 + offset_ns, channel, manual=manual)
-            await wait_until(lambda: len(events) == len(plan), 10.0)
+            await wait_until_async("every planned event", lambda: len(events) == len(plan), 10.0)
         finally:
             sim.stop()
         assert [(e.channel, e.manual) for e in events] == [(c, m) for _, c, m in plan]
@@ -173,12 +168,14 @@ def test_timy_drops_repeats_and_counts_garbage_and_losses() -> None:
             sim.garbage_at(t0, 300)
             sim.long_line_at(t0 + 50_000_000, 10_000)
             assert session.warning is None  # nothing read yet
-            await wait_until(lambda: session.warning is not None, 10.0)
+            await wait_until_async(
+                "the session's warning", lambda: session.warning is not None, 10.0
+            )
             assert session.warning is not None and "38400 baud" in session.warning
             line = b" 0007 c0  10:00:00.1234 00\r"
             sim.send_raw_at(t0 + 2_000_000_000, line + line)  # the same impulse twice
             sim.send_raw_at(t0 + 2_100_000_000, b" 0010 c1  10:00:05.0000 00\r")  # 8 and 9 lost
-            await wait_until(lambda: len(events) == 2, 15.0)
+            await wait_until_async("two events", lambda: len(events) == 2, 15.0)
             await asyncio.sleep(0.1)  # a third event, or a late count, would be here by now
         finally:
             sim.stop()
@@ -204,7 +201,7 @@ def test_unplugged_adapter_port_is_lost_not_fatal() -> None:
             state = session.state
             assert state is not None
             sim.unplug()
-            await wait_until(lambda: session.lost, 5.0)
+            await wait_until_async("the session to notice the loss", lambda: session.lost, 5.0)
             assert not state.connected and state.state == "lost"
         finally:
             sim.stop()
@@ -239,13 +236,17 @@ def test_chronopic_keeps_timing_through_random_bytes() -> None:
             for _ in range(5):
                 sim.inject_garbage(400)  # seeded random bytes, 'X' and 'E' among them
                 await asyncio.sleep(0.1)  # 400 bytes take 0.42 s at 9600 baud
-            await wait_until(lambda: session.link_stats["skipped_bytes"] > 1_000, 10.0)
+            await wait_until_async(
+                "the noise to be skipped", lambda: session.link_stats["skipped_bytes"] > 1_000, 10.0
+            )
             await asyncio.sleep(0.2)  # a half frame left by the noise goes stale (50 ms)
             phantom = len(events)  # noise can spell a whole 'X' frame: counted as an edge
             t0 = now_us() + 100_000
             sim.schedule_break(t0, 100_000)
             sim.schedule_break(t0 + 1_000_000, 100_000)
-            await wait_until(lambda: len(events) >= phantom + 4, 10.0)
+            await wait_until_async(
+                "four events past the noise", lambda: len(events) >= phantom + 4, 10.0
+            )
         finally:
             sim.stop()
         real = events[phantom:]
@@ -271,7 +272,7 @@ def test_a_timy_in_start_number_mode_carries_bibs_and_checks_no_counter() -> Non
             # Bib 7 starts and finishes: the same number twice is no repeat here.
             sim.send_raw_at(t0, b" 0007 c0  10:00:00.0000 00\r")
             sim.send_raw_at(t0 + 50_000_000, b" 0007 c1  10:00:02.5000 00\r")
-            await wait_until(lambda: len(events) == 2, 10.0)
+            await wait_until_async("two events", lambda: len(events) == 2, 10.0)
         finally:
             sim.stop()
         assert [(e.channel, e.bib) for e in events] == [(0, 7), (1, 7)]
@@ -287,7 +288,7 @@ def test_a_timy_in_impulse_mode_names_nobody() -> None:
         try:
             await h.open(f"timy:{path}@38400")
             sim.impulse_at(time.monotonic_ns() + 50_000_000, 0)
-            await wait_until(lambda: len(events) == 1, 10.0)
+            await wait_until_async("one event", lambda: len(events) == 1, 10.0)
         finally:
             sim.stop()
         assert events[0].bib is None

@@ -115,7 +115,7 @@ def feed_exchanges(
 
 
 def rate_error_ppm(fit: ClockFit, drift_ppm: float) -> float:
-    return (fit.rate_hz / (HZ * (1 + drift_ppm * 1e-6)) - 1) * 1e6
+    return (fit.tick_hz_est / (HZ * (1 + drift_ppm * 1e-6)) - 1) * 1e6
 
 
 SEEDS = range(12)
@@ -197,7 +197,7 @@ def test_nominal_rate_until_the_fit_beats_the_crystal() -> None:
         model.add_sample(ClockSample(sent, sent + down + up, ticks_at(sent + down)))
     fit = model.fit
     assert fit is not None
-    assert fit.rate_hz == HZ
+    assert fit.tick_hz_est == HZ
     assert fit.rate_error_ppm == CRYSTAL_TOLERANCE_PPM
     # A quarter of a minute of ordinary pings later, the fitted rate has taken over.
     feed_exchanges(model, ticks_at, rng, seconds=15, start_us=2_000_000)
@@ -235,7 +235,7 @@ def test_not_ready_before_four_samples() -> None:
 
 def test_negative_round_trip_is_ignored() -> None:
     model = ClockModel(HZ)
-    model.add_sample(ClockSample(sent_mono_us=5_000, recv_mono_us=4_000, ticks=1))
+    model.add_sample(ClockSample(sent_mono_us=5_000, received_mono_us=4_000, ticks=1))
     assert model.sample_count == 0 and model.fit is None
 
 

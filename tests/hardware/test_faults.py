@@ -1,118 +1,36 @@
-"""Fault injection through the real driver on real ptys: noise, loss, bad versions, hot-plug.
+"""Fault injection through the real driver on real ptys: corruption and loss, hot-plug.
 
 Every scenario drives hardware.device.PortSession (through DeviceService where the server
-would) against the simulator or the scripted fake device, and compares what the host
-delivered with the truth the devices recorded: exactly once, in order, field by field.
-The frame decoder's own fuzzing (random bytes never raise, resync on the next good frame) is
-tests/hardware/test_wire.py; here the same noise goes through a whole session instead.
+would) against the simulator, and compares what the host delivered with the truth the
+devices recorded: exactly once, in order, field by field. A session through garbage bytes
+and devices of unknown protocol versions are test_faults_bad_input.py; the frame decoder's
+own fuzzing (random bytes never raise, resync on the next good frame) is test_wire.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any, TypeVar
 
-import pytest
-
-from hardware.device import DeviceEvent, PortSession
+from hardware.device import DeviceEvent
 from hardware.messages import (
     DeviceKind,
-    Event,
-    EventAck,
     EventKind,
-    Identify,
-    Ping,
-    encode_message,
 )
-from hardware.records import device_key
 from hardware.sim.device import VirtualDevice
 from hardware.sim.lister import SimPortLister
-from hardware.sim.models import LatencyModel, SimClock, TruthEvent
 from hardware.sim.port import VirtualPort
-from hardware.sim.retransmit import Pending
-from hardware.wire import SYNC
 from server.devices.service import DeviceService
-from tests.hardware.host_fake import FakeDevice, until
-
-T = TypeVar("T")
-MS = 1_000_000
-TICK_WRAP = 1 << 32
-# Quicker than an FTDI bridge, so 10,000 events fit in a few seconds; still a real USB spread.
-QUICK_USB = LatencyModel(0.3, 3.0)
-
-
-def run_bounded(scenario: Callable[[], Coroutine[Any, Any, T]], timeout_s: float) -> T:
-    """Run a scenario under one overall bound, so a broken driver fails instead of hanging."""
-
-    async def bounded() -> T:
-        return await asyncio.wait_for(scenario(), timeout_s)
-
-    return asyncio.run(bounded())
-
-
-class CountingDevice(VirtualDevice):
-    """A VirtualDevice that counts its retransmissions (an EVENT sent again), for reports."""
-
-    resent = 0
-
-    def _transmit_event(self, entry: Pending, now_ns: int) -> None:
-        if entry.sends > 0:
-            self.resent += 1
-        super()._transmit_event(entry, now_ns)
-
-
-def gate(device_id: int, seed: int, kind: DeviceKind = DeviceKind.GATE, **kw: Any) -> Any:
-    """A device with its own clock (any 32-bit start, its own drift) and no STATUS chatter."""
-    rng = random.Random(seed)
-    clock = SimClock.random(rng, time.monotonic_ns())
-    return CountingDevice(kind, device_id, clock=clock, status_period_s=60.0, seed=seed, **kw)
-
-
-def key_of(device: VirtualDevice) -> str:
-    return device_key(device.kind, device.device_id)
-
-
-def check_against_truth(
-    delivered: list[DeviceEvent], devices: list[VirtualDevice]
-) -> dict[str, list[DeviceEvent]]:
-    """Every truth event delivered exactly once, in order, each equal to its truth field by
-    field; returns the delivered events per device key."""
-    by_key: dict[str, list[DeviceEvent]] = defaultdict(list)
-    for ev in delivered:
-        by_key[ev.device].append(ev)
-    for device in devices:
-        key = key_of(device)
-        truth = device.truth_since(0)
-        got = by_key.get(key, [])
-        ids = Counter((e.device, e.boot_id, e.seq) for e in got)
-        doubled = sorted(k for k, n in ids.items() if n > 1)
-        assert not doubled, f"{key}: delivered twice: {doubled[:10]}"
-        want = {(key, device.boot_id, t.seq) for t in truth}
-        missing = sorted(want - ids.keys())
-        extra = sorted(ids.keys() - want)
-        assert not missing, f"{key}: {len(missing)} event(s) missing, first {missing[:10]}"
-        assert not extra, f"{key}: {len(extra)} event(s) that never happened: {extra[:10]}"
-        assert [e.seq for e in got] == [t.seq for t in truth], f"{key}: not in evseq order"
-        # Ticks are extended from 32 bits by the host and exactly by the simulator: they agree
-        # modulo 2^32, and by one constant (the wraps before the host first heard the device).
-        shift = got[0].ticks - truth[0].ticks if got else 0
-        for ev, t in zip(got, truth, strict=True):
-            assert_same_event(ev, t, device, shift)
-    return by_key
-
-
-def assert_same_event(ev: DeviceEvent, t: TruthEvent, device: VirtualDevice, shift: int) -> None:
-    where = f"{ev.device} seq {ev.seq}"
-    assert ev.boot_id == device.boot_id, where
-    assert (ev.channel, ev.kind, ev.ref) == (t.channel, t.kind, t.ref), f"{where}: {ev} vs {t}"
-    assert ev.ticks - t.ticks == shift and shift % TICK_WRAP == 0, f"{where}: {ev} vs {t}"
-
+from tests.hardware.fault_rig import (
+    MS,
+    QUICK_USB,
+    check_against_truth,
+    gate,
+    key_of,
+    run_bounded,
+)
+from tests.support import wait_until_async
 
 # --- a: corruption and loss over 10,000 events ----------------------------------------------------
 
@@ -167,8 +85,8 @@ def test_10000_events_through_corruption_and_loss_arrive_exactly_once() -> None:
                         at = start + phase + (k - first) * EVENT_GAP_NS
                         device.schedule_edge((k // 2) % 2, kind, at)
                 wave_end = min(first + WAVE_EVENTS, per_device) * len(devices)
-                await until(
-                    partial(wave_done, wave_end), 20.0, f"{wave_end} events delivered and acked"
+                await wait_until_async(
+                    f"{wave_end} events delivered and acked", partial(wave_done, wave_end), 20.0
                 )
             took = time.monotonic() - t0
             await asyncio.sleep(0.3)  # any late repeat would be delivered by now
@@ -207,143 +125,6 @@ def test_10000_events_through_corruption_and_loss_arrive_exactly_once() -> None:
     assert all(d["state"] == "lost" for d in snap)  # closed at the end, nothing else
 
 
-# --- b: a whole session through garbage -----------------------------------------------------
-
-GARBAGE_EVENTS = 300
-
-
-def garbage(rng: random.Random) -> bytes:
-    """Noise of several shapes: plain bytes, false SYNCs with plausible LENs, broken frames."""
-    shape = rng.randrange(5)
-    if shape == 0:
-        return rng.randbytes(rng.randrange(1, 40))
-    if shape == 1:  # a false start claiming a frame that runs over the next good one
-        return bytes([SYNC, rng.randrange(0, 201)]) + rng.randbytes(rng.randrange(0, 12))
-    frame = encode_message(0, rng.randrange(65536), Ping(rng.getrandbits(32)))
-    if shape == 2:  # a real frame with one bit flipped past its SYNC: its CRC fails
-        flipped = bytearray(frame)
-        flipped[rng.randrange(1, len(frame))] ^= 1 << rng.randrange(8)
-        return bytes(flipped)
-    if shape == 3:  # a truncated frame
-        return frame[: rng.randrange(1, len(frame))]
-    return bytes([SYNC, 0xC9 + rng.randrange(0x37)])  # LEN over 200: not a frame start
-
-
-def test_session_stays_up_through_garbage_and_delivers_every_valid_event() -> None:
-    rng = random.Random(2024)
-    device = FakeDevice()
-    delivered: list[DeviceEvent] = []
-
-    async def scenario() -> tuple[PortSession, dict[str, int], int]:
-        session = PortSession(device.port, on_event=delivered.append)
-        try:
-            await session.start()
-            device.start_reading()
-            await device.expect(Identify)
-            device.hello()
-            await session.wait_ready(timeout_s=3.0)
-            base = device.ticks()
-            # The fake's PONGs would land inside the frames cut in two below: hold them.
-            device.answer_pings = False
-            for n in range(GARBAGE_EVENTS):
-                # Noise then a good frame, written with a cut at a random place.
-                event = Event(
-                    n & 0xFFFF, n % 2, EventKind.BEAM_BROKEN, (base + 997 * n) % TICK_WRAP
-                )
-                data = garbage(rng) + encode_message(0, device.next_seq(0), event)
-                cut = rng.randrange(len(data) + 1)
-                device.write(data[:cut])
-                if n % 10 == 0:
-                    await asyncio.sleep(0.002)  # let the reader see partial writes
-                device.write(data[cut:])
-            # Padding without SYNC settles any false start the last noise left waiting.
-            device.write(bytes(220))
-            device.answer_pings = True
-            await until(lambda: len(delivered) >= GARBAGE_EVENTS, 5.0, "every valid event")
-            await until(
-                lambda: [a.evseq for a in device.got(EventAck)][-1:] == [GARBAGE_EVENTS - 1],
-                2.0, "the final cumulative ACK",
-            )  # fmt: skip
-            await asyncio.sleep(0.1)  # the noise's after-effects, if any, would show by now
-            assert not session.lost and session.devices[0].ready
-            return session, session.link_stats, base
-        finally:
-            await session.stop()
-            device.unplug()
-
-    session, stats, base = run_bounded(scenario, 20.0)
-    print(f"{GARBAGE_EVENTS} events through noise: link {stats}")
-    assert [e.seq for e in delivered] == list(range(GARBAGE_EVENTS))
-    assert delivered[0].ticks % TICK_WRAP == base % TICK_WRAP
-    for n, ev in enumerate(delivered):
-        assert (ev.channel, ev.kind, ev.ref) == (n % 2, EventKind.BEAM_BROKEN, 0), ev
-        assert ev.ticks - delivered[0].ticks == 997 * n, ev
-    assert stats["bad_crc"] > 0 and stats["skipped_bytes"] > 0 and stats["bad_length"] > 0
-    assert session.unknown_types == 0 and session.bad_payloads == 0
-
-
-# --- c: an unknown protocol version beside good devices -----------------------------------------
-
-
-def test_unknown_version_is_named_and_its_neighbours_keep_delivering(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.WARNING)
-    hub = gate(0xC0, seed=1, kind=DeviceKind.HUB)
-    v2 = gate(0xC2, seed=2, versions=(2,))
-    v0 = gate(0xC3, seed=3, versions=(0,))
-    good = gate(0xC4, seed=4)
-    port = VirtualPort([hub, v2, v0, good], latency=QUICK_USB, seed=9, name="mixed-versions")
-    delivered: list[DeviceEvent] = []
-    per_device = 40
-
-    async def scenario() -> list[dict[str, Any]]:
-        manager = DeviceService(delivered.append)
-        try:
-            session = await manager.open(port.start())
-            await session.wait_ready(timeout_s=5.0, count=2)
-            await until(lambda: len(session.devices) == 4, 2.0, "all four HELLOs")
-            start = time.monotonic_ns() + 50 * MS
-            for i, device in enumerate((hub, v2, v0, good)):
-                for k in range(per_device):
-                    kind = EventKind.BEAM_BROKEN if k % 2 == 0 else EventKind.BEAM_RESTORED
-                    device.schedule_edge(0, kind, start + i * MS + k * 5 * MS)
-            await until(lambda: len(delivered) >= 2 * per_device, 5.0, "the good devices' events")
-            await asyncio.sleep(0.3)  # the bad ones keep re-sending theirs: none may get in
-            assert not session.lost
-            return manager.snapshot()
-        finally:
-            await manager.close_all()
-
-    try:
-        snap = run_bounded(scenario, 20.0)
-    finally:
-        port.stop()
-    by_key = {d["key"]: d for d in snap}
-    for device, version in ((v2, 2), (v0, 0)):
-        entry = by_key[key_of(device)]
-        message = entry["message"]
-        print(f"{entry['key']}: {message}")
-        assert entry["state"] == "unsupported" and not entry["ready"]
-        assert entry["protocol"] == version and entry["events"] == 0
-        assert message is not None and f"protocol version {version}" in message, message
-        assert "versions 1 to 1" in message and key_of(device) in message, message
-        warnings = [
-            r for r in caplog.records
-            if r.levelno == logging.WARNING and f"protocol version {version};" in r.getMessage()
-            and key_of(device) in r.getMessage()
-        ]  # fmt: skip
-        assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
-        assert "versions 1 to 1" in warnings[0].getMessage()
-    for device in (hub, good):
-        assert by_key[key_of(device)]["message"] is None
-    check_against_truth(delivered, [hub, good])
-    assert {e.device for e in delivered} == {key_of(hub), key_of(good)}
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert not errors, [r.getMessage() for r in errors]
-    assert not port.errors
-
-
 # --- d: hot-plug, unplug, replug on a new path ---------------------------------------------------
 
 
@@ -367,7 +148,7 @@ def test_hot_plug_unplug_and_replug_resume_with_buffered_events() -> None:
                 state = manager.device(key)
                 return state is not None and state.ready
 
-            await until(is_ready, 5.0, "the plugged device ready")
+            await wait_until_async("the plugged device ready", is_ready, 5.0)
             ready_s = time.monotonic() - plugged
             print(f"hot-plug: {key} identified and clock-synced {ready_s:.2f} s after plug-in")
             state = manager.device(key)
@@ -377,13 +158,13 @@ def test_hot_plug_unplug_and_replug_resume_with_buffered_events() -> None:
             for k in range(4):
                 kind = EventKind.BEAM_BROKEN if k % 2 == 0 else EventKind.BEAM_RESTORED
                 device.schedule_edge(0, kind, now + 20 * MS + k * 30 * MS)
-            await until(lambda: len(delivered) == 4, 2.0, "events before the unplug")
-            await until(lambda: device.unacked == 0, 2.0, "every event acknowledged")
+            await wait_until_async("events before the unplug", lambda: len(delivered) == 4, 2.0)
+            await wait_until_async("every event acknowledged", lambda: device.unacked == 0, 2.0)
             clock, samples, boot = state.clock, state.clock.sample_count, device.boot_id
 
             port.unplug()
             pulled = time.monotonic()
-            await until(lambda: not state.connected, 0.5, "the device marked lost")
+            await wait_until_async("the device marked lost", lambda: not state.connected, 0.5)
             lost_s = time.monotonic() - pulled
             print(f"unplug: {key} marked lost {lost_s * 1000:.0f} ms after the cable was pulled")
             entry = next(d for d in manager.snapshot() if d["key"] == key)
@@ -394,17 +175,23 @@ def test_hot_plug_unplug_and_replug_resume_with_buffered_events() -> None:
             for k in range(6):
                 kind = EventKind.BEAM_BROKEN if k % 2 == 0 else EventKind.BEAM_RESTORED
                 device.schedule_edge(k % 2, kind, now + 50 * MS + k * 40 * MS)
-            await until(lambda: len(device.truth_since(0)) == 10, 2.0, "edges while unplugged")
+            await wait_until_async(
+                "edges while unplugged", lambda: len(device.truth_since(0)) == 10, 2.0
+            )
             await asyncio.sleep(0.3)  # unplugged: nothing may be delivered meanwhile
             assert len(delivered) == 4 and device.unacked == 6
 
             second_path = port.replug()
             replugged = time.monotonic()
             assert second_path != first_path  # re-enumerated under another name
-            await until(lambda: len(delivered) >= 10, 5.0, "the buffered events after replug")
+            await wait_until_async(
+                "the buffered events after replug", lambda: len(delivered) >= 10, 5.0
+            )
             back_s = time.monotonic() - replugged
             print(f"replug: 6 buffered events delivered {back_s:.2f} s after plug-in")
-            await until(lambda: device.unacked == 0, 2.0, "the replayed events acknowledged")
+            await wait_until_async(
+                "the replayed events acknowledged", lambda: device.unacked == 0, 2.0
+            )
             await asyncio.sleep(0.2)  # a late repeat would show up here
             assert manager.device(key) is state and state.connected
             assert state.clock is clock and state.clock.sample_count >= samples

@@ -9,7 +9,6 @@ import pytest
 from hardware.cues import MAX_COMMAND_TRIES, CommandFailed, CueTooSoon, reaction_time_us
 from hardware.device import DeviceEvent, PortSession
 from hardware.errors import DeviceNotReady
-from hardware.link import mono_us
 from hardware.messages import (
     CMD_FLAG_NOW,
     Action,
@@ -20,7 +19,9 @@ from hardware.messages import (
     Identify,
     Pattern,
 )
-from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
+from hardware.timebase import mono_us
+from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run
+from tests.support import wait_until_async
 
 KEY = f"gate-{DEVICE_ID:08X}"
 
@@ -89,7 +90,7 @@ def test_schedule_light_refuses_a_device_whose_clock_is_not_ready() -> None:
         try:
             await device.expect(Identify)
             device.hello()
-            await until(lambda: 0 in session.devices, 2.0, "the device")
+            await wait_until_async("the device", lambda: 0 in session.devices, 2.0)
             with pytest.raises(DeviceNotReady, match="not synchronised"):
                 await session.schedule_light(KEY, 0, mono_us() + 500_000)
             with pytest.raises(DeviceNotReady, match="no device"):
@@ -146,7 +147,7 @@ def test_scheduled_light_resolves_to_its_onset_and_reaction_time_uses_ticks() ->
                 EventKind.LIGHT_ON, cmd.cmd_id, cmd.at_tick32 + 3,
             )  # fmt: skip
             device.event(1, kind=EventKind.POD_TOUCHED, tick=cmd.at_tick32 + 3 + 412_345)
-            await until(lambda: len(events) == 2, 2.0, "the touch")
+            await wait_until_async("the touch", lambda: len(events) == 2, 2.0)
             rt_us = reaction_time_us(light, events[1])
             assert abs(rt_us - 412_345) < 412_345 * 300e-6
             beep = await session.schedule_beep(KEY, 0, mono_us() + 150_000, 200)

@@ -8,7 +8,8 @@ from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
 from hardware.discovery import PortMatcher
 from hardware.messages import EventAck, Identify, Status
-from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
+from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run
+from tests.support import wait_until_async
 
 KEY = f"gate-{DEVICE_ID:08X}"
 USB = (0x1209, 0xA611)
@@ -52,13 +53,13 @@ def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None
             base = first.ticks()  # near the counter the PONGs reported, as a real edge is
             for n in range(3):
                 first.event(n, tick=base + 1_000 * n)
-            await until(lambda: acks(first)[-1:] == [2], 2.0, "ACK(2)")
+            await wait_until_async("ACK(2)", lambda: acks(first)[-1:] == [2], 2.0)
             state = devices.registry.by_key(KEY)
             assert state is not None and state.state == "ready"
             clock = state.clock
             samples = clock.sample_count
             first.unplug()
-            await until(lambda: state.state == "lost", 2.0, "the device marked lost")
+            await wait_until_async("the device marked lost", lambda: state.state == "lost", 2.0)
             assert devices.snapshot()[0]["state"] == "lost"
 
             session2 = await devices.open(second.port)
@@ -68,8 +69,8 @@ def test_device_resumes_on_a_new_port_with_its_clock_and_event_numbers() -> None
             # Events 1 and 2 again (their ACK was lost with the cable), then a new one.
             for n in (1, 2, 3):
                 second.event(n, tick=base + 1_000 * n)
-            await until(lambda: len(events) >= 4, 2.0, "the new event")
-            await until(lambda: acks(second)[-1:] == [3], 2.0, "ACK(3)")
+            await wait_until_async("the new event", lambda: len(events) >= 4, 2.0)
+            await wait_until_async("ACK(3)", lambda: acks(second)[-1:] == [3], 2.0)
             assert [(e.seq, e.ticks - events[0].ticks) for e in events] == [
                 (n, 1_000 * n) for n in range(4)
             ]
@@ -97,12 +98,12 @@ def test_new_boot_starts_a_new_conversation() -> None:
             device.hello()
             for n in range(3):
                 device.event(n)
-            await until(lambda: len(events) == 3, 2.0, "boot 1 events")
+            await wait_until_async("boot 1 events", lambda: len(events) == 3, 2.0)
             old = session.devices[0]
             device.boot_id = 2  # power cycle: new boot, events from 0, a new clock
             device.hello()
             device.event(0, tick=50)
-            await until(lambda: len(events) == 4, 2.0, "boot 2's first event")
+            await wait_until_async("boot 2's first event", lambda: len(events) == 4, 2.0)
             assert (events[3].boot_id, events[3].seq, events[3].ticks) == (2, 0, 50)
             new = session.devices[0]
             assert new is not old and new.clock is not old.clock
@@ -125,15 +126,17 @@ def test_watcher_opens_matching_ports_and_follows_a_replug_to_another_path() -> 
         ports = [Port(gate.port, *USB, "G1"), Port(stranger.port, 0x0403, 0x6001, "X")]
         try:
             devices.watch(PortMatcher([USB]), lister=lambda: list(ports), interval_s=0.05)
-            await until(lambda: gate.port in devices.sessions, 2.0, "the gate's port opened")
+            await wait_until_async(
+                "the gate's port opened", lambda: gate.port in devices.sessions, 2.0
+            )
             assert stranger.port not in devices.sessions
             gate.start_reading()
             await gate.expect(Identify)
             gate.hello()
             gate.send(Status(80, 255, 3, (97, 30)))
             gate.event(0)
-            await until(lambda: len(events) == 1, 2.0, "first event")
-            await until(lambda: devices.snapshot()[0]["battery"] == 80, 2.0, "STATUS")
+            await wait_until_async("first event", lambda: len(events) == 1, 2.0)
+            await wait_until_async("STATUS", lambda: devices.snapshot()[0]["battery"] == 80, 2.0)
             snap = devices.snapshot()[0]
             assert (snap["key"], snap["kind"], snap["port"], snap["address"]) == (
                 KEY, "gate", gate.port, 0,
@@ -148,21 +151,27 @@ def test_watcher_opens_matching_ports_and_follows_a_replug_to_another_path() -> 
             ports.pop(0)
             state = devices.registry.by_key(KEY)
             assert state is not None
-            await until(lambda: state.state == "lost", 2.0, "lost")
-            await until(lambda: gate.port not in devices.sessions, 2.0, "the session closed")
+            await wait_until_async("lost", lambda: state.state == "lost", 2.0)
+            await wait_until_async(
+                "the session closed", lambda: gate.port not in devices.sessions, 2.0
+            )
 
             ports.append(Port(replugged.port, *USB, "G1"))
-            await until(lambda: replugged.port in devices.sessions, 2.0, "the new path opened")
+            await wait_until_async(
+                "the new path opened", lambda: replugged.port in devices.sessions, 2.0
+            )
             replugged.start_reading()
             await replugged.expect(Identify)
             replugged.hello()
             replugged.event(1)  # the unacknowledged event, replayed after HELLO
             replugged.event(2)
-            await until(lambda: len(events) == 3, 2.0, "replayed and new events")
+            await wait_until_async("replayed and new events", lambda: len(events) == 3, 2.0)
             assert [e.seq for e in events] == [0, 1, 2]
             # The events may overtake the first PONG of either connection (3 runs in 25 on a
             # loaded machine): wait for the clock rather than assert it is there already.
-            await until(lambda: state.state in ("ready", "syncing"), 2.0, "a clock sample")
+            await wait_until_async(
+                "a clock sample", lambda: state.state in ("ready", "syncing"), 2.0
+            )
             assert state.info.port == replugged.port
         finally:
             await devices.close_all()

@@ -16,7 +16,8 @@ from hardware.registry import DeviceRegistry
 from hardware.sim.device import VirtualDevice
 from hardware.sim.models import LatencyModel
 from hardware.sim.port import VirtualPort
-from tests.hardware.host_fake import run, until
+from tests.hardware.host_fake import run
+from tests.support import wait_until_async
 
 MS = 1_000_000
 QUICK_USB = LatencyModel(0.5, 2.0)
@@ -40,16 +41,18 @@ def test_events_stamped_while_unplugged_arrive_late_with_their_own_time() -> Non
             await first.wait_ready(timeout_s=3.0)
             start_ns = time.monotonic_ns() + 50 * MS
             device.schedule_edge(0, EventKind.BEAM_BROKEN, start_ns)  # the start, heard live
-            await until(lambda: len(events) == 1, 2.0, "the start event")
+            await wait_until_async("the start event", lambda: len(events) == 1, 2.0)
             port.unplug()
-            await until(lambda: first.lost, 1.0, "the link lost")
+            await wait_until_async("the link lost", lambda: first.lost, 1.0)
             finish_ns = time.monotonic_ns() + 500 * MS  # the finish, while unplugged
             device.schedule_edge(1, EventKind.BEAM_BROKEN, finish_ns)
             await asyncio.sleep(UNPLUG_S)  # the unplug itself, the finish in it: nothing arrives
             assert device.unacked == 1 and len(events) == 1
             second = PortSession(port.replug(), on_event=events.append, registry=registry)
             await second.start()
-            await until(lambda: len(events) == 2, 3.0, "the finish, replayed after HELLO")
+            await wait_until_async(
+                "the finish, replayed after HELLO", lambda: len(events) == 2, 3.0
+            )
         finally:
             await first.stop()
             if second is not None:
@@ -80,7 +83,7 @@ def test_polarity_reaches_a_gate_and_a_pod_refuses_it() -> None:
         session = PortSession(port.start(), on_event=lambda _: None)
         try:
             await session.start()
-            await until(lambda: len(session.devices) == 2, 2.0, "both devices")
+            await wait_until_async("both devices", lambda: len(session.devices) == 2, 2.0)
             await session.set_polarity(device_key(gate.kind, gate.device_id), 1, True)
             assert gate.polarity_high == [False, True]
             await session.set_polarity(device_key(gate.kind, gate.device_id), 1, False)

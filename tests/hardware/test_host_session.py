@@ -5,20 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
-from typing import cast
 
 import pytest
 
-from hardware.clock import MIN_SAMPLES_READY, ClockModel, uart_time_us
 from hardware.device import DeviceEvent, PortSession
 from hardware.device_state import DeviceState
 from hardware.errors import LinkError
-from hardware.link import BAUDRATE, SerialLink, mono_us
 from hardware.messages import (
     Action,
-    Caps,
     DeviceKind,
     Event,
     EventAck,
@@ -26,39 +20,11 @@ from hardware.messages import (
     EventNak,
     Identify,
     Ping,
-    Pong,
     Status,
 )
-from hardware.pings import (
-    PING_FRAME_BYTES,
-    PING_INTERVAL_US,
-    PONG_FRAME_BYTES,
-    STARTUP_PING_GAP_US,
-    STARTUP_PINGS,
-    STARTUP_PINGS_MAX,
-    PingPlan,
-    startup_ping_offsets_us,
-)
-from hardware.records import DeviceInfo
 from hardware.wire import Frame, encode_frame
-from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
-
-Body = Callable[[FakeDevice, PortSession, list[DeviceEvent]], Awaitable[None]]
-
-
-async def with_session(body: Body, device: FakeDevice | None = None) -> None:
-    device = device or FakeDevice()
-    events: list[DeviceEvent] = []
-    session = PortSession(device.port, on_event=events.append)
-    try:
-        await session.start()
-        device.start_reading()
-        # The port is open (pyserial flushed its input) once the start-up IDENTIFY arrives.
-        await device.expect(Identify)
-        await body(device, session, events)
-    finally:
-        await session.stop()
-        device.unplug()
+from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, with_session
+from tests.support import wait_until_async
 
 
 def acks(device: FakeDevice, addr: int = 0) -> list[int]:
@@ -73,7 +39,7 @@ def test_identify_offers_our_version_range_and_hello_is_accepted() -> None:
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         assert device.got(Identify)[0] == Identify(1, 1)
         device.hello()
-        await until(lambda: 0 in session.devices, 2.0, "the device")
+        await wait_until_async("the device", lambda: 0 in session.devices, 2.0)
         state = session.devices[0]
         assert state.info.proto == 1 and state.info.key == f"gate-{DEVICE_ID:08X}"
         await session.wait_ready(timeout_s=3.0)
@@ -90,10 +56,12 @@ def test_unsupported_version_is_named_and_ignored_others_served(
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         device.hello(addr=0, proto=2)
         device.hello(addr=1, device_id=0x11)
-        await until(lambda: 0 in session.devices and 1 in session.devices, 2.0, "both")
+        await wait_until_async("both", lambda: 0 in session.devices and 1 in session.devices, 2.0)
         device.event(0, addr=0)
         device.event(0, addr=1)
-        await until(lambda: bool(events and acks(device, 1)), 2.0, "the supported device's ACK")
+        await wait_until_async(
+            "the supported device's ACK", lambda: bool(events and acks(device, 1)), 2.0
+        )
         await asyncio.sleep(0.1)  # the other one's event would be delivered or acked by now
         bad = session.devices[0]
         assert bad.state == "unsupported" and not bad.ready
@@ -116,7 +84,9 @@ def test_in_order_delivery_repeats_dropped_and_acked_again() -> None:
         device.hello()
         for n in (0, 1, 1, 2, 0):
             device.event(n, tick=1000 + n)
-        await until(lambda: acks(device)[-1:] == [2] and len(events) == 3, 2.0, "ACK of 2")
+        await wait_until_async(
+            "ACK of 2", lambda: acks(device)[-1:] == [2] and len(events) == 3, 2.0
+        )
         await asyncio.sleep(0.1)  # a repeat sent late would be delivered by now
         assert [(e.seq, e.ticks) for e in events] == [(0, 1000), (1, 1001), (2, 1002)]
         # Cumulative, one per batch of frames that arrived together: never backwards.
@@ -146,58 +116,25 @@ def test_gap_is_held_nakked_and_delivered_in_order_when_filled(
         device.event(0, tick=10)
         device.event(2, tick=30)
         device.event(3, tick=40)
-        await until(lambda: acks(device)[-1:] == [0] and bool(naks(device)), 2.0, "ACK and NAK")
+        await wait_until_async(
+            "ACK and NAK", lambda: acks(device)[-1:] == [0] and bool(naks(device)), 2.0
+        )
         assert [e.seq for e in events] == [0]
         assert set(acks(device)) == {0}
         assert naks(device)[0] == 1  # at once
         # Repeated while the gap lasts, but at most once per RTO.
-        await until(lambda: len(naks(device)) >= 3, 2.0, "two repeated NAKs")
+        await wait_until_async("two repeated NAKs", lambda: len(naks(device)) >= 3, 2.0)
         assert set(naks(device)) == {1}
         assert [e.seq for e in events] == [0]  # still held
         assert all(t1 - t0 >= rto for (t0, _), (t1, rto) in itertools.pairwise(sent)), sent
         device.event(1, tick=20)
-        await until(lambda: len(events) >= 4, 2.0, "the held events")
+        await wait_until_async("the held events", lambda: len(events) >= 4, 2.0)
         assert [(e.seq, e.ticks) for e in events] == [(0, 10), (1, 20), (2, 30), (3, 40)]
         assert acks(device)[-1] == 3
         settled = len(naks(device))
         await asyncio.sleep(0.15)  # several RTOs in which no NAK may follow
         assert len(naks(device)) == settled  # gap closed: no more NAKs
         assert session.devices[0].naks_sent == settled == len(sent)
-
-    run(lambda: with_session(body))
-
-
-def test_events_before_the_clock_is_ready_are_delivered_unmapped() -> None:
-    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.answer_pings = False
-        device.hello()
-        device.event(0)
-        await until(lambda: len(events) == 1, 2.0, "the event")
-        assert events[0].mono_us is None and events[0].sync_error_us is None
-        assert session.devices[0].state == "connecting"
-
-    run(lambda: with_session(body))
-
-
-def test_events_carry_mapped_time_and_error_bound_once_synced() -> None:
-    async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
-        device.hello()
-        await session.wait_ready(timeout_s=3.0)
-        # The fake's counter is host microseconds plus its offset, so this tick was read at
-        # `stamped_us`: the truth the mapped time is checked against, however late it arrives.
-        stamped_us = mono_us()
-        tick = (stamped_us + device.tick_offset) & 0xFFFFFFFF
-        device.event(0, channel=1, kind=EventKind.POD_TOUCHED, tick=tick, ref=0)
-        await until(lambda: len(events) == 1, 2.0, "the event")
-        (ev,) = events
-        assert ev.mono_us is not None and ev.sync_error_us is not None
-        assert ev.ticks & 0xFFFFFFFF == tick  # the device's own counter, extended
-        # Within the session's own error bound, plus the UART line time the model allows
-        # for each exchange and a pty does not take (the fake may read its counter that far
-        # outside the window the model keeps).
-        line_us = uart_time_us(PING_FRAME_BYTES + PONG_FRAME_BYTES, BAUDRATE)
-        assert abs(ev.mono_us - stamped_us) <= ev.sync_error_us + line_us + 1
-        assert ev.clock_id == f"gate-{DEVICE_ID:08X}:7"
 
     run(lambda: with_session(body))
 
@@ -211,8 +148,11 @@ def test_unknown_type_and_bad_payload_are_counted_and_skipped_without_false_loss
         device._seq[0] = 4
         device.event(1)
         device.send(Status(87, 255, 0, (96, 41)))
-        await until(lambda: 0 in session.devices and session.devices[0].status is not None, 2.0,
-                    "the STATUS")  # fmt: skip
+        await wait_until_async(
+            "the STATUS",
+            lambda: 0 in session.devices and session.devices[0].status is not None,
+            2.0,
+        )
         assert [e.seq for e in events] == [0, 1]
         state = session.devices[0]
         assert (state.unknown_types, state.bad_payloads, state.lost_frames) == (1, 1, 0)
@@ -229,7 +169,7 @@ def test_frame_seq_gap_counts_lost_frames() -> None:
         device.event(0)
         device._seq[0] += 3  # three frames the host never saw
         device.event(1)
-        await until(lambda: len(events) == 2, 2.0, "both events")
+        await wait_until_async("both events", lambda: len(events) == 2, 2.0)
         assert session.devices[0].lost_frames == 3
 
     run(lambda: with_session(body))
@@ -242,7 +182,7 @@ def test_event_before_hello_is_held_until_identified() -> None:
         assert events == [] and 3 not in session.devices
         device.kind = DeviceKind.POD
         device.hello(addr=3)
-        await until(lambda: len(events) >= 1, 2.0, "the held event")
+        await wait_until_async("the held event", lambda: len(events) >= 1, 2.0)
         (ev,) = events
         assert (ev.device, ev.boot_id, ev.seq, ev.ticks) == (f"pod-{DEVICE_ID:08X}", 7, 0, 777_000)
         assert acks(device, 3) == [0]
@@ -254,10 +194,10 @@ def test_host_restart_meets_events_already_acknowledged_elsewhere() -> None:
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         device.hello()
         device.event(40)  # the device's oldest unacknowledged event; 0..39 were acked before
-        await until(lambda: len(events) == 1, 3.0, "the event after giving up on 0..39")
+        await wait_until_async("the event after giving up on 0..39", lambda: len(events) == 1, 3.0)
         assert events[0].seq == 40
         assert len(naks(device)) == 3 and set(naks(device)) == {0}
-        await until(lambda: acks(device)[-1:] == [40], 2.0, "ACK(40)")
+        await wait_until_async("ACK(40)", lambda: acks(device)[-1:] == [40], 2.0)
 
     run(lambda: with_session(body))
 
@@ -278,12 +218,12 @@ def test_first_contact_with_a_device_past_32767_is_served_not_ignored() -> None:
         device.hello()
         device.event(40_000, tick=4_000)
         device.event(40_001, tick=4_001)
-        await until(lambda: len(events) == 2, 3.0, "the events after three NAKs of 0")
+        await wait_until_async("the events after three NAKs of 0", lambda: len(events) == 2, 3.0)
         assert [(e.seq, e.ticks) for e in events] == [(40_000, 4_000), (40_001, 4_001)]
         assert naks(device) == [0, 0, 0]
-        await until(lambda: acks(device)[-1:] == [40_001], 2.0, "ACK(40001)")
+        await wait_until_async("ACK(40001)", lambda: acks(device)[-1:] == [40_001], 2.0)
         device.event(40_002)
-        await until(lambda: len(events) == 3, 2.0, "the next event, at once")
+        await wait_until_async("the next event, at once", lambda: len(events) == 3, 2.0)
         assert events[2].seq == 40_002 and naks(device) == [0, 0, 0]
 
     run(lambda: with_session(body))
@@ -294,8 +234,11 @@ def test_host_frames_share_one_seq_per_port_across_addresses() -> None:
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         device.hello(addr=0)
         device.hello(addr=5, device_id=0x55)
-        await until(lambda: len(device.got(Ping, 0)) >= 3 and len(device.got(Ping, 5)) >= 3,
-                    2.0, "pings to both")  # fmt: skip
+        await wait_until_async(
+            "pings to both",
+            lambda: len(device.got(Ping, 0)) >= 3 and len(device.got(Ping, 5)) >= 3,
+            2.0,
+        )
         seqs = [f.seq for f, _ in device.from_host]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # one count, no repeats
         to_5 = [f.seq for f, _ in device.from_host if f.addr == 5]
@@ -310,7 +253,7 @@ def test_a_frame_whose_len_was_hit_does_not_hold_back_the_next_event() -> None:
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         device.answer_pings = False
         device.hello()
-        await until(lambda: 0 in session.devices, 2.0, "the device")
+        await wait_until_async("the device", lambda: 0 in session.devices, 2.0)
         event = Event(0, 0, EventKind.BEAM_BROKEN, 5)
         hit = bytearray(encode_frame(Frame(0, 1, event.TYPE, event.pack())))
         hit[1] = 200
@@ -319,7 +262,7 @@ def test_a_frame_whose_len_was_hit_does_not_hold_back_the_next_event() -> None:
         await asyncio.sleep(0.05)  # the line goes quiet past 20 ms
         device.event(1, tick=6)
         device.event(0, tick=5)  # re-sent after the host's NAK, as a device does
-        await until(lambda: len(events) == 2, 2.0, "both events")
+        await wait_until_async("both events", lambda: len(events) == 2, 2.0)
         assert [(e.seq, e.ticks) for e in events] == [(0, 5), (1, 6)]
         assert session.link_stats["idle_drops"] == 1
 
@@ -330,60 +273,14 @@ def test_status_dropped_count_is_on_the_device_state() -> None:
     async def body(device: FakeDevice, session: PortSession, events: list[DeviceEvent]) -> None:
         device.hello()
         device.send(Status(87, 255, 0, (96, 41)))
-        await until(lambda: 0 in session.devices and session.devices[0].status is not None,
-                    2.0, "the old STATUS")  # fmt: skip
+        await wait_until_async(
+            "the old STATUS",
+            lambda: 0 in session.devices and session.devices[0].status is not None,
+            2.0,
+        )
         state = session.devices[0]
         assert state.dropped is None
         device.send(Status(87, 255, 0, (96, 41), dropped=5))
-        await until(lambda: state.dropped == 5, 2.0, "the new STATUS")
+        await wait_until_async("the new STATUS", lambda: state.dropped == 5, 2.0)
 
     run(lambda: with_session(body))
-
-
-def test_pong_window_leaves_out_the_line_time_of_ping_and_pong() -> None:
-    # PROTOCOL.md 4.3: the counter was read after the PING's 12 bytes crossed the UART and
-    # before the PONG's 16 did (1042 and 1389 us at 115200).
-    session = PortSession("/dev/null", on_event=lambda _: None)
-    session._link = cast(SerialLink, SimpleNamespace(baudrate=115_200))
-    info = DeviceInfo("/dev/null", 0, DeviceKind.GATE, 1, 1, (1, 0, 0), 1_000_000, 2, 1,
-                      Caps.BEAM)  # fmt: skip
-    clock = ClockModel(1_000_000)
-    state = DeviceState(info=info, clock=clock)
-    session._pings.start(0, hello_mono_us=0)
-    session._pings.sent(0, nonce=9, sent_us=1_000_000, now_us=1_000_000, ready=False)
-    session._handle_pong(0, state, Pong(9, 5_000), received_us=1_010_000)
-    assert (PING_FRAME_BYTES, PONG_FRAME_BYTES) == (12, 16)
-    assert clock.min_rtt_us == 10_000 - 1042 - 1389
-    assert state.rto.srtt_us == 10_000  # the RTO wants the whole round trip
-
-
-def test_startup_pings_make_every_address_ready_well_within_a_second() -> None:
-    # PROTOCOL.md section 7: HELLO to `ready` within 1 s. The schedule's part is when the
-    # MIN_SAMPLES_READY-th PING leaves; its PONG then takes one round trip (USB: up to
-    # about 20 ms each way, more in a spike), and a few may be lost. Half a second to spare.
-    for addr in range(32):
-        offsets = startup_ping_offsets_us(addr)
-        assert len(offsets) == MIN_SAMPLES_READY
-        assert offsets == sorted(offsets)
-        assert offsets[-1] <= 500_000, (addr, offsets)
-    # Behind a hub the devices still start apart, so their PONGs do not queue together.
-    starts = [startup_ping_offsets_us(addr)[0] for addr in range(32)]
-    assert len(set(starts)) == 32
-
-
-@pytest.mark.parametrize("ready_after", [1, STARTUP_PINGS, 12, None])
-def test_the_startup_burst_goes_on_while_the_clock_is_not_ready(ready_after: int | None) -> None:
-    # Slow round trips (a hub's 32 devices saying HELLO at once) can leave a clock unready
-    # after the first 8 pings: the quick pings go on until it is, up to STARTUP_PINGS_MAX,
-    # rather than leaving it a whole period for the next one.
-    plan = PingPlan.at_hello(0, addr=3)
-    times: list[int] = []
-    for n in range(1, 30):
-        times.append(plan.due_us)
-        plan.sent(plan.due_us, ready=ready_after is not None and n >= ready_after)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    quick = sum(1 for g in gaps if g == STARTUP_PING_GAP_US) + 1
-    expected = max(STARTUP_PINGS, min(ready_after or STARTUP_PINGS_MAX, STARTUP_PINGS_MAX))
-    assert quick == expected
-    assert all(g == STARTUP_PING_GAP_US for g in gaps[: quick - 1])
-    assert all(g == PING_INTERVAL_US for g in gaps[quick:])  # then once a period

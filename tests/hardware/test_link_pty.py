@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -21,25 +21,8 @@ from hardware.messages import DeviceKind, Event, EventKind, Identify, encode_mes
 from hardware.sim.models import SimClock
 from hardware.sim.plugged import PluggedDevice
 from hardware.wire import SYNC, Frame, encode_frame
-from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, until
-
-Body = Callable[[FakeDevice, PortSession, list[DeviceEvent]], Awaitable[None]]
-
-
-async def with_raw_device(body: Body) -> None:
-    device = FakeDevice(answer_pings=False)
-    events: list[DeviceEvent] = []
-    session = PortSession(device.port, on_event=events.append)
-    try:
-        await session.start()
-        device.start_reading()
-        # The port is open (pyserial flushed its input) once the start-up IDENTIFY arrives.
-        await device.expect(Identify)
-        await body(device, session, events)
-    finally:
-        await session.stop()
-        device.unplug()
-
+from tests.hardware.host_fake import DEVICE_ID, FakeDevice, run, with_session
+from tests.support import wait_until_async
 
 # --- (a) a simulated hub: device ticks are the truth, splits within 1 ms --------------------------
 
@@ -53,7 +36,7 @@ async def hub_events(hub: PluggedDevice, plan: Callable[[PluggedDevice], int]) -
         await session.start()
         await session.wait_ready(timeout_s=3.0)
         count = plan(hub)
-        await until(lambda: len(events) >= count, 5.0, f"{count} events")
+        await wait_until_async(f"{count} events", lambda: len(events) >= count, 5.0)
         await asyncio.sleep(0.05)  # anything extra (a repeat) would arrive now
         assert len(events) == count
         return events
@@ -142,8 +125,10 @@ def test_garbage_between_frames_is_counted_and_skipped() -> None:
             device.write(stream[pos : pos + step])
             pos += step
             await asyncio.sleep(0.001)
-        await until(lambda: len(events) >= len(sent) + 1, 3.0, "every EVENT")
-        await until(lambda: session.link_stats["skipped_bytes"] >= junk, 1.0, "the last junk")
+        await wait_until_async("every EVENT", lambda: len(events) >= len(sent) + 1, 3.0)
+        await wait_until_async(
+            "the last junk", lambda: session.link_stats["skipped_bytes"] >= junk, 1.0
+        )
         assert [(e.seq, e.channel, e.kind, e.ticks) for e in events[:-1]] == [
             (ev.evseq, ev.channel, ev.kind, ev.tick32) for ev in sent
         ]
@@ -154,7 +139,7 @@ def test_garbage_between_frames_is_counted_and_skipped() -> None:
         assert stats["frames"] == len(sent) + 2  # HELLO and the frame after the cut one
         assert session.devices[0].lost_frames == 0
 
-    run(lambda: with_raw_device(body))
+    run(lambda: with_session(body, FakeDevice(answer_pings=False)))
 
 
 def test_unknown_type_is_counted_and_link_goes_on() -> None:
@@ -165,14 +150,14 @@ def test_unknown_type_is_counted_and_link_goes_on() -> None:
         device.write(encode_frame(Frame(0, 3, 0x41, b"")))
         device._seq[0] = 4
         device.event(1, channel=1, tick=200)
-        await until(lambda: len(events) >= 2, 2.0, "both EVENTs")
+        await wait_until_async("both EVENTs", lambda: len(events) >= 2, 2.0)
         assert [e.ticks for e in events] == [100, 200]
         assert session.unknown_types == 2
         assert session.link_stats["unknown_types"] == 2
         assert session.devices[0].lost_frames == 0
         assert not session.lost
 
-    run(lambda: with_raw_device(body))
+    run(lambda: with_session(body, FakeDevice(answer_pings=False)))
 
 
 # --- (c) unplug ----------------------------------------------------------------------------------
@@ -229,17 +214,17 @@ def test_event_before_hello_is_held_until_identified() -> None:
         device.kind = DeviceKind.POD
         device.boot_id = 9
         device.hello(addr=3)
-        await until(lambda: len(events) >= 1, 2.0, "the held EVENT")
+        await wait_until_async("the held EVENT", lambda: len(events) >= 1, 2.0)
         (ev,) = events
         assert (ev.device, ev.boot_id, ev.seq) == (f"pod-{DEVICE_ID:08X}", 9, 0)
         assert (ev.channel, ev.kind, ev.ticks) == (1, EventKind.POD_TOUCHED, 777_000)
         device.event(1, tick=900_000, kind=EventKind.POD_TOUCHED, addr=3)
-        await until(lambda: len(events) >= 2, 2.0, "the next EVENT")
+        await wait_until_async("the next EVENT", lambda: len(events) >= 2, 2.0)
         assert events[1].ticks == 900_000
         assert session.devices[3].lost_frames == 0
         assert session.devices[3].duplicates == 0
 
-    run(lambda: with_raw_device(body))
+    run(lambda: with_session(body, FakeDevice(answer_pings=False)))
 
 
 def test_duplicate_frame_is_delivered_once() -> None:
@@ -250,17 +235,17 @@ def test_duplicate_frame_is_delivered_once() -> None:
         device.send(Event(1, 1, EventKind.BEAM_BROKEN, 2_000))
         device.write(first)  # and once more, late
         # Frames are counted on the reader thread and handled later on the loop: wait for both.
-        await until(lambda: session.link_stats["frames"] >= 5, 2.0, "all five frames")
-        await until(
+        await wait_until_async("all five frames", lambda: session.link_stats["frames"] >= 5, 2.0)
+        await wait_until_async(
+            "two duplicates",
             lambda: 0 in session.devices and session.devices[0].duplicates >= 2,
             1.0,
-            "two duplicates",
         )
         assert [(e.seq, e.ticks) for e in events] == [(0, 1_000), (1, 2_000)]
         assert session.devices[0].duplicates == 2
         assert session.devices[0].lost_frames == 0
 
-    run(lambda: with_raw_device(body))
+    run(lambda: with_session(body, FakeDevice(answer_pings=False)))
 
 
 def test_reboot_starts_a_new_sequence() -> None:
@@ -272,8 +257,8 @@ def test_reboot_starts_a_new_sequence() -> None:
         device._seq[0] = 0  # power cycle: SEQ and event numbers start again at 0
         device.hello()
         device.event(0, tick=50)
-        await until(lambda: len(events) >= 2, 2.0, "both EVENTs")
+        await wait_until_async("both EVENTs", lambda: len(events) >= 2, 2.0)
         assert [(e.boot_id, e.seq, e.ticks) for e in events] == [(1, 0, 1_000), (2, 0, 50)]
         assert session.devices[0].duplicates == 0
 
-    run(lambda: with_raw_device(body))
+    run(lambda: with_session(body, FakeDevice(answer_pings=False)))

@@ -24,7 +24,8 @@ from hardware.messages import (
     Pong,
     encode_message,
 )
-from tests.hardware.host_fake import FakeDevice, run, until
+from tests.hardware.host_fake import FakeDevice, run
+from tests.support import wait_until_async
 
 PHANTOMS = 200
 FORGET_AFTER_US = 2_500_000  # instead of 30 s; well over the 0.98 s ping period of a real gate
@@ -77,8 +78,8 @@ def test_phantom_devices_are_bounded_counted_and_forgotten(
             for i in range(0, len(data), 1024):
                 gate.write(data[i : i + 1024])
             accepted = MAX_DEVICES_PER_PORT - 1  # the real gate is one of the port's devices
-            await until(
-                lambda: session.dropped_new_devices == PHANTOMS - accepted, 3.0, "the drops"
+            await wait_until_async(
+                "the drops", lambda: session.dropped_new_devices == PHANTOMS - accepted, 3.0
             )
             assert len(devices.registry.all()) == MAX_DEVICES_PER_PORT
             row = next(r for r in devices.snapshot() if r["key"] == real.key)
@@ -87,18 +88,24 @@ def test_phantom_devices_are_bounded_counted_and_forgotten(
             assert len(dropped_logs) == 1, "one log line per port, not one per frame"
 
             # Silent from now on: forgotten, all but the real gate, which answers its PINGs.
-            await until(lambda: len(devices.registry.all()) == 1, 5.0, "the phantoms forgotten")
+            await wait_until_async(
+                "the phantoms forgotten", lambda: len(devices.registry.all()) == 1, 5.0
+            )
             assert devices.registry.all() == [real] and real.ready
             assert all(s is real for s in session.devices.values())
             assert [r["key"] for r in devices.snapshot()] == [real.key]
 
             # The port takes new devices again, and the real gate's events still flow.
             gate.write(phantom_hellos(rng, 3))
-            await until(lambda: len(devices.registry.all()) == 4, 2.0, "new ids accepted again")
+            await wait_until_async(
+                "new ids accepted again", lambda: len(devices.registry.all()) == 4, 2.0
+            )
             assert session.dropped_new_devices == PHANTOMS - accepted
             gate.event(0)
-            await until(lambda: [e.device for e in events] == [real.key], 2.0, "the event")
-            await until(lambda: bool(gate.got(EventAck)), 2.0, "its ACK")
+            await wait_until_async(
+                "the event", lambda: [e.device for e in events] == [real.key], 2.0
+            )
+            await wait_until_async("its ACK", lambda: bool(gate.got(EventAck)), 2.0)
         finally:
             await devices.close_all()
             gate.unplug()
@@ -119,13 +126,14 @@ def test_a_device_that_was_ready_for_long_is_kept_while_unplugged() -> None:
     assert state.forgettable(later)  # never ready: a phantom
     state.ever_ready = True
     assert not state.forgettable(later)
-    reg = registry.DeviceRegistry()
+    bound: list[device_state.DeviceState] = []  # what a role holds, as the stations keep
+    reg = registry.DeviceRegistry(keep=lambda s: any(s is held for held in bound))
     reg.resume_or_create(state.info)
     brief = reg.all()[0]
     brief.ever_ready = True
     brief.heard(0)
     brief.heard(1_000)
-    reg.keep = lambda s: s is brief  # bound to a role
+    bound.append(brief)
     assert reg.forget_silent(device_state.SILENT_FORGET_US + 1_000) == []
-    reg.keep = lambda _s: False
+    bound.clear()
     assert reg.forget_silent(device_state.SILENT_FORGET_US + 1_000) == [brief]

@@ -15,7 +15,7 @@ TICK_HZ = 1_000_000
 def fresh() -> DeviceState:
     info = DeviceInfo(
         port="/dev/null", addr=0, kind=DeviceKind.GATE, device_id=0xAB, boot_id=7,
-        firmware=(1, 0, 0), tick_hz=TICK_HZ, channels=2, proto=1, caps=Caps.BEAM,
+        firmware=(1, 0, 0), nominal_tick_hz=TICK_HZ, channels=2, proto=1, caps=Caps.BEAM,
     )  # fmt: skip
     return DeviceState(info=info, clock=ClockModel(TICK_HZ))
 

@@ -12,7 +12,8 @@ from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
 from hardware.messages import EventKind
 from hardware.sim.plugged import PluggedDevice
-from tests.hardware.host_fake import run, until
+from tests.hardware.host_fake import run
+from tests.support import wait_until_async
 
 MS = 1_000_000
 
@@ -37,20 +38,20 @@ def test_port_given_by_path_is_reopened_after_unplug_and_replug(tmp_path: Path) 
             await session.wait_ready(timeout_s=3.0)
             key = next(iter(session.devices.values())).key
             sim.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns() + 20 * MS)
-            await until(lambda: len(events) == 1, 2.0, "the first event")
+            await wait_until_async("the first event", lambda: len(events) == 1, 2.0)
 
             sim.unplug()
             state = devices.registry.by_key(key)
             assert state is not None
-            await until(lambda: state.state == "lost", 2.0, "the device marked lost")
+            await wait_until_async("the device marked lost", lambda: state.state == "lost", 2.0)
             sim.schedule_edge(1, EventKind.BEAM_BROKEN, time.monotonic_ns())  # while unplugged
             _point(link, sim.replug())  # back, under a new pty behind the same stable path
 
-            await until(lambda: state.state == "ready", 5.0, "the device ready again")
+            await wait_until_async("the device ready again", lambda: state.state == "ready", 5.0)
             assert [row["state"] for row in devices.snapshot()] == ["ready"]
-            await until(lambda: len(events) == 2, 2.0, "the edge made while unplugged")
+            await wait_until_async("the edge made while unplugged", lambda: len(events) == 2, 2.0)
             sim.schedule_edge(0, EventKind.BEAM_RESTORED, time.monotonic_ns() + 20 * MS)
-            await until(lambda: len(events) == 3, 2.0, "a new event after the replug")
+            await wait_until_async("a new event after the replug", lambda: len(events) == 3, 2.0)
             assert [(e.seq, e.channel, e.kind) for e in events] == [
                 (0, 0, EventKind.BEAM_BROKEN),
                 (1, 1, EventKind.BEAM_BROKEN),
@@ -79,7 +80,7 @@ def test_a_port_closed_by_hand_is_not_reopened(tmp_path: Path) -> None:
             session = await devices.open(str(link))
             await session.wait_ready(timeout_s=3.0)
             await devices.close(str(link))
-            await until(lambda: not devices.sessions, 1.0, "the port closed")
+            await wait_until_async("the port closed", lambda: not devices.sessions, 1.0)
             sim.unplug()
             _point(link, sim.replug())
             await asyncio.sleep(1.2)  # over two reopen attempts

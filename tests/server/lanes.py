@@ -21,11 +21,10 @@ async def sim_lane(
     recorder: RunRecorder, drill: Drill, seed: int, drift_ppm: float = 80.0,
     check_readiness: bool = False,
 ) -> AsyncIterator[tuple[RunCoordinator, SimRig]]:  # fmt: skip
-    coordinator = RunCoordinator(recorder, layout={})
-    devices = DeviceService(coordinator.on_device_event)
-    coordinator.outputs = devices
-    if check_readiness:
-        coordinator.readiness = devices.not_ready_reason
+    # The devices hand every event to the coordinator built just below, before any port opens.
+    devices = DeviceService(lambda event: coordinator.on_device_event(event))
+    readiness = devices.not_ready_reason if check_readiness else None
+    coordinator = RunCoordinator(recorder, layout={}, readiness=readiness, outputs=devices)
     rig = await SimRig.start(devices, drill, seed=seed, drift_ppm=drift_ppm)
     coordinator.layout.update(rig.layout)
     try:

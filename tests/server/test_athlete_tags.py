@@ -274,7 +274,9 @@ def test_station_routes(coach: httpx.Client, caplog: pytest.LogCaptureFixture) -
 
     unknown = coach.get("/api/athletes/by-tag/" + quote(" 04a1b2c3 "))
     assert unknown.status_code == 404
-    assert unknown.json() == {"status_code": 404, "detail": NOT_FOUND, "tag": "04A1B2C3"}
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                              "detail": NOT_FOUND, "errors": [], "tag": "04A1B2C3"}  # fmt: skip
 
     attached = coach.put(f"/api/athletes/{ada['id']}/tag", json={"tag": unknown.json()["tag"]})
     assert attached.status_code == 200, attached.text
@@ -330,7 +332,8 @@ def test_hostile_input_is_refused_cleanly(coach: httpx.Client) -> None:
     for tag, message in cases.items():
         res = coach.put(url, json={"tag": tag})
         assert res.status_code == 422, (tag[:10], res.text)
-        assert message in res.json()["errors"][0]
+        (error,) = res.json()["errors"]
+        assert error["field"] == "tag" and message.removeprefix("tag: ") in error["detail"]
         assert "\x00" not in res.text and "AAAAAAAAAA" not in res.text, "never echoed"
     for path, detail in (
         ("%00", "tag: text may not contain a NUL character"),  # refused at the edge
@@ -344,7 +347,7 @@ def test_hostile_input_is_refused_cleanly(coach: httpx.Client) -> None:
     assert coach.put(url, json={"tag": "AB", "move": "yes"}).status_code == 400
     refused = coach.post("/api/athletes", json={"team_id": team["id"], "name": "Bo",
                                                "tag": "\x00"})  # fmt: skip
-    assert refused.status_code == 422 and refused.json()["errors"][0].startswith("tag: ")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "tag"
     assert coach.get("/api/athletes").json()[0]["tag"] is None, "nothing was stored"
 
 

@@ -161,7 +161,9 @@ def test_routes_check_the_group_and_carry_the_ratio(sqlite_db: str) -> None:
                 assert bad.status_code == 422, (path, bad.text)
                 body = bad.json()
                 assert body["detail"].startswith("group: ")
-                assert body["errors"] == ["group: must be at most 40 characters (has 41)"]
+                assert body["errors"] == [
+                    {"field": "group", "detail": "must be at most 40 characters (has 41)"}
+                ]
             assert anon.get("/api/leaderboards/today", params={"group": "U16"}).json() == []
             board = anon.get(f"/api/leaderboards/{BACKWARD}").json()
             assert board["ratio"]["label"] == RATIO_LABEL

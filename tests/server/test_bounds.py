@@ -114,10 +114,11 @@ def test_decoded_json_nested_deep_and_huge_values_in_messages() -> None:
 
 
 def _said(body: dict[str, object]) -> str:
-    """The detail and the listed problems of an error answer."""
+    """The detail and the listed problems of an error answer, each as `field: message`."""
     errors = body.get("errors") or []
     assert isinstance(errors, list)
-    return "\n".join([str(body["detail"]), *map(str, errors)])
+    lines = [f"{e['field']}: {e['detail']}" if e["field"] else e["detail"] for e in errors]
+    return "\n".join([str(body["detail"]), *lines])
 
 
 def test_the_api_answers_422_naming_the_field(sqlite_db: str) -> None:

@@ -13,7 +13,8 @@ from hardware.errors import PortUnavailable
 from hardware.messages import Identify
 from server.devices.cli import _print_report, survey
 from server.devices.service import DeviceService
-from tests.hardware.host_fake import FakeDevice, run, until
+from tests.hardware.host_fake import FakeDevice, run
+from tests.support import wait_until_async
 
 
 def _hold(path: str) -> serial.Serial:
@@ -47,11 +48,11 @@ def test_a_port_in_use_is_a_problem_row_and_the_other_ports_go_on() -> None:
 
             # Once the other program lets go, the port is taken and the problem is gone.
             other_program.close()
-            await until(lambda: busy.port in manager.sessions, 2.0, "the port taken")
+            await wait_until_async("the port taken", lambda: busy.port in manager.sessions, 2.0)
             busy.start_reading()
             await busy.expect(Identify)
             busy.hello()
-            await until(lambda: len(manager.devices_page()) == 2, 2.0, "both devices")
+            await wait_until_async("both devices", lambda: len(manager.devices_page()) == 2, 2.0)
             assert not any(r.get("problem") for r in manager.devices_page())
         finally:
             other_program.close()
@@ -112,14 +113,14 @@ def test_a_probed_port_in_use_is_reported_once_and_cleared_when_it_goes(
         manager = DeviceService(lambda _event: None)
         try:
             manager.watch_usb([], lister=lambda: list(listed), probe_window_s=0.5)
-            await until(lambda: busy.port in manager.problems, 2.0, "the problem")
+            await wait_until_async("the problem", lambda: busy.port in manager.problems, 2.0)
             await asyncio.sleep(0.6)  # more polls: still one problem, logged once
             rows = manager.devices_page()
             assert [(r["kind"], r["port"]) for r in rows] == [("port", busy.port)]
             in_use = [r for r in caplog.records if "in use by another program" in r.getMessage()]
             assert len(in_use) == 1
             listed.clear()  # unplugged
-            await until(lambda: not manager.problems, 2.0, "the problem cleared")
+            await wait_until_async("the problem cleared", lambda: not manager.problems, 2.0)
             assert manager.devices_page() == []
         finally:
             other_program.close()

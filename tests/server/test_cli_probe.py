@@ -20,7 +20,8 @@ from hardware.sim.port import UsbIdentity, VirtualPort
 from hardware.wire import FrameDecoder
 from server.devices import cli as devices_cli
 from server.devices.service import DeviceService
-from tests.hardware.host_fake import run, until
+from tests.hardware.host_fake import run
+from tests.support import wait_until_async
 
 CH340 = (0x1A86, 0x7523)
 FTDI = (0x0403, 0x6001)
@@ -92,7 +93,9 @@ def test_a_bridge_port_that_answers_is_served_and_a_silent_one_is_left_alone(
         try:
             manager.watch_usb(DEFAULT_USB_IDS, lister=lambda: list(ports),
                               probe_window_s=WINDOW_S)  # fmt: skip
-            await until(lambda: silent.path in manager.silent, 3 * WINDOW_S, "the probe's end")
+            await wait_until_async(
+                "the probe's end", lambda: silent.path in manager.silent, 3 * WINDOW_S
+            )
             assert silent.path not in manager.sessions, "a silent port is closed"
             assert [type(m) for m in silent.received()][:1] == [Identify], "it was asked"
             assert manager.silent[silent.path].note == (
@@ -109,10 +112,12 @@ def test_a_bridge_port_that_answers_is_served_and_a_silent_one_is_left_alone(
             assert silent.received() == [], "not asked again while it stays"
 
             ports[1] = replace(ports[1], serial_number="X2")  # another device on that path
-            await until(lambda: silent.path in manager.sessions, 2.0, "probed afresh")
+            await wait_until_async("probed afresh", lambda: silent.path in manager.sessions, 2.0)
             assert silent.path not in manager.silent
             ports.pop(1)  # unplugged during its probe
-            await until(lambda: silent.path not in manager.sessions, 2.0, "closed when gone")
+            await wait_until_async(
+                "closed when gone", lambda: silent.path not in manager.sessions, 2.0
+            )
             await asyncio.sleep(WINDOW_S)  # its probe is over, and forgotten
             assert silent.path not in manager.silent
         finally:
@@ -131,7 +136,7 @@ def test_ports_the_coach_names_are_opened_without_probing(silent: SilentPty) -> 
             await manager.open(given.path)
             manager.watch_usb((*DEFAULT_USB_IDS, FTDI), lister=lambda: list(ports),
                               probe_window_s=0.2)  # fmt: skip
-            await until(lambda: silent.path in manager.sessions, 2.0, "the port opened")
+            await wait_until_async("the port opened", lambda: silent.path in manager.sessions, 2.0)
             await asyncio.sleep(0.6)  # past the probe window
             assert silent.path in manager.sessions, "its USB id was given with --usb-id"
             assert given.path in manager.sessions, "it was given with --device"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from server.db.session import migrate
 from server.runs.coordinator import ActiveRun
 from server.sim.demo import DEMO_TEAM, SECOND_STATION
 from tests.auth_support import login_client
-from tests.support import free_port
+from tests.support import HTTP_POLL_S, free_port, wait_until
 
 
 @contextmanager
@@ -48,16 +48,6 @@ def _demo_server(db: str) -> Iterator[tuple[str, Services]]:
         thread.join(timeout=20)
 
 
-def _wait(what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _plan(coach: httpx.Client, athletes: list[str]) -> int:
     block = {"drill": "sprint-10m", "athletes": athletes, "reps": 1, "rest_s": 0}
     body = {"name": "Coach's", "team": "U16", "countdown_s": 0, "blocks": [block]}
@@ -67,10 +57,10 @@ def _plan(coach: httpx.Client, athletes: list[str]) -> int:
 
 def _over(coach: httpx.Client, session_id: int) -> dict[str, Any]:
     """The session once it is no longer scheduled or running (a pause ends the wait too)."""
-    info: dict[str, Any] = _wait(f"session {session_id} over", lambda: (
+    info: dict[str, Any] = wait_until(f"session {session_id} over", lambda: (
         (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"]
         not in ("scheduled", "running") and i
-    ), timeout_s=90)  # fmt: skip
+    ), timeout_s=90, poll_s=HTTP_POLL_S)  # fmt: skip
     return info
 
 
@@ -106,7 +96,7 @@ def test_the_demo_squad_never_makes_a_coach_session_pause(sqlite_db: str) -> Non
 
         # The main station: a session asked for while a squad rep holds the lane.
         plan_id = _plan(coach, ["Ada", "Bo"])
-        _wait("a squad rep on the main station", squad_armed)
+        wait_until("a squad rep on the main station", squad_armed)
         res = coach.post(f"/api/plans/{plan_id}/sessions",
                          json={"at": None, "time_scale": 0.05})  # fmt: skip
         assert res.status_code == 200, res.text

@@ -156,10 +156,15 @@ def test_bad_bindings_are_refused_with_every_problem(rig: Rig) -> None:
         assert res.status_code == 422
         errors = res.json()["errors"]
         assert len(errors) == 3, errors
-        assert any("start.device" in e for e in errors)
-        assert any("finish.channel" in e for e in errors)
-        assert any("split.channel" in e for e in errors)
-        assert coach.put("/api/layouts/Broken", json={"bindings": []}).status_code == 422
+        fields = {e["field"] for e in errors}
+        assert fields == {
+            "bindings.start.device",
+            "bindings.finish.channel",
+            "bindings.split.channel",
+        }
+        # Not an object at all: the typed body refuses it, naming the field.
+        wrong = coach.put("/api/layouts/Broken", json={"bindings": []})
+        assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "bindings"
         assert coach.get("/api/layouts").json() == []
 
 

@@ -11,7 +11,8 @@ from hardware.sim.plugged import PluggedDevice
 from server.catalog.service import Catalog
 from server.devices.service import DeviceService
 from server.sim.rig import SimRig
-from tests.hardware.host_fake import run, until
+from tests.hardware.host_fake import run
+from tests.support import wait_until_async
 
 MS = 1_000_000
 SHARED_ID = 0x00AB12CD
@@ -40,7 +41,7 @@ def test_two_hubs_with_one_id_on_two_ports_both_appear() -> None:
             # Each keeps its own events: neither is taken for a repeat of the other's.
             for hub in hubs:
                 hub.schedule_edge(0, EventKind.BEAM_BROKEN, time.monotonic_ns() + 20 * MS)
-            await until(lambda: len(events) == 2, 2.0, "an event from each hub")
+            await wait_until_async("an event from each hub", lambda: len(events) == 2, 2.0)
             assert sorted(e.device for e in events) == sorted(keys)
             assert all(e.seq == 0 for e in events)
             # The first is still served on its own port: the second did not steal it.
@@ -66,7 +67,7 @@ def test_a_device_moved_to_another_port_is_still_the_same_device() -> None:
             state = manager.registry.by_key("hub-00AB12CD")
             assert state is not None
             hub.unplug()
-            await until(lambda: state.state == "lost", 2.0, "lost")
+            await wait_until_async("lost", lambda: state.state == "lost", 2.0)
             await (await manager.open(hub.replug())).wait_ready(timeout_s=3.0)
             assert [r["key"] for r in manager.snapshot()] == ["hub-00AB12CD"]
             assert manager.registry.by_key("hub-00AB12CD") is state

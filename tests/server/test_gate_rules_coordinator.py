@@ -12,8 +12,8 @@ from typing import Any
 from drills import RunState
 from drills.crossing import Trigger
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
 from hardware.messages import EventKind
+from hardware.timebase import mono_us
 from server.app import build_services
 from server.catalog.service import Catalog
 from server.config import Settings

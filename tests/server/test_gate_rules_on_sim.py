@@ -43,7 +43,7 @@ def _expected_us(truth: list[TruthEvent], layout: dict[str, Binding], rule: Gate
             if beam is None:
                 continue
             us = t.mono_ns // 1000
-            stamp = Stamp(mono_us=us, clock="truth", ticks=us, tick_hz=1e6)
+            stamp = Stamp(mono_us=us, clock="truth", ticks=us, tick_hz_est=1e6)
             found += detector.edge(BeamEdge(beam, t.kind is EventKind.BEAM_BROKEN, stamp))
         found += detector.flush()
         at[role] = found[0].at.mono_us

@@ -131,7 +131,8 @@ def test_a_200_kb_csv_cell_is_a_row_error_not_a_crash(coach: TestClient[Any]) ->
     )
     assert res.status_code == 422, res.text
     (error,) = res.json()["errors"]
-    assert error["line"] == 2 and "longer than 131072 characters" in error["message"]
+    assert res.headers["content-type"] == "application/problem+json"
+    assert error["line"] == 2 and "longer than 131072 characters" in error["detail"]
 
 
 @pytest.mark.parametrize(
@@ -163,7 +164,7 @@ def test_nul_in_parameters_and_csv_cells_is_refused(coach_any_db: TestClient[Any
     )
     assert res.status_code == 422, res.text
     assert res.json()["errors"] == [
-        {"line": 2, "field": "name", "message": "contains a NUL character"}
+        {"line": 2, "field": "name", "detail": "contains a NUL character"}
     ]
     res = coach_any_db.post(
         "/api/roster/import",

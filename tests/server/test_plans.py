@@ -22,6 +22,7 @@ from server.plans.definition import Order, PlanFileError, parse_plan_text
 from server.plans.runner import Phase, PlanRunner
 from server.plans.schedule import job_id
 from tests.auth_support import login_client
+from tests.support import wait_until_async
 
 GOOD = """
 name = "Tuesday warm-up"
@@ -93,7 +94,8 @@ def test_api_creates_schedules_lists_and_aborts(sqlite_db: str) -> None:
         assert bad.status_code == 422
         assert "x: invalid plan" in bad.json()["detail"]
         assert any(
-            "blocks[1].athletes: must be a non-empty list" in e for e in bad.json()["errors"]
+            e["field"] == "blocks[1].athletes" and "must be a non-empty list" in e["detail"]
+            for e in bad.json()["errors"]
         )
         created = client.post("/api/plans", json={"text": GOOD, "source": "tuesday.toml"})
         assert created.status_code == 201, created.text
@@ -139,13 +141,6 @@ def test_restart_marks_old_sessions_missed_and_starts_recent_ones(sqlite_db: str
     asyncio.run(body())
 
 
-async def _until(check: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 def _run_sim(db: str, plan: str, body: Callable[[Services, PlanRunner], Awaitable[None]]) -> None:
     migrate(db)
     services = build_services(Settings(db=db))
@@ -154,7 +149,9 @@ def _run_sim(db: str, plan: str, body: Callable[[Services, PlanRunner], Awaitabl
     async def main() -> None:
         async with create_app(services.settings, services).lifespan():
             info = services.plans.schedule(services.plans.create_plan(plan), None, 1.0)
-            await _until(lambda: info.id in services.plans.runners, "the session to start")
+            await wait_until_async(
+                "the session to start", lambda: info.id in services.plans.runners
+            )
             await body(services, services.plans.runners[info.id])
 
     asyncio.run(main())
@@ -166,18 +163,18 @@ def test_pause_resume_skip_abort(sqlite_db: str, tmp_path: Path) -> None:
 
     async def body(services: Services, runner: PlanRunner) -> None:
         plans, sid = services.plans, runner.session_id
-        await _until(lambda: runner.phase is Phase.RUNNING, "the first rep")
+        await wait_until_async("the first rep", lambda: runner.phase is Phase.RUNNING)
         plans.pause(sid)
         assert plans.store.session_row(sid).state == "paused"
-        await _until(lambda: len(runner.done) == 1, "the running rep to finish")
+        await wait_until_async("the running rep to finish", lambda: len(runner.done) == 1)
         assert runner.done[0]["state"] == "finished", "pause lets the running rep finish"
         await asyncio.sleep(1.0)  # paused: a second in which the next rep must not be armed
         assert len(runner.done) == 1 and services.coordinator.active is None, "nothing armed"
         plans.resume(sid)
         plans.skip(sid)  # Bo, who was next up
-        await _until(lambda: len(runner.done) == 2, "the skip")
+        await wait_until_async("the skip", lambda: len(runner.done) == 2)
         assert (runner.done[1]["athlete"], runner.done[1]["state"]) == ("Bo", "skipped")
-        await _until(lambda: services.coordinator.active is not None, "Ada's rep 2")
+        await wait_until_async("Ada's rep 2", lambda: services.coordinator.active is not None)
         plans.abort(sid)
         assert runner.task is not None
         assert (await asyncio.wait_for(runner.task, 5)).value == "aborted"

@@ -18,21 +18,12 @@ from server.db.session import make_engine, migrate
 from server.live.hub import LiveHub
 from server.runs.recorder import RunRecorder
 from tests.auth_support import login_client, serve
+from tests.support import HTTP_POLL_S, wait_until
 
 DRILL = "sprint-10m"
 HUB_ID = 0x5400_0A01
 PLAN = {"name": "After the crash", "team": "U16", "countdown_s": 0.5,
         "blocks": [{"drill": DRILL, "athletes": ["Ada"], "reps": 1, "rest_s": 0}]}  # fmt: skip
-
-
-def _wait(what: str, check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _one_rep(coach: httpx.Client, hub: PluggedDevice, total_s: float) -> dict[str, Any]:
@@ -41,15 +32,17 @@ def _one_rep(coach: httpx.Client, hub: PluggedDevice, total_s: float) -> dict[st
     res = coach.post(f"/api/plans/{plan_id}/sessions", json={"at": None})
     assert res.status_code == 200, res.text
     session_id = res.json()["id"]
-    _wait("Ada armed", lambda: coach.get("/api/stations/main").json()["on_course"])
+    wait_until(
+        "Ada armed", lambda: coach.get("/api/stations/main").json()["on_course"], poll_s=HTTP_POLL_S
+    )
     start_ns = time.monotonic_ns() + 50_000_000
     for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):
         hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
         hub.schedule_edge(channel, EventKind.BEAM_RESTORED, at_ns + 80_000_000)
-    info: dict[str, Any] = _wait("the session over", lambda: (
+    info: dict[str, Any] = wait_until("the session over", lambda: (
         (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"]
         in ("finished", "aborted", "paused") and i
-    ))  # fmt: skip
+    ), poll_s=HTTP_POLL_S)  # fmt: skip
     assert info["state"] == "finished", info
     return info
 
@@ -60,7 +53,7 @@ def _serve_with_hub(db: str, boot_id: int, body: Callable[[Any, PluggedDevice, s
     try:
         with serve(db, (hub.start(),)) as live:
             key = live.services.devices.snapshot()[0]["key"]
-            _wait("the hub ready", lambda: live.services.devices.not_ready_reason(key) is None)
+            wait_until("the hub ready", lambda: live.services.devices.not_ready_reason(key) is None)
             body(live, hub, key)
     finally:
         hub.stop()

@@ -191,7 +191,10 @@ def test_roster_api_round_trip(coach: httpx.Client) -> None:
                          "group", "sex", "birth_year", "archived", "tag"}  # fmt: skip
     bad = coach.post("/api/athletes", json={"team_id": team_id, "name": "", "sex": "Q"})
     assert bad.status_code == 422
-    assert bad.json()["errors"] == ["name: is required", "sex: must be F, M or empty, not 'Q'"]
+    assert bad.json()["errors"] == [
+        {"field": "name", "detail": "is required"},
+        {"field": "sex", "detail": "must be F, M or empty, not 'Q'"},
+    ]
     assert (
         coach.post("/api/athletes", json={"team_id": team_id, "name": "Ada Lind"}).status_code
         == 409
@@ -212,8 +215,8 @@ def test_roster_api_round_trip(coach: httpx.Client) -> None:
 
 
 def _counts(res: httpx.Response) -> dict[str, Any]:
-    """The answer without the file's cells (checked where they matter)."""
-    return {k: v for k, v in res.json().items() if k not in ("header", "rows")}
+    """The report's counts and problems (the file's cells are checked where they matter)."""
+    return {k: v for k, v in res.json().items() if k in ("imported", "valid_rows", "errors")}
 
 
 def _upload(client: httpx.Client, data: bytes, **form: str) -> httpx.Response:
@@ -243,8 +246,9 @@ def test_csv_template_import_modes_and_export(coach: httpx.Client) -> None:
     bad = f"{HEADER}\n,Cy Dahl,,,,,\n,=cmd|calc,,,,,\n,Di Eng,,1000,,,\n".encode()
     refused = _upload(coach, bad, team="Bears", mode="all")
     assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
     assert _counts(refused) == {"imported": 0, "valid_rows": 2, "errors": [
-        {"line": 4, "field": "squad_number", "message": "must be a whole number 0-999, not 1000"},
+        {"line": 4, "field": "squad_number", "detail": "must be a whole number 0-999, not 1000"},
     ]}  # fmt: skip
     # The file as the server read it, for the page to show beside each problem: the bad row
     # on its line (4 = its index + 2), a quoted formula as typed.

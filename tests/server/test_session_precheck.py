@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -26,23 +26,15 @@ from server.app import build_services, create_app
 from server.config import Settings
 from server.db.session import migrate
 from server.runs.series import PodRun
-from tests.auth_support import login_client, serve
+from tests.auth_support import login_client
+from tests.server.hub_server import serve_with_hub
+from tests.support import HTTP_POLL_S, wait_until
 
 
 def _plan(drill: str, athletes: list[str], countdown_s: float = 0.5) -> dict[str, Any]:
     block = {"drill": drill, "athletes": athletes, "reps": 1, "rest_s": 0}
     return {"name": f"{drill} plan", "team": "U16", "countdown_s": countdown_s,
             "blocks": [block]}  # fmt: skip
-
-
-def _wait(what: str, check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -69,7 +61,11 @@ class Lane:
 
     def run(self, total_s: float) -> None:
         """The athlete armed on the main station runs through start and finish."""
-        _wait("an athlete armed", lambda: self.coach.get("/api/stations/main").json()["on_course"])
+        wait_until(
+            "an athlete armed",
+            lambda: self.coach.get("/api/stations/main").json()["on_course"],
+            poll_s=HTTP_POLL_S,
+        )
         start_ns = time.monotonic_ns() + 50_000_000
         for channel, at_ns in ((0, start_ns), (1, start_ns + round(total_s * 1e9))):
             self.hub.schedule_edge(channel, EventKind.BEAM_BROKEN, at_ns)
@@ -81,14 +77,10 @@ def lane(sqlite_db: str) -> Iterator[Lane]:
     """The app on loopback with one simulated 4-channel gate hub; nothing bound yet."""
     migrate(sqlite_db)
     hub = PluggedDevice(device_id=0x5400_0C01, channels=4, seed=12)
-    try:
-        with serve(sqlite_db, (hub.start(),)) as live:
-            key = live.services.devices.snapshot()[0]["key"]
-            _wait("the hub ready", lambda: live.services.devices.not_ready_reason(key) is None)
-            with closing(login_client(live.base_url, live.services.engine)) as coach:
-                yield Lane(live, hub, key, coach)
-    finally:
-        hub.stop()
+    with serve_with_hub(sqlite_db, hub) as (live, key):
+        wait_until("the hub ready", lambda: live.services.devices.not_ready_reason(key) is None)
+        with closing(login_client(live.base_url, live.services.engine)) as coach:
+            yield Lane(live, hub, key, coach)
 
 
 def test_a_drill_the_bound_devices_cannot_run_is_refused_naming_what_is_missing(
@@ -143,19 +135,23 @@ def test_a_failure_mid_session_pauses_it_with_the_reason_and_it_resumes(lane: La
 
     coordinator.begin = failing_begin
     lane.run(2.3)  # Ada
-    paused = _wait("the session paused", lambda: (
+    paused = wait_until("the session paused", lambda: (
         (i := lane.info(session_id))["state"] != "running" and i
-    ))  # fmt: skip
+    ), poll_s=HTTP_POLL_S)  # fmt: skip
     assert paused["state"] == "paused", paused
     assert paused["reason"] == "Bo on sprint-10m failed: gate driver crashed; resume to try again"
     assert [d["athlete"] for d in paused["progress"]["done"]] == ["Ada"]
     assert lane.coach.post(f"/api/plans/sessions/{session_id}/resume").status_code == 200
     lane.run(2.4)  # Bo, the same athlete up again
-    _wait("Bo's rep done", lambda: len(lane.info(session_id)["progress"]["done"]) == 2)
+    wait_until(
+        "Bo's rep done",
+        lambda: len(lane.info(session_id)["progress"]["done"]) == 2,
+        poll_s=HTTP_POLL_S,
+    )
     lane.run(2.5)  # Cy
-    final = _wait("the session finished", lambda: (
+    final = wait_until("the session finished", lambda: (
         (i := lane.info(session_id))["state"] != "running" and i
-    ))  # fmt: skip
+    ), poll_s=HTTP_POLL_S)  # fmt: skip
     assert final["state"] == "finished", final
     assert [(d["athlete"], d["state"]) for d in final["progress"]["done"]] == [
         ("Ada", "finished"), ("Bo", "finished"), ("Cy", "finished"),

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from drills import RunState, Stamp
+from drills import RunState, Stamp, TimeBasis
 from drills.run_state import SplitResult
 from drills.timing import cross_device_error_us
 from hardware.device import DeviceEvent, DeviceInfo
-from hardware.link import mono_us
 from hardware.messages import Caps, DeviceKind, EventKind
+from hardware.timebase import mono_us
 from server.app import build_services
 from server.catalog.service import Catalog
 from server.config import Settings
@@ -103,17 +103,18 @@ def test_successive_breaks_on_one_input_time_each_gate_and_skip_a_trailing_arm(
 
 
 def test_a_split_across_a_receipt_timed_clock_is_marked_with_its_bound() -> None:
-    timy_a = Stamp(mono_us=1_000, clock=f"{TIMY}:1", ticks=10, tick_hz=10_000.0,
-                   sync_error_us=3_100.0, by_receipt=True)  # fmt: skip
-    timy_b = Stamp(mono_us=2_501_000, clock=f"{TIMY}:1", ticks=25_010, tick_hz=10_000.0,
-                   sync_error_us=2_900.0, by_receipt=True)  # fmt: skip
-    gate = Stamp(mono_us=2_600_000, clock=f"{GATE}:4", ticks=5, tick_hz=2e6, sync_error_us=150.0)
-    other_gate = Stamp(mono_us=2_700_000, clock="gate-000000B2:1", ticks=9, tick_hz=2e6,
+    timy_a = Stamp(mono_us=1_000, clock=f"{TIMY}:1", ticks=10, tick_hz_est=10_000.0,
+                   sync_error_us=3_100.0, basis=TimeBasis.RECEIPT_FIT)  # fmt: skip
+    timy_b = Stamp(mono_us=2_501_000, clock=f"{TIMY}:1", ticks=25_010, tick_hz_est=10_000.0,
+                   sync_error_us=2_900.0, basis=TimeBasis.RECEIPT_FIT)  # fmt: skip
+    gate = Stamp(mono_us=2_600_000, clock=f"{GATE}:4", ticks=5, tick_hz_est=2e6,
+                 sync_error_us=150.0)  # fmt: skip
+    other_gate = Stamp(mono_us=2_700_000, clock="gate-000000B2:1", ticks=9, tick_hz_est=2e6,
                        sync_error_us=140.0)  # fmt: skip
     assert cross_device_error_us(timy_a, timy_b) is None  # one clock: its own resolution
     assert cross_device_error_us(timy_b, gate) == 3_050
     assert cross_device_error_us(gate, other_gate) is None  # both synced by PING: ~0.3 ms
-    manual = Stamp(mono_us=3_000_000, clock=f"{TIMY}:1", ticks=30_000, tick_hz=10_000.0,
-                   by_receipt=True, manual=True)  # fmt: skip
+    manual = Stamp(mono_us=3_000_000, clock=f"{TIMY}:1", ticks=30_000, tick_hz_est=10_000.0,
+                   basis=TimeBasis.RECEIPT_FIT, manual=True)  # fmt: skip
     split = SplitResult.between("x", "a", "b", timy_a, manual, 10.0)
     assert split.manual and not split.coarse and split.elapsed_us == 2_999_000

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from drills import RunOutcome, RunState, SplitResult, Stamp
+from drills import RunOutcome, RunState, SplitResult, Stamp, TimeBasis
 from hardware.device import DeviceEvent
 from hardware.messages import EventKind
 from server.catalog.service import Catalog
@@ -39,22 +39,23 @@ from tests.auth_support import login_client, serve
 CATALOG = Catalog.load()
 DRILL = "sprint-20m"  # segments 0-10m (start → split_10m) and 10-20m (split_10m → finish)
 TEAM = "Squad"
+RECEIPT_FIT = TimeBasis.RECEIPT_FIT
 
 
 def gate(mono_us: int) -> Stamp:
     """A protocol v1 gate (clock queried: ±0.2 ms against host time), 2 MHz ticks."""
-    return Stamp(mono_us, "gate-1:1", ticks=2 * mono_us, tick_hz=2e6, sync_error_us=200.0)
+    return Stamp(mono_us, "gate-1:1", ticks=2 * mono_us, tick_hz_est=2e6, sync_error_us=200.0)
 
 
 def chronopic(mono_us: int) -> Stamp:
     """A Chronopic gate: mapped to host time by receipt alone, ±3 ms."""
-    return Stamp(mono_us, "chronopic-1:1", by_receipt=True, sync_error_us=3_000.0)
+    return Stamp(mono_us, "chronopic-1:1", sync_error_us=3_000.0, basis=RECEIPT_FIT)
 
 
 def timy(mono_us: int, *, manual: bool = False, coarse: bool = False) -> Stamp:
     """A Timy: mapped by receipt, ±1.3 ms; a keypad impulse is a hand time."""
     return Stamp(
-        mono_us, "timy-1:1", by_receipt=True, sync_error_us=1_300.0, manual=manual, coarse=coarse
+        mono_us, "timy-1:1", sync_error_us=1_300.0, basis=RECEIPT_FIT, manual=manual, coarse=coarse
     )
 
 

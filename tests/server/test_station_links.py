@@ -22,6 +22,7 @@ from server.db.models import StationLink, utc_now
 from server.db.session import migrate
 from server.roster.service import create_athlete
 from tests.auth_support import CSRF_COOKIE, CSRF_HEADER, login_client, serve
+from tests.support import HTTP_POLL_S, wait_until
 
 TAGS = {"Ada": "0A0A0A0A", "Bo": "04A1B2C3", "Cy": "0C0C0C0C", "Eve": "0E0E0E0E"}
 # Block 1 for check-in, void and skip; block 2 is a coach-go drill, for GO.
@@ -107,16 +108,6 @@ def _start(day: Day, station: str = "a") -> int:
     return int(res.json()["id"])
 
 
-def _wait(what: str, check: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _on_course(client: httpx.Client, athlete: str, drill: str = "backward-sprint-10m") -> Any:
     def check() -> Any:
         res = client.get("/api/stations/a/state")
@@ -125,7 +116,7 @@ def _on_course(client: httpx.Client, athlete: str, drill: str = "backward-sprint
         on = state["station"]["on_course"]
         return state if on and on["athlete"] == athlete and on["drill"] == drill else None
 
-    return _wait(f"{athlete} on course ({drill})", check)
+    return wait_until(f"{athlete} on course ({drill})", check, poll_s=HTTP_POLL_S)
 
 
 def test_a_link_runs_its_own_station(day: Day) -> None:
@@ -186,15 +177,15 @@ def test_a_link_runs_its_own_station(day: Day) -> None:
             on = state["station"]["on_course"]
             return state if on and on["drill"] == "illinois-agility" else None
 
-        state = _wait("Ada armed for the GO", armed_for_go, timeout_s=40)
+        state = wait_until("Ada armed for the GO", armed_for_go, timeout_s=40, poll_s=HTTP_POLL_S)
         assert state["session"]["progress"]["next"]["waits_for_go"] is True
         go = phone.post("/api/stations/a/go")
         assert go.status_code == 200, go.text
         assert phone.post("/api/stations/a/void").status_code == 200
-        info = _wait("session finished", lambda: (
+        info = wait_until("session finished", lambda: (
             (s := day.coach.get(f"/api/plans/sessions/{session_id}").json())["state"]
             == "finished" and s
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
         done = info["progress"]["done"]
         assert [(d["athlete"], d["drill"], d["state"]) for d in done] == [
             ("Ada", "backward-sprint-10m", "void"),

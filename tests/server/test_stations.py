@@ -24,6 +24,7 @@ from server.app import Services, build_services
 from server.db.models import Run
 from server.db.session import migrate
 from tests.auth_support import login_client, serve
+from tests.support import HTTP_POLL_S, wait_until
 
 PLAN = {
     "name": "Testing day",
@@ -57,16 +58,6 @@ def field(sqlite_db: str) -> Iterator[Field]:
 
 def _lane(key: str) -> dict[str, Any]:
     return {"start": {"device": key, "channel": 0}, "finish": {"device": key, "channel": 1}}
-
-
-def _wait(what: str, check: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Feed:
@@ -125,9 +116,9 @@ def test_two_stations_run_at_once_each_on_its_own_hub(field: Field) -> None:
 
         for rep in range(2):
             # Both stations have an athlete on course at the same moment: neither waits.
-            on_course = _wait("both stations armed", lambda: all(
+            on_course = wait_until("both stations armed", lambda: all(
                 coach.get(f"/api/stations/{n}").json()["on_course"] for n in sessions
-            ))  # fmt: skip
+            ), poll_s=HTTP_POLL_S)  # fmt: skip
             assert on_course
             for i, hub in enumerate(field.hubs):
                 now_ns = time.monotonic_ns()
@@ -138,15 +129,15 @@ def test_two_stations_run_at_once_each_on_its_own_hub(field: Field) -> None:
                 finish_ns = start_ns + (2_500_000_000 if i == 0 else 3_000_000_000)
                 hub.schedule_edge(1, EventKind.BEAM_BROKEN, finish_ns)
                 hub.schedule_edge(1, EventKind.BEAM_RESTORED, finish_ns + 100_000_000)
-            _wait(f"rep {rep + 1} finished on both", lambda r=rep: all(
+            wait_until(f"rep {rep + 1} finished on both", lambda r=rep: all(
                 len(coach.get(f"/api/plans/sessions/{s}").json()["progress"].get("done", []))
                 > r for s in sessions.values()
-            ))  # fmt: skip
+            ), poll_s=HTTP_POLL_S)  # fmt: skip
         infos = {
-            n: _wait(f"session {s} done", lambda s=s: (
+            n: wait_until(f"session {s} done", lambda s=s: (
                 (info := coach.get(f"/api/plans/sessions/{s}").json())["state"] == "finished"
                 and info
-            ))
+            ), poll_s=HTTP_POLL_S)
             for n, s in sessions.items()
         }  # fmt: skip
     for name, total_s in (("sprint", 2.5), ("lane-2", 3.0)):
@@ -225,21 +216,25 @@ def test_a_station_with_start_spacing_takes_the_next_athlete_before_the_last_fin
         res = coach.post("/api/stations/sprint/sessions",
                          json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
         session_id = res.json()["id"]
-        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        wait_until("Ada armed", lambda: _course(coach, "sprint"), poll_s=HTTP_POLL_S)
         _run(hub, 0.05, 3.0)  # Ada: 3.0 s
         # Bo is armed while Ada is still on the course (the spacing is 1 s, her run 3 s).
-        both = _wait("Ada running and Bo armed", lambda: (
+        both = wait_until("Ada running and Bo armed", lambda: (
             (c := _course(coach, "sprint")) and len(c) == 2 and c
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
         assert [r["athlete"] for r in both] == ["Ada", "Bo"]
         assert both[0]["run_id"] is not None and both[1]["run_id"] is None
         _run(hub, 0.05, 2.6)  # Bo: 2.6 s, finishing after Ada
-        _wait("Cy armed", lambda: [r["athlete"] for r in _course(coach, "sprint")][-1:] == ["Cy"])
+        wait_until(
+            "Cy armed",
+            lambda: [r["athlete"] for r in _course(coach, "sprint")][-1:] == ["Cy"],
+            poll_s=HTTP_POLL_S,
+        )
         _run(hub, 0.05, 2.5)
-        info = _wait("the session finished", lambda: (
+        info = wait_until("the session finished", lambda: (
             (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
             and i
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
     totals = {d["athlete"]: d["total_s"] for d in info["progress"]["done"]}
     assert totals.keys() == {"Ada", "Bo", "Cy"}, info["progress"]["done"]
     for athlete, total_s in (("Ada", 3.0), ("Bo", 2.6), ("Cy", 2.5)):
@@ -261,14 +256,18 @@ def test_void_names_whose_rep_when_several_are_on_course(field: Field) -> None:
         res = coach.post("/api/stations/sprint/sessions",
                          json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
         session_id = res.json()["id"]
-        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        wait_until("Ada armed", lambda: _course(coach, "sprint"), poll_s=HTTP_POLL_S)
         _run(hub, 0.05, 6.0)  # Ada: 6.0 s
-        _wait("Bo armed", lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"])
+        wait_until(
+            "Bo armed",
+            lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"],
+            poll_s=HTTP_POLL_S,
+        )
         bo_finish_ns = time.monotonic_ns() + round(5.55e9)
         _run(hub, 0.05, 5.5)  # Bo's finish comes after Ada's
-        both = _wait("both on course", lambda: (
+        both = wait_until("both on course", lambda: (
             (c := _course(coach, "sprint")) and all(r["run_id"] for r in c[:2]) and c
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
         ada, bo = both[0], both[1]
         res = coach.post("/api/stations/sprint/void")
         assert res.status_code == 409, res.text
@@ -281,15 +280,15 @@ def test_void_names_whose_rep_when_several_are_on_course(field: Field) -> None:
         assert left[0] == "Ada" and "Bo" not in left, left
         # Cy sets off once Ada is in and Bo's (voided) body has crossed the finish too: his
         # crossing is nobody's, as nobody is left on the course.
-        _wait("Ada and Bo through the finish", lambda: (
+        wait_until("Ada and Bo through the finish", lambda: (
             time.monotonic_ns() > bo_finish_ns + 300_000_000
             and [r["athlete"] for r in _course(coach, "sprint")] == ["Cy"]
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
         _run(hub, 0.05, 2.5)
-        info = _wait("the session finished", lambda: (
+        info = wait_until("the session finished", lambda: (
             (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
             and i
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
     done = {d["athlete"]: d for d in info["progress"]["done"]}
     assert done["Bo"]["state"] == "void"
     assert done["Ada"]["state"] == "finished" and abs(done["Ada"]["total_s"] - 6.0) < 0.002
@@ -313,21 +312,25 @@ def test_two_bodies_inside_the_rearm_ask_the_coach_about_the_lost_crossing(field
         res = coach.post("/api/stations/sprint/sessions",
                          json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
         session_id = res.json()["id"]
-        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        wait_until("Ada armed", lambda: _course(coach, "sprint"), poll_s=HTTP_POLL_S)
         ada_start_ns = time.monotonic_ns() + 50_000_000
         ada_finish_ns = ada_start_ns + 4_000_000_000
         _break(hub, 0, ada_start_ns)
         _break(hub, 1, ada_finish_ns)
-        _wait("Bo armed", lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"])
+        wait_until(
+            "Bo armed",
+            lambda: [r["athlete"] for r in _course(coach, "sprint")] == ["Ada", "Bo"],
+            poll_s=HTTP_POLL_S,
+        )
         bo_start_ns = time.monotonic_ns() + 50_000_000
         bo_finish_ns = ada_finish_ns + 200_000_000
         assert bo_finish_ns - bo_start_ns > 1_500_000_000, "Bo armed too late for this test"
         _break(hub, 0, bo_start_ns)
         _break(hub, 1, bo_finish_ns)
-        info = _wait("the session finished", lambda: (
+        info = wait_until("the session finished", lambda: (
             (i := coach.get(f"/api/plans/sessions/{session_id}").json())["state"] == "finished"
             and i
-        ), timeout_s=30)  # fmt: skip
+        ), timeout_s=30, poll_s=HTTP_POLL_S)  # fmt: skip
         done = {d["athlete"]: d for d in info["progress"]["done"]}
         assert done["Ada"]["state"] == "finished" and abs(done["Ada"]["total_s"] - 4.0) < 0.002
         assert done["Bo"]["state"] == "timeout"
@@ -364,19 +367,19 @@ def test_a_pass_on_the_course_is_flagged_and_the_coach_swaps_it(field: Field) ->
         res = coach.post("/api/stations/sprint/sessions",
                          json={"plan_id": plan_id, "time_scale": 0.2})  # fmt: skip
         session_id = res.json()["id"]
-        _wait("Ada armed", lambda: _course(coach, "sprint"))
+        wait_until("Ada armed", lambda: _course(coach, "sprint"), poll_s=HTTP_POLL_S)
         ada_ns = time.monotonic_ns() + 50_000_000
         _break(hub, 0, ada_ns)
-        _wait("Bo armed", lambda: len(_course(coach, "sprint")) == 2)
+        wait_until("Bo armed", lambda: len(_course(coach, "sprint")) == 2, poll_s=HTTP_POLL_S)
         bo_ns = time.monotonic_ns() + 50_000_000
         assert 2.0 < (bo_ns - ada_ns) / 1e9 < 2.6  # armed no sooner than the spacing
         for channel, at_ns in ((1, ada_ns + 3_000_000_000), (2, ada_ns + 6_000_000_000),
                                (0, bo_ns), (1, bo_ns + 1_500_000_000),
                                (2, bo_ns + 3_000_000_000)):  # fmt: skip
             _break(hub, channel, at_ns)
-        _wait("both finished", lambda: (
+        wait_until("both finished", lambda: (
             coach.get(f"/api/plans/sessions/{session_id}").json()["state"] == "finished"
-        ))  # fmt: skip
+        ), poll_s=HTTP_POLL_S)  # fmt: skip
         flags = coach.get("/api/flags", params={"flag_state": "open"}).json()
         assert flags and {f["doubt"] for f in flags} == {"pass"}, flags
         flag = next(f for f in flags if f["athlete"] == "Ada")

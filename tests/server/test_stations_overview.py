@@ -18,7 +18,9 @@ import pytest
 from hardware.messages import EventKind
 from hardware.sim.plugged import PluggedDevice
 from server.db.session import migrate
-from tests.auth_support import CSRF_COOKIE, CSRF_HEADER, csrf_headers, login_client, serve
+from tests.auth_support import CSRF_COOKIE, CSRF_HEADER, csrf_headers, login_client
+from tests.server.hub_server import serve_with_hub
+from tests.support import HTTP_POLL_S, wait_until
 
 DRILL = "backward-sprint-10m"
 PLAN = {
@@ -41,35 +43,21 @@ def day(sqlite_db: str) -> Iterator[Day]:
     """The app with one simulated hub: station sprint on the hub, station t-test empty."""
     migrate(sqlite_db)
     hub = PluggedDevice(device_id=0x5400_0001, channels=4, seed=5)
-    try:
-        with serve(sqlite_db, (hub.start(),)) as live:
-            key = live.services.devices.snapshot()[0]["key"]
-            lane = {
-                "start": {"device": key, "channel": 0}, "finish": {"device": key, "channel": 1},
-            }  # fmt: skip
-            with closing(login_client(live.base_url, live.services.engine)) as coach:
-                for station, bindings in (("sprint", lane), ("t-test", {})):
-                    res = coach.put(f"/api/stations/{station}", json={"bindings": bindings})
-                    assert res.status_code == 200, res.text
-                yield Day(live.base_url, hub, coach)
-    finally:
-        hub.stop()
+    with serve_with_hub(sqlite_db, hub) as (live, key):
+        lane = {
+            "start": {"device": key, "channel": 0}, "finish": {"device": key, "channel": 1},
+        }  # fmt: skip
+        with closing(login_client(live.base_url, live.services.engine)) as coach:
+            for station, bindings in (("sprint", lane), ("t-test", {})):
+                res = coach.put(f"/api/stations/{station}", json={"bindings": bindings})
+                assert res.status_code == 200, res.text
+            yield Day(live.base_url, hub, coach)
 
 
 def _cards(day: Day) -> dict[str, dict[str, Any]]:
     res = day.coach.get("/api/overview/stations")
     assert res.status_code == 200, res.text
     return {card["name"]: card for card in res.json()}
-
-
-def _wait(what: str, check: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _run(hub: PluggedDevice, total_s: float) -> None:
@@ -96,7 +84,11 @@ def test_the_overview_follows_every_station_in_one_answer(day: Day) -> None:
     session_id = res.json()["id"]
     try:
         # Ada armed: on course; Bo and Cy wait, in order; nothing done of three reps.
-        card = _wait("Ada on course", lambda: (c := _cards(day)["sprint"])["course"] and c)
+        card = wait_until(
+            "Ada on course",
+            lambda: (c := _cards(day)["sprint"])["course"] and c,
+            poll_s=HTTP_POLL_S,
+        )
         assert [r["athlete"] for r in card["course"]] == ["Ada"]
         assert card["course"][0]["drill"] == DRILL and card["course"][0]["run_id"] is None
         assert [q["athlete"] for q in card["queue"]] == ["Bo", "Cy"]
@@ -113,9 +105,10 @@ def test_the_overview_follows_every_station_in_one_answer(day: Day) -> None:
         assert _cards(day)["t-test"]["session"] is None  # the other station is untouched
 
         _run(day.hub, 2.5)
-        card = _wait(
+        card = wait_until(
             "Ada's result",
             lambda: (c := _cards(day)["sprint"])["results"] and c["session"]["done"] == 1 and c,
+            poll_s=HTTP_POLL_S,
         )
         [result] = card["results"]
         assert (result["athlete"], result["state"], result["drill"]) == ("Ada", "finished", DRILL)
@@ -129,7 +122,9 @@ def test_the_overview_follows_every_station_in_one_answer(day: Day) -> None:
     finally:
         day.coach.post(f"/api/plans/sessions/{session_id}/abort")
     # Ended: the card keeps the session's progress and results until the next one begins.
-    card = _wait("the session ended", lambda: (c := _cards(day)["sprint"])["ended"] and c)
+    card = wait_until(
+        "the session ended", lambda: (c := _cards(day)["sprint"])["ended"] and c, poll_s=HTTP_POLL_S
+    )
     assert card["session"] is None and card["queue"] == []
     assert (card["ended"]["id"], card["ended"]["state"]) == (session_id, "aborted")
     assert card["ended"]["finished_wall"] and card["ended"]["done"] == 1

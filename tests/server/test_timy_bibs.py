@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from drills import RunState
 from hardware.adapters import parse_adapter_url
 from hardware.device import DeviceEvent
-from hardware.link import mono_us
 from hardware.messages import EventKind
+from hardware.timebase import mono_us
 from server.app import build_services
 from server.catalog.service import Catalog
 from server.config import Settings

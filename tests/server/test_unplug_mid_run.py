@@ -35,8 +35,8 @@ from server.db.models import DeviceEvent as DeviceEventRow
 from server.db.models import Run, Split
 from server.db.session import migrate
 from server.devices.service import DeviceService
-from server.runs.coordinator import Binding
-from tests.hardware.host_fake import until
+from server.runs.coordinator import Binding, RunCoordinator
+from tests.support import wait_until_async
 
 DRILL = "backward-sprint-10m"
 TOLERANCE_US = 1000
@@ -79,7 +79,7 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
     """One rep of the drill with the `unplug` gate ("start" or "finish") off its cable for
     UNPLUG_S around its crossing. Returns what happened and the gates, for the truth."""
     services = build_services(Settings(db=sqlite_db))
-    coordinator, recorder = services.coordinator, services.recorder
+    recorder = services.recorder
     drill = services.catalog.get(DRILL)
     rng = random.Random(seed)
     gates = {
@@ -98,7 +98,10 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
             raise
 
     manager = DeviceService(listener)
-    coordinator.readiness = manager.not_ready_reason  # as build_services wires its own
+    # Wired to this test's own devices as build_services wires the app's to its own.
+    coordinator = RunCoordinator(
+        recorder, layout={}, readiness=manager.not_ready_reason, outputs=manager
+    )
     lister = SimPortLister()
     pulled = gates[unplug]
     try:
@@ -112,7 +115,7 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
             # What a split across two device clocks needs: offsets and measured rates.
             return all(manager.not_ready_reason(g.key, True) is None for g in gates.values())
 
-        await until(ready, 20.0, "both gates ready to time a split between them")
+        await wait_until_async("both gates ready to time a split between them", ready, 20.0)
         coordinator.layout.update({role: Binding(g.key, 0) for role, g in gates.items()})
         athlete = make_team(1, rng)[0]
         athlete_id = recorder.ensure_athlete(recorder.ensure_team("Unplug"), athlete.name)
@@ -135,7 +138,7 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
         old_path = pulled.port.port
         pulled.port.unplug()
         t_pull = time.monotonic()
-        await until(lambda: not state.connected, 1.0, "the unplugged gate marked lost")
+        await wait_until_async("the unplugged gate marked lost", lambda: not state.connected, 1.0)
         lost_s = time.monotonic() - t_pull
         await asyncio.sleep(UNPLUG_S - (time.monotonic() - t_pull))
         assert len(pulled.device.truth_since(0)) == 2, "its crossing happened while unplugged"
@@ -143,12 +146,12 @@ async def run_with_unplug(sqlite_db: str, unplug: str, seed: int) -> tuple[Outco
         new_path = pulled.port.replug()
         t_back = time.monotonic()
         assert new_path != old_path
-        await until(lambda: done.done() or bool(failures), 5.0, "the run to end")
+        await wait_until_async("the run to end", lambda: done.done() or bool(failures), 5.0)
         assert not failures, f"coordinator.on_device_event raised: {failures}"
         outcome = done.result()
         back_s = time.monotonic() - t_back
-        await until(
-            lambda: all(g.device.unacked == 0 for g in gates.values()), 3.0, "every event acked"
+        await wait_until_async(
+            "every event acked", lambda: all(g.device.unacked == 0 for g in gates.values()), 3.0
         )
         await asyncio.sleep(0.3)  # a late replay would be delivered by now
         assert state.connected and manager.device(pulled.key) is state

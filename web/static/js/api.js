@@ -1,5 +1,7 @@
 // JSON API client: every state-changing request carries X-CSRF-Token (the agility_csrf
-// cookie's value, docs/CONSOLE-API.md); answers that are not 2xx become ApiError.
+// cookie's value, docs/CONSOLE-API.md); answers that are not 2xx become ApiError. Error
+// answers are problems (RFC 9457, docs/ARCHITECTURE.md "Errors"): {type, title, status,
+// detail, errors: [{field, detail}]}.
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -10,10 +12,18 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body || {};
     this.detail = detail;
-    // 422: strings ("field: message") or row objects ({line, field, message}).
+    // A problem's {field, detail} each, or a roster import's rows ({line, field, message}).
     this.errors = Array.isArray(this.body.errors) ? this.body.errors : [];
     this.retryAfter = retryAfter;
   }
+}
+
+/** One listed problem as a line a page shows: "field: message", "line 3, name: message". */
+export function problemLine(e) {
+  if (typeof e === "string") return e;
+  const where = [e.line != null ? `line ${e.line}` : null, e.field].filter(Boolean).join(", ");
+  const text = e.detail ?? e.message ?? JSON.stringify(e);
+  return where ? `${where}: ${text}` : String(text);
 }
 
 export function csrfToken() {

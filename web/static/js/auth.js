@@ -1,5 +1,5 @@
 // Sign-in and first-run forms, used by the sign-in page and by the console's login dialog.
-import { post, get, ApiError } from "./api.js";
+import { post, get, ApiError, problemLine } from "./api.js";
 import { clear, h } from "./dom.js";
 
 export const me = () => get("/api/auth/me");
@@ -17,7 +17,7 @@ export function authMessage(err, what) {
     return "Setup is refused: it only works from the laptop running the server " +
       "(localhost) and only while no coach account exists. " + err.detail;
   }
-  if (err.status === 422) return [err.detail, ...err.errors.map(String)].join(" · ");
+  if (err.status === 422) return [err.detail, ...err.errors.map(problemLine)].join(" · ");
   return err.detail;
 }
 

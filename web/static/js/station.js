@@ -3,7 +3,7 @@
 // queue and the last results, checks athletes in by tag (a keyboard-wedge reader types the
 // tag and Enter; or the camera reads a QR code where the browser can), and runs the session
 // controls. Live updates from /ws/live, this station's only; the API decides what is allowed.
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get, post, problemLine } from "./api.js";
 import { $, clear, fmtClock, fmtS, fmtState, h } from "./dom.js";
 import { LIVE } from "./live-types.js";
 import { LiveFeed, liveBadge } from "./live.js";
@@ -30,7 +30,7 @@ function say(text, kind = "ok") {
 
 function messageOf(err) {
   if (!(err instanceof ApiError)) return String(err.message || err);
-  if (err.errors.length) return err.errors.map((e) => (typeof e === "string" ? e : e.message)).join("; ");
+  if (err.errors.length) return err.errors.map(problemLine).join("; ");
   return err.detail;
 }
 

@@ -166,12 +166,12 @@ export function createRoster(ctx) {
         return h("tr", { class: problems.length ? "row-error" : "row-ok", dataset: { line } },
           h("td", { class: "num" }, line), ...header.map((_, j) => h("td", {}, cells[j] ?? "")),
           h("td", { class: "problem-cell" }, problems.length
-            ? problems.map((p) => `${p.field}: ${p.message}`).join("; ")
+            ? problems.map((p) => `${p.field}: ${p.detail}`).join("; ")
             : report.imported ? "imported" : "ok"));
       }))) : null;
     clear(part("import-result"),
       h("p", { class: report.imported ? "notice" : errors.length ? "alert" : "notice", dataset: { part: "import-summary" } }, summary),
-      fileLevel.length ? h("ul", { class: "alert" }, fileLevel.map((e) => h("li", {}, `${e.field}: ${e.message}`))) : null,
+      fileLevel.length ? h("ul", { class: "alert" }, fileLevel.map((e) => h("li", {}, `${e.field}: ${e.detail}`))) : null,
       table);
     if (mode === "valid_only" || report.imported) notify(summary);
   }

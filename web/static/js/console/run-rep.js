@@ -15,7 +15,7 @@ function marks(m) {
       + "receipt-timed device (Chronopic, Timy), so the time is only as good as the receipt jitter" },
       ` ±${(bound * 1000).toFixed(1)} ms, cross-device`) : null,
     m.coarse ? h("span", { class: "manual-mark", title: "an end was placed by the time the host "
-      + "received it (the timer's counter ran past its range)" }, " coarse") : null,
+      + "received it (the timer's counter ran past its range, or a gate's clock was not yet fitted)" }, " coarse") : null,
     m.manual ? h("span", { class: "manual-mark", title: "an end is a hand time (timer keypad)" },
       " hand time") : null,
     crossingNote(m.crossing),

@@ -1,6 +1,6 @@
 // How the console tells the coach what happened: API errors by status (401, 403, 409, 422
 // with its list, 429), short notices, and a tiny event bus between the console's parts.
-import { ApiError } from "../api.js";
+import { ApiError, problemLine } from "../api.js";
 import { $, clear, h } from "../dom.js";
 
 const TITLES = {
@@ -13,12 +13,6 @@ const TITLES = {
   429: "Too many attempts",
 };
 
-function errorLine(e) {
-  if (typeof e === "string") return e;
-  const where = [e.line != null ? `line ${e.line}` : null, e.field].filter(Boolean).join(", ");
-  return where ? `${where}: ${e.message}` : String(e.message || JSON.stringify(e));
-}
-
 /** Nodes describing an error: a title with the server's detail, then every listed problem. */
 export function errorNodes(err) {
   if (!(err instanceof ApiError)) return [h("strong", {}, "Error: "), String(err.message || err)];
@@ -26,7 +20,7 @@ export function errorNodes(err) {
   const nodes = [h("strong", {}, title + ": "), err.detail];
   if (err.status === 401) nodes.push(" — sign in to carry on.");
   if (err.status === 429 && err.retryAfter) nodes.push(` Try again in ${err.retryAfter} s.`);
-  if (err.errors.length) nodes.push(h("ul", {}, err.errors.map((e) => h("li", {}, errorLine(e)))));
+  if (err.errors.length) nodes.push(h("ul", {}, err.errors.map((e) => h("li", {}, problemLine(e)))));
   return nodes;
 }
 
