@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.firmware import LAG_EXCLUDE_US
 from hardware.device import DeviceEvent
 from hardware.device_ports import DevicePorts
 from hardware.messages import EventKind
@@ -54,10 +55,18 @@ def test_agility_devices_lists_the_gate_as_its_hello_says(gate: AvrDevice) -> No
 def test_agility_run_times_a_two_gate_drill_from_the_injected_edges(
     gate: AvrDevice, tmp_path: Path
 ) -> None:
-    """One Nano, two beams (start on D8, finish on D2): the coach's first lane."""
+    """One Nano, two beams (start on D8, finish on D2): the coach's first lane.
+
+    A rep during which the harness fell behind the wall clock is no test of the host: the
+    simulated chip's time stalled against the host's, which a crystal never does, so the rate
+    the host fitted is off for a while. As in the firmware benchmark, such a rep must still be
+    timed, but only the steady reps are held to the 0.5 ms bound, and at least two must be.
+    """
     reps = 4
     rng = random.Random(3)
     truth_s: list[float] = []
+    lagged: list[bool] = []
+    lag_us = gate.lag_us()
     run = Agility(
         "run", "sprint-10m", "--db", str(tmp_path / "run.db"), "--device", gate.port,
         "--athlete", "Sam", "--reps", str(reps), "--json",
@@ -76,13 +85,17 @@ def test_agility_run_times_a_two_gate_drill_from_the_injected_edges(
             applied = [gate.applied_cycle(pin, level, at, timeout_s=5.0) for pin, level, at in plan]
             truth_s.append((applied[2] - applied[0]) / F_CPU)
             run.wait_for(f'"rep": {rep}')
+            lagged.append(gate.lag_us() - lag_us > LAG_EXCLUDE_US)
+            lag_us = gate.lag_us()
         assert run.finish() == 0, "\n".join(run.err)
         rows = [json.loads(line) for line in run.out if line.startswith("{")]
     finally:
         run.stop()
     assert [r["state"] for r in rows] == ["finished"] * reps
     errors_ms = [abs(r["total_s"] - t) * 1000 for r, t in zip(rows, truth_s, strict=True)]
-    assert max(errors_ms) <= 0.5, errors_ms
+    steady_ms = [e for e, late in zip(errors_ms, lagged, strict=True) if not late]
+    assert len(steady_ms) >= 2, f"the harness fell behind the wall clock in {lagged}: too busy"
+    assert max(steady_ms) <= 0.5, (errors_ms, lagged)
 
 
 def _host(port: str) -> tuple[subprocess.Popen[str], list[str]]:
