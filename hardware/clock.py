@@ -16,20 +16,25 @@ a varying bias. The model therefore:
    received) scatters least: on USB that is the send time, on a symmetric link the midpoint;
    on a quiet edge, the line is then refitted through the exchanges that waited least on it
    (its delays have a floor and a tail, and the tail tilts a plain fit);
-2. with that rate, intersects every exchange's window: the offsets left agree with all of
+2. keeps that rate only where the windows allow it: every exchange rules out the rates
+   under which it would disagree with another, and what is left is one interval
+   (hardware/clock_bounds.py) that holds the true rate whatever the delays. A rate outside
+   it (a fit tilted by a busy host) gives way to its middle, and the rate's stated error is
+   the distance to its far end, never the fit's scatter alone;
+3. with that rate, intersects every exchange's window: the offsets left agree with all of
    them. The estimate sits near the quiet edge when there is one (its own scatter away from
-   it), in the middle otherwise; its distance to the far end of the band is an honest error
-   bound, never smaller than the real error while the rate holds.
+   it), in the middle otherwise; its error bound is its distance to the far end of the
+   offsets any allowed line gives, never smaller than the real error while the rate holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hardware.clock_bounds import agreeing_rates, anchor_offsets
 from hardware.counters import Unwrapper
 
 # Exchanges kept (about two minutes at one ping a second): long enough to catch a few fast
@@ -49,9 +54,6 @@ CRYSTAL_TOLERANCE_PPM = 200.0
 READY_ERROR_US = 10_000.0
 # Halvings of the tightest exchanges towards a quiet edge's floor (see _near_floor).
 FLOOR_ROUNDS = 2
-# Golden-section steps: the search interval shrinks to 0.618^60 of 2000 ppm, far below 1 ppb.
-SEARCH_STEPS = 60
-INV_PHI = 0.6180339887498949
 # The fitted rate is never trusted to better than this.
 MIN_RATE_ERROR_PPM = 1.0
 # Nor used before the exchanges span this long: a few points over a fraction of a second give
@@ -211,21 +213,49 @@ def _fit(samples: list[ClockSample], nominal_tick_hz: int) -> ClockFit | None:
         return lower, upper
 
     c_nominal = 1e6 / nominal_tick_hz
-    c, rate_error_ppm = c_nominal, CRYSTAL_TOLERANCE_PPM
+    # Every rate the windows allow, within what any crystal could be off by; none: the clock
+    # jumped or its rate changed (the caller forgets older exchanges).
+    allowed = agreeing_rates(
+        xs, los, his,
+        c_nominal * (1 - MAX_RATE_ERROR_PPM * 1e-6), c_nominal * (1 + MAX_RATE_ERROR_PPM * 1e-6),
+    )  # fmt: skip
+    if allowed is None:
+        return None
+    # A crystal within its tolerance narrows that further; one beyond it keeps the windows'.
+    crystal = (
+        c_nominal * (1 - CRYSTAL_TOLERANCE_PPM * 1e-6),
+        c_nominal * (1 + CRYSTAL_TOLERANCE_PPM * 1e-6),
+    )
+    c_low, c_high = max(allowed[0], crystal[0]), min(allowed[1], crystal[1])
+    if c_low > c_high:
+        c_low, c_high = allowed
+
+    # The fitted rate replaces the nominal once its scatter says it is known better than the
+    # crystal's tolerance, and as long as the windows allow it. A rate they rule out (a fit
+    # tilted by a busy host's late threads, or the nominal rate of a clock that drifts) gives
+    # way to the middle of what they allow. The error stated is the distance to the far end
+    # of what they allow: the scatter alone understated it under load (a 270 ppm estimate
+    # claiming 40 ppm), and the old fallback, the widest band within 1000 ppm, could be 500
+    # ppm off while claiming the crystal's 200.
+    def reach_ppm(c: float) -> float:
+        return max(c - c_low, c_high - c) / c_nominal * 1e6
+
     fitted = _rate(samples, xs, los, his)
-    # The fit replaces the nominal rate once it is known better than the crystal's tolerance.
-    if fitted is not None and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM:
-        c, rate_error_ppm = fitted.c, fitted.error_ppm
+    if (
+        fitted is not None
+        and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM
+        and c_low <= fitted.c <= c_high
+    ):
+        c = fitted.c
+    elif allowed[0] <= crystal[0] and crystal[1] <= allowed[1]:
+        c = c_nominal  # the windows say nothing the crystal's tolerance does not
+    else:
+        c = (c_low + c_high) / 2
+    # Rounded so that the crystal's own tolerance comes out as exactly that, not a hair under.
+    rate_error_ppm = max(round(reach_ppm(c), 6), MIN_RATE_ERROR_PPM)
     lower, upper = band(c)
-    if upper < lower:
-        # No line at this rate agrees with every exchange: take the rate where the band of
-        # agreeing offsets is widest (its width is concave in the rate).
-        c_min = c_nominal * (1 - MAX_RATE_ERROR_PPM * 1e-6)
-        c_max = c_nominal * (1 + MAX_RATE_ERROR_PPM * 1e-6)
-        c, _ = _golden_max(lambda r: band(r)[1] - band(r)[0], c_min, c_max)
-        lower, upper = band(c)
-        if upper < lower:
-            return None
+    if upper < lower:  # a rate at the very end of the interval: rounding, the band is a point
+        lower = upper = (lower + upper) / 2
     # Where in the band: if one edge of the exchanges scatters least (on USB the send edge:
     # the question is not held up, the answer is), the readings happened close to it, about
     # that edge's own scatter away; with no quiet edge, the middle.
@@ -233,13 +263,14 @@ def _fit(samples: list[ClockSample], nominal_tick_hz: int) -> ClockFit | None:
     if fitted is not None and fitted.edge != 0.5:
         shift = min((upper - lower) / 2, fitted.jitter_us)
         offset = lower + shift if fitted.edge == 1.0 else upper - shift
-    # A rate off by e moves each exchange's constraint by e times its distance from the anchor.
-    reach_us = max(abs(x) for x in xs) * c
+    # Any line the windows allow starts somewhere in this range at the anchor; the estimate's
+    # error there is its distance to the far end.
+    lowest, highest = anchor_offsets(xs, los, his, c_low, c_high)
     return ClockFit(
         anchor_mono_us=ref.sent_mono_us + offset,
         anchor_ticks=float(ref.ticks),
         ticks_per_us=1.0 / c,
-        error_bound_us=max(offset - lower, upper - offset, 0.5) + reach_us * rate_error_ppm * 1e-6,
+        error_bound_us=max(offset - lowest, highest - offset, 0.5),
         rate_error_ppm=rate_error_ppm,
     )
 
@@ -333,21 +364,3 @@ def _near_floor(
         chosen = least_wait
         c, scatter = _line([xs[i] for i in chosen], [edge[i] for i in chosen])
     return chosen, c, scatter
-
-
-def _golden_max(f: Callable[[float], float], lo: float, hi: float) -> tuple[float, float]:
-    """Where a unimodal function peaks on [lo, hi], and its value there (golden section)."""
-    a, b = lo, hi
-    c1 = b - INV_PHI * (b - a)
-    c2 = a + INV_PHI * (b - a)
-    f1, f2 = f(c1), f(c2)
-    for _ in range(SEARCH_STEPS):
-        if f1 < f2:
-            a, c1, f1 = c1, c2, f2
-            c2 = a + INV_PHI * (b - a)
-            f2 = f(c2)
-        else:
-            b, c2, f2 = c2, c1, f1
-            c1 = b - INV_PHI * (b - a)
-            f1 = f(c1)
-    return (c1, f1) if f1 >= f2 else (c2, f2)
