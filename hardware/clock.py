@@ -231,22 +231,19 @@ def _fit(samples: list[ClockSample], nominal_tick_hz: int) -> ClockFit | None:
         c_low, c_high = allowed
 
     # The fitted rate replaces the nominal once its scatter says it is known better than the
-    # crystal's tolerance, and as long as the windows allow it. A rate they rule out (a fit
-    # tilted by a busy host's late threads, or the nominal rate of a clock that drifts) gives
-    # way to the middle of what they allow. The error stated is the distance to the far end
-    # of what they allow: the scatter alone understated it under load (a 270 ppm estimate
-    # claiming 40 ppm), and the old fallback, the widest band within 1000 ppm, could be 500
-    # ppm off while claiming the crystal's 200.
+    # crystal's tolerance. A fit the windows rule out (tilted by a busy host's late threads)
+    # is moved to the nearest rate they allow, which is nearer the truth, as the truth is
+    # among them; a nominal rate they rule out (a clock that drifts) gives way to the middle
+    # of what they allow. The error stated is the distance to the far end of what they
+    # allow: the scatter alone understated it under load (a 270 ppm estimate claiming 40
+    # ppm), and the old fallback, the widest band within 1000 ppm, could be far off while
+    # claiming the crystal's 200.
     def reach_ppm(c: float) -> float:
         return max(c - c_low, c_high - c) / c_nominal * 1e6
 
     fitted = _rate(samples, xs, los, his)
-    if (
-        fitted is not None
-        and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM
-        and c_low <= fitted.c <= c_high
-    ):
-        c = fitted.c
+    if fitted is not None and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM:
+        c = min(max(fitted.c, c_low), c_high)
     elif allowed[0] <= crystal[0] and crystal[1] <= allowed[1]:
         c = c_nominal  # the windows say nothing the crystal's tolerance does not
     else:
