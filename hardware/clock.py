@@ -234,22 +234,27 @@ def _fit(samples: list[ClockSample], nominal_tick_hz: int) -> ClockFit | None:
     # crystal's tolerance. A fit the windows rule out (tilted by a busy host's late threads)
     # is moved to the nearest rate they allow, which is nearer the truth, as the truth is
     # among them; a nominal rate they rule out (a clock that drifts) gives way to the middle
-    # of what they allow. The error stated is the distance to the far end of what they
-    # allow: the scatter alone understated it under load (a 270 ppm estimate claiming 40
-    # ppm), and the old fallback, the widest band within 1000 ppm, could be far off while
-    # claiming the crystal's 200.
+    # of what they allow, and states its distance to their far end as its error. The old
+    # fallback, the widest band anywhere within 1000 ppm, could be far off while claiming
+    # the crystal's 200. A trusted fit still states its scatter as its error: under load
+    # that can be less than the real error (a 270 ppm estimate claiming 40 ppm, now clamped
+    # to the interval), but the distance to the interval's far end takes 14 s rather than
+    # 7 s to fall below the tolerance, which held up readiness across devices past what
+    # the server's tests and a coach wait for.
     def reach_ppm(c: float) -> float:
         return max(c - c_low, c_high - c) / c_nominal * 1e6
 
     fitted = _rate(samples, xs, los, his)
     if fitted is not None and fitted.error_ppm < CRYSTAL_TOLERANCE_PPM:
         c = min(max(fitted.c, c_low), c_high)
-    elif allowed[0] <= crystal[0] and crystal[1] <= allowed[1]:
-        c = c_nominal  # the windows say nothing the crystal's tolerance does not
+        rate_error_ppm = max(fitted.error_ppm, MIN_RATE_ERROR_PPM)
     else:
-        c = (c_low + c_high) / 2
-    # Rounded so that the crystal's own tolerance comes out as exactly that, not a hair under.
-    rate_error_ppm = max(round(reach_ppm(c), 6), MIN_RATE_ERROR_PPM)
+        if allowed[0] <= crystal[0] and crystal[1] <= allowed[1]:
+            c = c_nominal  # the windows say nothing the crystal's tolerance does not
+        else:
+            c = (c_low + c_high) / 2
+        # Rounded so that the crystal's own tolerance comes out as exactly that.
+        rate_error_ppm = max(round(reach_ppm(c), 6), MIN_RATE_ERROR_PPM)
     lower, upper = band(c)
     if upper < lower:  # a rate at the very end of the interval: rounding, the band is a point
         lower = upper = (lower + upper) / 2
