@@ -18,9 +18,9 @@ a varying bias. The model therefore:
    (its delays have a floor and a tail, and the tail tilts a plain fit);
 2. keeps that rate only where the windows allow it: every exchange rules out the rates
    under which it would disagree with another, and what is left is one interval
-   (hardware/clock_bounds.py) that holds the true rate whatever the delays. A rate outside
-   it (a fit tilted by a busy host) gives way to its middle, and the rate's stated error is
-   the distance to its far end, never the fit's scatter alone;
+   (hardware/clock_bounds.py) that holds the true rate whatever the delays. A fit outside
+   it (tilted by a busy host) moves to its nearest end; a nominal rate outside it gives way
+   to its middle and states the distance to its far end as its error;
 3. with that rate, intersects every exchange's window: the offsets left agree with all of
    them. The estimate sits near the quiet edge when there is one (its own scatter away from
    it), in the middle otherwise; its error bound is its distance to the far end of the
