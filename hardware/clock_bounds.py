@@ -10,8 +10,8 @@ the send before the write and the receipt after the read: hardware/link.py).
 
 A statistical fit of the rate can be off by more than its own scatter says when the host is
 busy (a thread that wakes late puts a tail on the edge the fit takes as quiet); this interval
-cannot be, which is why the clock model clamps its estimate into it and states its error
-from it.
+cannot be, which is why the clock model keeps its estimate within it (and states the
+distance to its far end as the error of a rate it falls back on).
 """
 
 from __future__ import annotations
